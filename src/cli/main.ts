@@ -1,0 +1,29 @@
+/**
+ * `rotor`: the human entry point. Each command lives in src/cli/commands and imports its heavy dependencies only
+ * when it runs, so `rotor --help` stays fast.
+ */
+import { Command } from 'commander';
+import { registerLocalCommand } from './commands/local.js';
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('rotor')
+    .description(
+      'Rotor keeps the certificates, keys and secrets of HPC estates on Azure from expiring: it finds what is near\n' +
+        'expiry, rotates it, verifies that consumers (Batch pools, HPC Pack nodes, HPC Cache) picked up the new\n' +
+        'version, and writes an audit row for every action to Azure Table storage.',
+    )
+    .version('0.1.0')
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      '\nTargets: without --local, commands use the app settings in the environment (ROTOR_CONFIG, ROTOR_STORAGE,\n' +
+        'AZURE_CLIENT_ID, ...; see README). With --local they run against the embedded local stack.',
+    );
+  registerLocalCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

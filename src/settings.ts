@@ -1,0 +1,89 @@
+/**
+ * Every app setting Rotor reads: the one source of truth for setting names. The Functions adapters, the CLI, the
+ * local stack (which prints them for local.settings.json) and the Bicep test (which checks that infra/ defines
+ * exactly these) all use this table.
+ */
+
+export interface SettingSpec {
+  readonly name: string;
+  readonly description: string;
+  /** Required in Azure (the Bicep must define it). */
+  readonly requiredInAzure: boolean;
+  /** Only meaningful against the local stack; must never be set in Azure. */
+  readonly localOnly?: boolean;
+  readonly default?: string;
+}
+
+const setting = <T extends SettingSpec>(spec: T): T => spec;
+
+export const SETTINGS = {
+  config: setting({
+    name: 'ROTOR_CONFIG',
+    description: 'Rotor configuration as JSON (vaults, defaults, generators, consumers). Wins over ROTOR_CONFIG_FILE.',
+    requiredInAzure: true,
+  }),
+  configFile: setting({
+    name: 'ROTOR_CONFIG_FILE',
+    description: 'Path of a JSON configuration file (used when ROTOR_CONFIG is not set).',
+    requiredInAzure: false,
+  }),
+  schedule: setting({
+    name: 'ROTOR_SCHEDULE',
+    description: 'NCRONTAB schedule of the nightly scan (six fields, UTC unless WEBSITE_TIME_ZONE is set).',
+    requiredInAzure: true,
+    default: '0 0 2 * * *',
+  }),
+  storageConnection: setting({
+    name: 'ROTOR_STORAGE',
+    description:
+      "Rotor's own storage (audit and state tables, work queues): a connection string locally; in Azure the " +
+      'identity-based form ROTOR_STORAGE__tableServiceUri / __queueServiceUri / __credential / __clientId.',
+    requiredInAzure: false,
+  }),
+  storageTableUri: setting({
+    name: 'ROTOR_STORAGE__tableServiceUri',
+    description: "Table service URI of Rotor's storage account (identity-based connection).",
+    requiredInAzure: true,
+  }),
+  storageQueueUri: setting({
+    name: 'ROTOR_STORAGE__queueServiceUri',
+    description: "Queue service URI of Rotor's storage account (identity-based connection, also used by the queue triggers).",
+    requiredInAzure: true,
+  }),
+  storageCredential: setting({
+    name: 'ROTOR_STORAGE__credential',
+    description: 'Set to "managedidentity" for identity-based storage connections.',
+    requiredInAzure: true,
+  }),
+  storageClientId: setting({
+    name: 'ROTOR_STORAGE__clientId',
+    description: 'Client id of the user-assigned identity used for the storage connection.',
+    requiredInAzure: true,
+  }),
+  managedIdentityClientId: setting({
+    name: 'AZURE_CLIENT_ID',
+    description: "Client id of Rotor's user-assigned managed identity (Key Vault, Batch, HPC Cache clients).",
+    requiredInAzure: true,
+  }),
+  localToken: setting({
+    name: 'ROTOR_LOCAL_TOKEN',
+    description: "Local stack only: the bearer token the local endpoints accept (replaces Entra ID).",
+    requiredInAzure: false,
+    localOnly: true,
+  }),
+  localCaFile: setting({
+    name: 'ROTOR_LOCAL_CA_FILE',
+    description: "Local stack only: PEM file of the local stack's CA, trusted by Rotor's HTTPS clients.",
+    requiredInAzure: false,
+    localOnly: true,
+  }),
+} as const;
+
+export type SettingKey = keyof typeof SETTINGS;
+
+/** Reads a setting from an environment map (process.env in production). */
+export function readSetting(env: Readonly<Record<string, string | undefined>>, key: SettingKey): string | undefined {
+  const spec: SettingSpec = SETTINGS[key];
+  const value = env[spec.name]?.trim();
+  return value ? value : spec.default;
+}
