@@ -1,0 +1,335 @@
+/**
+ * Rotor's configuration: one validated document (JSON in the ROTOR_CONFIG app setting or a file) listing the vaults,
+ * defaults, secret kinds and per-object overrides. Per-object overrides also come from Key Vault tags; a bad tag
+ * affects that object only (see resolveObjectPolicy).
+ */
+import { z } from 'zod';
+import { parseRenewBefore, parseShortDuration, type RenewBefore } from './duration.js';
+import { MS_PER_DAY, OBJECT_TYPES, type ObjectSnapshot, type ObjectType } from './model.js';
+
+export const TAGS = {
+  policy: 'rotor-policy',
+  renewBefore: 'rotor-renew-before',
+  secretKind: 'rotor-secret-kind',
+  profile: 'rotor-profile',
+  expectedRotation: 'rotor-expected-rotation',
+} as const;
+
+export const MODES = ['auto', 'notify', 'off'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** Requirement profiles a new version must meet: HPC Pack cluster certificates (seed 000), HPC Cache keys (seed 002). */
+export const PROFILES = ['hpc-pack', 'hpc-cache'] as const;
+export type Profile = (typeof PROFILES)[number];
+
+const vaultName = z
+  .string()
+  .regex(/^[a-zA-Z][a-zA-Z0-9-]{1,62}[a-zA-Z0-9]$/, 'must be a Key Vault name (letters, digits and hyphens)');
+
+const renewBeforeText = z.string().superRefine((value, ctx) => {
+  const parsed = parseRenewBefore(value);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
+});
+
+const renewBeforeObject = z
+  .object({
+    days: z.number().int().min(1).max(3650).optional(),
+    percentOfLifetime: z.number().gt(0).lt(100).optional(),
+  })
+  .strict()
+  .refine((v) => v.days !== undefined || v.percentOfLifetime !== undefined, 'set days, percentOfLifetime or both');
+
+const renewBefore = z.union([renewBeforeText, renewBeforeObject]);
+
+const shortDuration = z.string().superRefine((value, ctx) => {
+  const parsed = parseShortDuration(value);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
+});
+
+const passwordGenerator = z
+  .object({
+    generator: z.literal('password'),
+    length: z.number().int().min(8).max(256).default(32),
+    lower: z.boolean().default(true),
+    upper: z.boolean().default(true),
+    digits: z.boolean().default(true),
+    /** Symbols to draw from; empty string for none. */
+    symbols: z.string().max(64).default('!#%*+-.:=?@^_~'),
+    /** At least this many characters of each enabled class. */
+    minOfEach: z.number().int().min(0).max(16).default(1),
+    validityDays: z.number().int().min(1).max(3650).default(90),
+    contentType: z.string().max(255).optional(),
+  })
+  .strict()
+  .refine((g) => g.lower || g.upper || g.digits || g.symbols.length > 0, 'enable at least one character class');
+
+const randomGenerator = z
+  .object({
+    generator: z.literal('random'),
+    bytes: z.number().int().min(16).max(512).default(32),
+    encoding: z.enum(['base64', 'base64url', 'hex']).default('base64url'),
+    validityDays: z.number().int().min(1).max(3650).default(90),
+    contentType: z.string().max(255).optional(),
+  })
+  .strict();
+
+/** Secrets rotated by another system (Operator Nexus, seed 004): Rotor never writes them, it only observes. */
+const externalGenerator = z
+  .object({
+    generator: z.literal('external'),
+    expectedRotationDays: z.number().int().min(1).max(3650),
+    rotatedBy: z.string().max(128).optional(),
+  })
+  .strict();
+
+export const secretKindSchema = z.discriminatedUnion('generator', [passwordGenerator, randomGenerator, externalGenerator]);
+export type SecretKind = z.infer<typeof secretKindSchema>;
+
+const limitsSchema = z
+  .object({
+    /** RSA-2048 key creations (create/rotate key, create certificate) per 10 s per vault. Key Vault: 20. */
+    rsa2048CreatesPer10s: z.number().int().min(1).max(10_000).default(20),
+    /** Other key creations (RSA 3072/4096, EC) per 10 s per vault. */
+    otherKeyCreatesPer10s: z.number().int().min(1).max(10_000).default(20),
+    /** Secret writes per 10 s per vault. */
+    secretWritesPer10s: z.number().int().min(1).max(10_000).default(300),
+  })
+  .strict();
+
+const vaultSchema = z
+  .object({
+    name: vaultName,
+    url: z.url({ protocol: /^https$/, error: 'must be an https URL' }),
+    types: z.array(z.enum(OBJECT_TYPES)).min(1).optional(),
+    mode: z.enum(MODES).optional(),
+    renewBefore: renewBefore.optional(),
+    limits: limitsSchema.partial().optional(),
+  })
+  .strict();
+
+const objectOverrideSchema = z
+  .object({
+    vault: vaultName,
+    type: z.enum(OBJECT_TYPES),
+    name: z.string().min(1).max(127),
+    mode: z.enum(MODES).optional(),
+    renewBefore: renewBefore.optional(),
+    secretKind: z.string().min(1).max(64).optional(),
+    profile: z.enum(PROFILES).optional(),
+    expectedRotation: shortDuration.optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    vaults: z.array(vaultSchema).min(1, 'list at least one vault'),
+    defaults: z
+      .object({
+        mode: z.enum(MODES).default('auto'),
+        /** Default: rotate at 80 % of lifetime or 30 days before expiry, whichever comes first. */
+        renewBefore: renewBefore.default({ days: 30, percentOfLifetime: 80 }),
+        types: z.array(z.enum(OBJECT_TYPES)).min(1).default([...OBJECT_TYPES]),
+        /** Certificate issuers Key Vault renews without a person (Self, or integrated CAs configured in the vault). */
+        autoRenewableIssuers: z.array(z.string().min(1)).default(['Self']),
+      })
+      .strict()
+      .default({ mode: 'auto', renewBefore: { days: 30, percentOfLifetime: 80 }, types: [...OBJECT_TYPES], autoRenewableIssuers: ['Self'] }),
+    secretKinds: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits, hyphens'), secretKindSchema).default({}),
+    objects: z.array(objectOverrideSchema).default([]),
+    rotation: z
+      .object({
+        /** Attempts before a failing rotation needs a person. */
+        maxAttempts: z.number().int().min(1).max(20).default(5),
+        /** First retry delay; doubles per attempt. */
+        retryBaseMinutes: z.number().min(0).max(1440).default(15),
+        /** A worker holds an object this long; a crashed worker's rotation resumes after it. */
+        leaseMinutes: z.number().min(1).max(120).default(10),
+        /** How long a certificate may stay pending before the rotation fails. */
+        certificateTimeoutMinutes: z.number().min(1).max(1440).default(15),
+        pollIntervalSeconds: z.number().min(0.01).max(300).default(2),
+        /** Rotations in flight per vault. */
+        concurrencyPerVault: z.number().int().min(1).max(200).default(16),
+      })
+      .strict()
+      .default({ maxAttempts: 5, retryBaseMinutes: 15, leaseMinutes: 10, certificateTimeoutMinutes: 15, pollIntervalSeconds: 2, concurrencyPerVault: 16 }),
+    limits: limitsSchema.default({ rsa2048CreatesPer10s: 20, otherKeyCreatesPer10s: 20, secretWritesPer10s: 300 }),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.vaults.forEach((v, i) => {
+      const key = v.name.toLowerCase();
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['vaults', i, 'name'], message: `vault "${v.name}" is listed twice` });
+      seen.add(key);
+    });
+    config.objects.forEach((o, i) => {
+      if (!seen.has(o.vault.toLowerCase())) {
+        ctx.addIssue({ code: 'custom', path: ['objects', i, 'vault'], message: `vault "${o.vault}" is not in vaults` });
+      }
+      if (o.secretKind && !config.secretKinds[o.secretKind]) {
+        ctx.addIssue({ code: 'custom', path: ['objects', i, 'secretKind'], message: `secret kind "${o.secretKind}" is not in secretKinds` });
+      }
+    });
+  });
+
+export type RotorConfig = z.infer<typeof configSchema>;
+export type VaultConfig = RotorConfig['vaults'][number];
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly issues: readonly string[],
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : `${acc}.${String(p)}`), 'config');
+}
+
+/** Validates a parsed JSON value. Throws ConfigError whose issues each name the field. */
+export function parseConfig(value: unknown): RotorConfig {
+  const result = configSchema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+  throw new ConfigError(`Invalid Rotor configuration:\n  ${issues.join('\n  ')}`, issues);
+}
+
+/** Parses configuration text (JSON). `source` names where it came from in the error. */
+export function parseConfigText(text: string, source: string): RotorConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const message = `${source} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`;
+    throw new ConfigError(message, [message]);
+  }
+  try {
+    return parseConfig(value);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(err.message.replace('configuration', `configuration (${source})`), err.issues);
+    throw err;
+  }
+}
+
+export function findVault(config: RotorConfig, name: string): VaultConfig | undefined {
+  const key = name.trim().toLowerCase();
+  return config.vaults.find((v) => v.name.toLowerCase() === key);
+}
+
+export function vaultTypes(config: RotorConfig, vault: VaultConfig): readonly ObjectType[] {
+  return vault.types ?? config.defaults.types;
+}
+
+/** What Rotor does with one object, after defaults, vault settings, config overrides and tags. */
+export interface ObjectPolicy {
+  readonly mode: Mode;
+  readonly renewBefore: RenewBefore;
+  readonly secretKindName?: string | undefined;
+  readonly secretKind?: SecretKind | undefined;
+  readonly profile?: Profile | undefined;
+  /** Expected rotation period of externally rotated secrets, in ms. */
+  readonly expectedRotationMs?: number | undefined;
+  /** Where each setting came from, for the audit row ("tag rotor-renew-before=14d"). */
+  readonly sources: Readonly<Record<string, string>>;
+}
+
+export type PolicyResolution = { ok: true; policy: ObjectPolicy } | { ok: false; field: string; message: string };
+
+const toRenewBefore = (value: string | RenewBefore): RenewBefore => {
+  if (typeof value !== 'string') return value;
+  const parsed = parseRenewBefore(value);
+  return parsed.ok ? parsed.value : {};
+};
+
+/**
+ * Resolves an object's policy: defaults ← vault ← config override ← tags. A tag that does not parse makes the
+ * resolution fail naming the tag; only this object is affected (the caller audits a PolicyViolation).
+ */
+export function resolveObjectPolicy(config: RotorConfig, object: Pick<ObjectSnapshot, 'vault' | 'type' | 'name' | 'tags'>): PolicyResolution {
+  const vault = findVault(config, object.vault);
+  const override = config.objects.find(
+    (o) => o.vault.toLowerCase() === object.vault.toLowerCase() && o.type === object.type && o.name === object.name,
+  );
+  const sources: Record<string, string> = {};
+  let mode: Mode = config.defaults.mode;
+  let renew = toRenewBefore(config.defaults.renewBefore);
+  let secretKindName: string | undefined;
+  let profile: Profile | undefined;
+  let expectedRotationMs: number | undefined;
+  if (vault?.mode) [mode, sources['mode']] = [vault.mode, `vault ${vault.name}`];
+  if (vault?.renewBefore) [renew, sources['renewBefore']] = [toRenewBefore(vault.renewBefore), `vault ${vault.name}`];
+  if (override) {
+    const where = `config objects entry ${override.type}/${override.name}`;
+    if (override.mode) [mode, sources['mode']] = [override.mode, where];
+    if (override.renewBefore) [renew, sources['renewBefore']] = [toRenewBefore(override.renewBefore), where];
+    if (override.secretKind) [secretKindName, sources['secretKind']] = [override.secretKind, where];
+    if (override.profile) [profile, sources['profile']] = [override.profile, where];
+    if (override.expectedRotation) {
+      const parsed = parseShortDuration(override.expectedRotation);
+      if (parsed.ok) [expectedRotationMs, sources['expectedRotation']] = [parsed.value, where];
+    }
+  }
+
+  const tag = (name: string): string | undefined => {
+    const hit = Object.entries(object.tags).find(([k]) => k.trim().toLowerCase() === name);
+    return hit?.[1].trim();
+  };
+  const tagSource = (name: string, value: string): string => `tag ${name}=${value}`;
+
+  const modeTag = tag(TAGS.policy);
+  if (modeTag !== undefined) {
+    const value = modeTag.toLowerCase();
+    if (!(MODES as readonly string[]).includes(value)) {
+      return { ok: false, field: `tag ${TAGS.policy}`, message: `"${modeTag}" is not one of ${MODES.join(', ')}` };
+    }
+    [mode, sources['mode']] = [value as Mode, tagSource(TAGS.policy, modeTag)];
+  }
+  const renewTag = tag(TAGS.renewBefore);
+  if (renewTag !== undefined) {
+    const parsed = parseRenewBefore(renewTag);
+    if (!parsed.ok) return { ok: false, field: `tag ${TAGS.renewBefore}`, message: parsed.message };
+    [renew, sources['renewBefore']] = [parsed.value, tagSource(TAGS.renewBefore, renewTag)];
+  }
+  const kindTag = tag(TAGS.secretKind);
+  if (kindTag !== undefined) {
+    if (!config.secretKinds[kindTag]) {
+      const known = Object.keys(config.secretKinds);
+      return {
+        ok: false,
+        field: `tag ${TAGS.secretKind}`,
+        message: `"${kindTag}" is not a configured secret kind${known.length ? ` (known: ${known.join(', ')})` : ' (secretKinds is empty)'}`,
+      };
+    }
+    [secretKindName, sources['secretKind']] = [kindTag, tagSource(TAGS.secretKind, kindTag)];
+  }
+  const profileTag = tag(TAGS.profile);
+  if (profileTag !== undefined) {
+    const value = profileTag.toLowerCase();
+    if (!(PROFILES as readonly string[]).includes(value)) {
+      return { ok: false, field: `tag ${TAGS.profile}`, message: `"${profileTag}" is not one of ${PROFILES.join(', ')}` };
+    }
+    [profile, sources['profile']] = [value as Profile, tagSource(TAGS.profile, profileTag)];
+  }
+  const expectedTag = tag(TAGS.expectedRotation);
+  if (expectedTag !== undefined) {
+    const parsed = parseShortDuration(expectedTag);
+    if (!parsed.ok) return { ok: false, field: `tag ${TAGS.expectedRotation}`, message: parsed.message };
+    [expectedRotationMs, sources['expectedRotation']] = [parsed.value, tagSource(TAGS.expectedRotation, expectedTag)];
+  }
+
+  const secretKind = secretKindName ? config.secretKinds[secretKindName] : undefined;
+  if (secretKind?.generator === 'external' && expectedRotationMs === undefined) {
+    expectedRotationMs = secretKind.expectedRotationDays * MS_PER_DAY;
+    sources['expectedRotation'] = `secret kind ${secretKindName}`;
+  }
+  if (profile === 'hpc-pack' && object.type !== 'certificate') {
+    return { ok: false, field: sources['profile'] ?? 'profile', message: 'profile hpc-pack applies to certificates only' };
+  }
+  if (profile === 'hpc-cache' && object.type !== 'key') {
+    return { ok: false, field: sources['profile'] ?? 'profile', message: 'profile hpc-cache applies to keys only' };
+  }
+  return { ok: true, policy: { mode, renewBefore: renew, secretKindName, secretKind, profile, expectedRotationMs, sources } };
+}

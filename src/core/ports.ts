@@ -1,0 +1,130 @@
+/**
+ * Ports: the small interfaces the core depends on. Adapters (src/adapters) implement them with the Azure SDK
+ * clients; unit tests implement them in memory. Nothing here imports an SDK.
+ */
+import type { AuditRecord } from './audit.js';
+import type { CertificatePolicyModel, KeySpec, ObjectSnapshot, ObjectType, ObjectVersion, VaultRef } from './model.js';
+import type { RotationState } from './state.js';
+
+export interface Clock {
+  now(): Date;
+}
+
+export type Sleep = (ms: number) => Promise<void>;
+
+export interface Logger {
+  info(message: string, properties?: Record<string, unknown>): void;
+  warn(message: string, properties?: Record<string, unknown>): void;
+  error(message: string, properties?: Record<string, unknown>): void;
+}
+
+/** Randomness for secret generators: injectable so tests are deterministic. */
+export interface Random {
+  /** Uniform integer in [0, maxExclusive). */
+  int(maxExclusive: number): number;
+  bytes(length: number): Uint8Array;
+}
+
+/** What went wrong talking to an external service, in terms the core can act on. */
+export type GatewayErrorKind =
+  | 'NotFound'
+  | 'Forbidden'
+  | 'Conflict'
+  | 'BadRequest'
+  | 'Throttled'
+  | 'Unavailable'
+  | 'Timeout'
+  | 'Unauthorized'
+  | 'Unknown';
+
+export class GatewayError extends Error {
+  constructor(
+    readonly kind: GatewayErrorKind,
+    message: string,
+    readonly status?: number,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'GatewayError';
+  }
+}
+
+export const isGatewayError = (err: unknown, kind?: GatewayErrorKind): err is GatewayError =>
+  err instanceof GatewayError && (kind === undefined || err.kind === kind);
+
+export type CertificateOperationStatus =
+  | { status: 'none' }
+  | { status: 'inProgress'; message?: string | undefined }
+  | { status: 'completed' }
+  | { status: 'failed' | 'cancelled'; message: string };
+
+/** Properties of a new key or secret version (tags are per version in Key Vault and are copied forward). */
+export interface NewVersionProperties {
+  readonly tags: Readonly<Record<string, string>>;
+  readonly contentType?: string | undefined;
+  readonly notBefore?: Date | undefined;
+  readonly expiresOn?: Date | undefined;
+}
+
+export interface VersionUpdate {
+  readonly enabled?: boolean | undefined;
+  readonly expiresOn?: Date | undefined;
+  readonly tags?: Readonly<Record<string, string>> | undefined;
+}
+
+/** One Key Vault, through the official SDK clients. */
+export interface VaultGateway {
+  readonly vault: VaultRef;
+  /** Pages of objects as the list API returns them (no per-object requests). */
+  listObjects(type: ObjectType): AsyncIterable<ObjectSnapshot[]>;
+  /** The current version, read individually (version id, thumbprint, secret id, key parameters). */
+  getCurrent(type: ObjectType, name: string): Promise<ObjectVersion | undefined>;
+  getVersion(type: ObjectType, name: string, version: string): Promise<ObjectVersion | undefined>;
+  /** Pages of versions of one object (properties only). */
+  listVersions(type: ObjectType, name: string): AsyncIterable<ObjectSnapshot[]>;
+  getCertificatePolicy(name: string): Promise<CertificatePolicyModel>;
+  /** Starts creating a certificate version from a policy; returns once Key Vault accepted the operation. */
+  startCertificateVersion(name: string, policy: CertificatePolicyModel, tags: Readonly<Record<string, string>>): Promise<void>;
+  getCertificateOperation(name: string): Promise<CertificateOperationStatus>;
+  rotateKey(name: string): Promise<ObjectVersion>;
+  createKeyVersion(name: string, spec: KeySpec, properties: NewVersionProperties): Promise<ObjectVersion>;
+  /** Writes a new secret version. The value goes to the vault and nowhere else. */
+  setSecretVersion(name: string, value: string, properties: NewVersionProperties): Promise<ObjectVersion>;
+  /** Updates properties of one version (enable/disable, expiry, tags). */
+  updateVersion(type: ObjectType, name: string, version: string, update: VersionUpdate): Promise<void>;
+}
+
+/** The audit log. `append` buffers; `flush` returns when every appended row is durable (group commit). */
+export interface AuditLog {
+  append(record: AuditRecord): void;
+  flush(): Promise<void>;
+  /** Whether a row with this rotation id and action exists (used when resuming after a crash). */
+  hasRecord(vault: string, rotationId: string, action: AuditRecord['action']): Promise<boolean>;
+}
+
+export class ConcurrencyError extends Error {
+  constructor(message = 'the state changed since it was read') {
+    super(message);
+    this.name = 'ConcurrencyError';
+  }
+}
+
+export interface Versioned<T> {
+  readonly value: T;
+  /** Opaque version tag (Table storage ETag). */
+  readonly etag: string;
+}
+
+/** Per-object rotation state with optimistic concurrency. */
+export interface RotationStateStore {
+  get(vault: string, type: ObjectType, name: string): Promise<Versioned<RotationState> | undefined>;
+  /**
+   * Writes the state if the stored one still has `etag` (undefined: only if none exists). Throws ConcurrencyError
+   * when another writer got there first. Returns the new etag.
+   */
+  put(state: RotationState, etag: string | undefined): Promise<string>;
+  /** States of a vault that are not finished (rotations to resume, consumers to re-check). */
+  listOpen(vault: string): AsyncIterable<Versioned<RotationState>>;
+}
+
+export type { WorkItem, WorkQueue } from './work.js';

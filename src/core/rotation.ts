@@ -1,0 +1,579 @@
+/**
+ * Rotation of one due object as a resumable state machine (see state.ts). Guarantees:
+ * - fail closed: no new version is created unless the RotationStarted audit row was durably written first;
+ * - exactly one new version per rotation: a worker claims the object with optimistic concurrency and a lease, and
+ *   every resume first adopts a version created before an interruption (or waits for a pending certificate
+ *   operation) instead of creating another;
+ * - the previous version is left enabled (rollback stays possible);
+ * - failures are audited and retried with exponential backoff, then handed to a person.
+ */
+import { auditRecord, type AuditInput, type RunContext } from './audit.js';
+import type { ObjectPolicy, RotorConfig } from './config.js';
+import { generateSecretValue } from './generators.js';
+import { MS_PER_DAY, type CertificatePolicyModel, type ObjectSnapshot, type ObjectVersion } from './model.js';
+import { operationClassForKey, type VaultPacer } from './pacing.js';
+import type { Finding } from './policy.js';
+import {
+  ConcurrencyError,
+  GatewayError,
+  isGatewayError,
+  type AuditLog,
+  type Clock,
+  type Logger,
+  type Random,
+  type RotationStateStore,
+  type Sleep,
+  type VaultGateway,
+  type Versioned,
+} from './ports.js';
+import { hpcCacheKeyViolations, hpcPackPolicyViolations } from './profiles.js';
+import { emptyState, isOpen, type RotationState } from './state.js';
+
+/** Called once a new version exists (issue C plugs consumer verification in here). */
+export interface VersionCreatedHook {
+  /**
+   * Returns 'completed' when nothing needs verifying, or 'verifying' after recording the verification plan in the
+   * returned state (the caller persists it).
+   */
+  afterVersionCreated(state: RotationState, ctx: RotationContext): Promise<{ next: 'completed' } | { next: 'verifying'; state: RotationState }>;
+}
+
+export interface RotationContext {
+  readonly config: RotorConfig;
+  readonly gateway: VaultGateway;
+  readonly states: RotationStateStore;
+  readonly audit: AuditLog;
+  readonly clock: Clock;
+  readonly sleep: Sleep;
+  readonly pacer: VaultPacer;
+  readonly random: Random;
+  readonly run: RunContext;
+  readonly log: Logger;
+  /** New rotation ids (UUIDs in production; deterministic in tests). */
+  readonly newId: () => string;
+  readonly hooks?: VersionCreatedHook | undefined;
+}
+
+export type ObjectOutcome =
+  | 'Rotated'
+  | 'Verifying'
+  | 'Failed'
+  | 'ManualActionRequired'
+  | 'PolicyViolation'
+  | 'Skipped'
+  | 'Reported'
+  | 'AlreadyReported'
+  | 'InProgressElsewhere'
+  | 'WaitingForRetry'
+  | 'NotDue';
+
+const iso = (d: Date | undefined): string => (d ? d.toISOString() : '');
+
+function objectFields(o: Pick<ObjectSnapshot, 'vault' | 'type' | 'name'>) {
+  return { vault: o.vault, objectType: o.type, objectName: o.name } as const;
+}
+
+function stateFields(s: RotationState) {
+  return { vault: s.vault, objectType: s.objectType, objectName: s.objectName, rotationId: s.rotationId } as const;
+}
+
+/** Audits a finding once per object version: a finding that needs a person is not re-audited every night. */
+export async function reportOnce(
+  object: ObjectSnapshot,
+  key: string,
+  rows: readonly AuditInput[],
+  ctx: RotationContext,
+  outcome: ObjectOutcome,
+): Promise<ObjectOutcome> {
+  const existing = await ctx.states.get(object.vault, object.type, object.name);
+  if (existing && isOpen(existing.value)) return 'InProgressElsewhere'; // a rotation is under way: its rows tell the story
+  if (existing?.value.reportedFinding === key) return 'AlreadyReported';
+  const now = ctx.clock.now();
+  for (const row of rows) ctx.audit.append(auditRecord(ctx.run, now, row));
+  await ctx.audit.flush();
+  const base = existing?.value ?? emptyState(object.vault, object.type, object.name, now);
+  try {
+    await ctx.states.put({ ...base, reportedFinding: key, updatedAt: now }, existing?.etag);
+  } catch (err) {
+    if (!(err instanceof ConcurrencyError)) throw err;
+    // Another worker updated the row meanwhile; it will report on its own terms.
+  }
+  return outcome;
+}
+
+/** Identity of the object's current version for de-duplicating reports: the version id, else its timestamps. */
+export function versionIdentity(object: ObjectSnapshot): string {
+  return object.version ?? iso(object.createdOn ?? object.updatedOn ?? object.notBefore) ?? '';
+}
+
+interface Refusal {
+  readonly action: 'ManualActionRequired' | 'PolicyViolation';
+  readonly reason: string;
+  readonly detail: string;
+}
+
+interface Prepared {
+  readonly current: ObjectVersion;
+  readonly certificatePolicy?: CertificatePolicyModel | undefined;
+}
+
+/** Checks that need the object's details (policy, key parameters) before anything is claimed or created. */
+export async function preflight(
+  current: ObjectVersion,
+  policy: ObjectPolicy,
+  ctx: Pick<RotationContext, 'config' | 'gateway'>,
+): Promise<{ refusal?: Refusal; prepared: Prepared }> {
+  switch (current.type) {
+    case 'certificate': {
+      const certificatePolicy = await ctx.gateway.getCertificatePolicy(current.name);
+      const prepared = { current, certificatePolicy };
+      const renewable = ctx.config.defaults.autoRenewableIssuers.some(
+        (i) => i.toLowerCase() === certificatePolicy.issuerName.toLowerCase(),
+      );
+      if (!renewable) {
+        return {
+          prepared,
+          refusal: {
+            action: 'ManualActionRequired',
+            reason: 'IssuerNotAutoRenewable',
+            detail:
+              `issuer "${certificatePolicy.issuerName}" cannot be renewed automatically (auto-renewable: ` +
+              `${ctx.config.defaults.autoRenewableIssuers.join(', ')}); a person must request the certificate from its CA and merge it`,
+          },
+        };
+      }
+      if (policy.profile === 'hpc-pack') {
+        const problems = hpcPackPolicyViolations(certificatePolicy);
+        if (problems.length) {
+          return {
+            prepared,
+            refusal: {
+              action: 'PolicyViolation',
+              reason: 'HpcPackCertificateRequirements',
+              detail: `refused before creation: the certificate policy does not meet HPC Pack's requirements: ${problems.join('; ')}`,
+            },
+          };
+        }
+      }
+      return { prepared };
+    }
+    case 'key': {
+      if (policy.profile === 'hpc-cache') {
+        const problems = hpcCacheKeyViolations(current);
+        if (problems.length) {
+          return {
+            prepared: { current },
+            refusal: {
+              action: 'PolicyViolation',
+              reason: 'HpcCacheKeyRequirements',
+              detail: `refused before creation: ${problems.join('; ')}`,
+            },
+          };
+        }
+      }
+      return { prepared: { current } };
+    }
+    case 'secret': {
+      if (!policy.secretKind) {
+        return {
+          prepared: { current },
+          refusal: {
+            action: 'ManualActionRequired',
+            reason: 'NoSecretGenerator',
+            detail: 'Rotor does not know how to make a new value: tag it rotor-secret-kind=<kind> with a kind from secretKinds',
+          },
+        };
+      }
+      return { prepared: { current } };
+    }
+  }
+}
+
+function leaseMs(ctx: RotationContext, type: ObjectSnapshot['type']): number {
+  const { leaseMinutes, certificateTimeoutMinutes } = ctx.config.rotation;
+  return (type === 'certificate' ? leaseMinutes + certificateTimeoutMinutes : leaseMinutes) * 60_000;
+}
+
+/**
+ * Rotates a due object in mode `auto`: preflight, claim, audit (fail closed), create, record, complete.
+ * `object` is what the list page reported; the current version is re-read here (due objects only).
+ */
+export async function rotateDueObject(
+  object: ObjectSnapshot,
+  finding: Finding,
+  policy: ObjectPolicy,
+  ctx: RotationContext,
+): Promise<ObjectOutcome> {
+  const now = ctx.clock.now();
+  const existing = await ctx.states.get(object.vault, object.type, object.name);
+  const prior = existing?.value;
+  if (prior && isOpen(prior)) {
+    if (prior.leaseUntil && prior.leaseUntil.getTime() > now.getTime()) return 'InProgressElsewhere';
+    return resumeRotation(existing, ctx);
+  }
+
+  const current = await ctx.gateway.getCurrent(object.type, object.name);
+  if (!current) return 'NotDue';
+  const sameVersionFailed = prior?.status === 'Failed' && prior.fromVersion === current.version;
+  if (sameVersionFailed && prior.nextAttemptAt && prior.nextAttemptAt.getTime() > now.getTime()) return 'WaitingForRetry';
+  if (sameVersionFailed && prior.attempts >= ctx.config.rotation.maxAttempts) return 'AlreadyReported';
+
+  const { refusal, prepared } = await preflight(current, policy, ctx);
+  if (refusal) {
+    const outcome = refusal.action === 'PolicyViolation' ? 'PolicyViolation' : 'ManualActionRequired';
+    const base = { ...objectFields(current), version: current.version, thumbprint: current.thumbprint ?? '' };
+    return reportOnce(
+      current,
+      `${refusal.reason}@${current.version}`,
+      [
+        { ...base, action: 'Detected', outcome: 'Info', reason: finding.reason, detail: finding.message },
+        { ...base, action: refusal.action, outcome: 'ActionRequired', reason: refusal.reason, detail: refusal.detail },
+      ],
+      ctx,
+      outcome,
+    );
+  }
+
+  const claimed: RotationState = {
+    ...(prior ?? emptyState(object.vault, object.type, object.name, now)),
+    status: 'RotationStarted',
+    rotationId: ctx.newId(),
+    runId: ctx.run.runId,
+    trigger: ctx.run.trigger,
+    reason: finding.reason,
+    fromVersion: current.version,
+    fromThumbprint: current.thumbprint ?? '',
+    fromExpiresOn: iso(current.expiresOn),
+    toVersion: '',
+    toThumbprint: '',
+    toSecretId: '',
+    toExpiresOn: '',
+    attempts: sameVersionFailed ? prior.attempts + 1 : 1,
+    nextAttemptAt: undefined,
+    leaseUntil: new Date(now.getTime() + leaseMs(ctx, object.type)),
+    lastError: '',
+    startedAt: now,
+    updatedAt: now,
+    completedAt: undefined,
+    verification: '',
+    nextCheckAt: undefined,
+    verifyDeadline: undefined,
+  };
+  let etag: string;
+  try {
+    etag = await ctx.states.put(claimed, existing?.etag);
+  } catch (err) {
+    if (err instanceof ConcurrencyError) return 'InProgressElsewhere';
+    throw err;
+  }
+
+  appendStartRows(claimed, finding.message, ctx, '');
+  try {
+    await ctx.audit.flush();
+  } catch (err) {
+    // Fail closed: nothing is created without its RotationStarted row.
+    return failRotation(claimed, etag, new GatewayError('Unavailable', `audit log unavailable, nothing was created: ${message(err)}`), ctx, {
+      audit: false,
+    });
+  }
+  return continueRotation(claimed, etag, ctx, prepared);
+}
+
+function appendStartRows(state: RotationState, findingMessage: string, ctx: RotationContext, note: string): void {
+  const now = ctx.clock.now();
+  const base = { ...stateFields(state), version: state.fromVersion, thumbprint: state.fromThumbprint, expiresOn: state.fromExpiresOn };
+  ctx.audit.append(auditRecord(ctx.run, now, { ...base, action: 'Detected', outcome: 'Info', reason: state.reason, detail: findingMessage + note }));
+  ctx.audit.append(
+    auditRecord(ctx.run, now, {
+      ...base,
+      action: 'RotationStarted',
+      outcome: 'Pending',
+      reason: state.reason,
+      detail: `attempt ${state.attempts} of ${ctx.config.rotation.maxAttempts}: creating a new version${
+        state.objectType === 'certificate' ? " from the certificate's own policy" : ''
+      }${note}`,
+    }),
+  );
+}
+
+/** Resumes a rotation whose worker stopped (crash, timeout, redelivery) once its lease has expired. */
+export async function resumeRotation(existing: Versioned<RotationState>, ctx: RotationContext): Promise<ObjectOutcome> {
+  const now = ctx.clock.now();
+  const state: RotationState = {
+    ...existing.value,
+    runId: ctx.run.runId,
+    trigger: ctx.run.trigger,
+    leaseUntil: new Date(now.getTime() + leaseMs(ctx, existing.value.objectType)),
+    updatedAt: now,
+  };
+  let etag: string;
+  try {
+    etag = await ctx.states.put(state, existing.etag);
+  } catch (err) {
+    if (err instanceof ConcurrencyError) return 'InProgressElsewhere';
+    throw err;
+  }
+  const note = ' (resumed after an interrupted attempt)';
+  if (state.status === 'RotationStarted' && !(await ctx.audit.hasRecord(state.vault, state.rotationId, 'RotationStarted'))) {
+    appendStartRows(state, `rotation ${state.rotationId} was claimed but not yet recorded`, ctx, note);
+    try {
+      await ctx.audit.flush();
+    } catch (err) {
+      return failRotation(state, etag, new GatewayError('Unavailable', `audit log unavailable, nothing was created: ${message(err)}`), ctx, {
+        audit: false,
+      });
+    }
+  }
+  if (state.status === 'VersionCreated') {
+    if (await ctx.audit.hasRecord(state.vault, state.rotationId, 'RotationCompleted')) {
+      // Interrupted after the completion was audited: only the state is missing.
+      await ctx.states.put({ ...state, status: 'Completed', completedAt: now, leaseUntil: undefined, updatedAt: now }, etag);
+      return 'Rotated';
+    }
+    if (!(await ctx.audit.hasRecord(state.vault, state.rotationId, 'VersionCreated'))) {
+      ctx.audit.append(versionCreatedRow(state, ctx, note));
+    }
+  }
+  return continueRotation(state, etag, ctx, undefined);
+}
+
+function versionCreatedRow(state: RotationState, ctx: RotationContext, note = '') {
+  return auditRecord(ctx.run, ctx.clock.now(), {
+    ...stateFields(state),
+    action: 'VersionCreated',
+    outcome: 'Succeeded',
+    reason: state.reason,
+    version: state.toVersion,
+    previousVersion: state.fromVersion,
+    thumbprint: state.toThumbprint,
+    previousThumbprint: state.fromThumbprint,
+    secretId: state.toSecretId,
+    expiresOn: state.toExpiresOn,
+    detail:
+      `new version ${state.toVersion}${state.toExpiresOn ? ` valid until ${state.toExpiresOn}` : ''}; previous version ` +
+      `${state.fromVersion} left enabled${state.toSecretId ? `; secret identifier ${state.toSecretId}` : ''}${note}`,
+  });
+}
+
+/** Drives a claimed rotation from its current status to Completed (or Verifying, or Failed). */
+export async function continueRotation(
+  start: RotationState,
+  startEtag: string,
+  ctx: RotationContext,
+  prepared: Prepared | undefined,
+): Promise<ObjectOutcome> {
+  let state = start;
+  let etag = startEtag;
+  try {
+    if (state.status === 'RotationStarted') {
+      const created = await ensureNewVersion(state, ctx, prepared);
+      state = {
+        ...state,
+        status: 'VersionCreated',
+        toVersion: created.version,
+        toThumbprint: created.thumbprint ?? '',
+        toSecretId: created.secretId ?? '',
+        toExpiresOn: iso(created.expiresOn),
+        updatedAt: ctx.clock.now(),
+      };
+      etag = await ctx.states.put(state, etag);
+      ctx.audit.append(versionCreatedRow(state, ctx));
+    }
+    if (state.status === 'VersionCreated') {
+      const next = ctx.hooks ? await ctx.hooks.afterVersionCreated(state, ctx) : ({ next: 'completed' } as const);
+      if (next.next === 'verifying') {
+        await ctx.audit.flush();
+        state = { ...next.state, status: 'Verifying', leaseUntil: undefined, updatedAt: ctx.clock.now() };
+        await ctx.states.put(state, etag);
+        return 'Verifying';
+      }
+      return await completeRotation(state, etag, ctx, '');
+    }
+    return state.status === 'Verifying' ? 'Verifying' : 'NotDue';
+  } catch (err) {
+    if (err instanceof ConcurrencyError) return 'InProgressElsewhere';
+    return failRotation(state, etag, err, ctx, { audit: true });
+  }
+}
+
+/** Writes RotationCompleted (durably) and then the Completed state. */
+export async function completeRotation(state: RotationState, etag: string, ctx: RotationContext, note: string): Promise<ObjectOutcome> {
+  const now = ctx.clock.now();
+  ctx.audit.append(
+    auditRecord(ctx.run, now, {
+      ...stateFields(state),
+      action: 'RotationCompleted',
+      outcome: 'Succeeded',
+      reason: state.reason,
+      version: state.toVersion,
+      previousVersion: state.fromVersion,
+      thumbprint: state.toThumbprint,
+      previousThumbprint: state.fromThumbprint,
+      secretId: state.toSecretId,
+      expiresOn: state.toExpiresOn,
+      detail: `rotated from ${state.fromVersion} to ${state.toVersion}${note}`,
+    }),
+  );
+  await ctx.audit.flush();
+  await ctx.states.put({ ...state, status: 'Completed', completedAt: now, leaseUntil: undefined, lastError: '', updatedAt: now }, etag);
+  return 'Rotated';
+}
+
+/** Creates the new version — or adopts the one an interrupted attempt already created. */
+async function ensureNewVersion(state: RotationState, ctx: RotationContext, prepared: Prepared | undefined): Promise<ObjectVersion> {
+  const { gateway } = ctx;
+  const current = prepared?.current ?? (await gateway.getCurrent(state.objectType, state.objectName));
+  if (!current) throw new GatewayError('NotFound', `${state.objectType} ${state.objectName} no longer exists`);
+  if (current.version !== state.fromVersion) {
+    // Created before an interruption: adopt it (and finish what the interrupted attempt would have done).
+    if (state.objectType !== 'key') return current;
+    const previous = await gateway.getVersion('key', state.objectName, state.fromVersion);
+    return previous ? keepKeyLifetime(current, previous, ctx) : current;
+  }
+  const tags = { ...current.tags };
+  switch (state.objectType) {
+    case 'certificate': {
+      const operation = await gateway.getCertificateOperation(state.objectName);
+      if (operation.status !== 'inProgress') {
+        const policy = prepared?.certificatePolicy ?? (await gateway.getCertificatePolicy(state.objectName));
+        await ctx.pacer.acquire(operationClassForKey(policy.keyType, policy.keySize));
+        await gateway.startCertificateVersion(state.objectName, policy, tags);
+      }
+      await waitForCertificate(state, ctx);
+      const created = await gateway.getCurrent('certificate', state.objectName);
+      if (!created || created.version === state.fromVersion) {
+        throw new GatewayError('Unknown', 'the certificate operation completed but no new version is visible');
+      }
+      return created;
+    }
+    case 'key':
+      return rotateKey(current, ctx);
+    case 'secret': {
+      const policy = policyForSecret(state, current, ctx);
+      const value = policy.kind ? generateSecretValue(policy.kind, ctx.random) : undefined;
+      if (value === undefined) throw new GatewayError('BadRequest', 'no generator for this secret kind');
+      const now = ctx.clock.now();
+      await ctx.pacer.acquire('secretWrite');
+      return gateway.setSecretVersion(state.objectName, value, {
+        tags,
+        contentType: current.contentType ?? (policy.kind && 'contentType' in policy.kind ? policy.kind.contentType : undefined),
+        notBefore: now,
+        expiresOn: new Date(now.getTime() + policy.lifetimeMs),
+      });
+    }
+  }
+}
+
+function policyForSecret(state: RotationState, current: ObjectVersion, ctx: RotationContext) {
+  const kindName = Object.entries(current.tags).find(([k]) => k.trim().toLowerCase() === 'rotor-secret-kind')?.[1]?.trim();
+  const override = ctx.config.objects.find(
+    (o) => o.vault.toLowerCase() === state.vault.toLowerCase() && o.type === 'secret' && o.name === state.objectName,
+  );
+  const kind = ctx.config.secretKinds[kindName ?? override?.secretKind ?? ''];
+  const validityDays = kind && kind.generator !== 'external' ? kind.validityDays : 90;
+  // Keep the previous version's lifetime when it had one; otherwise the kind's validity.
+  const start = current.notBefore ?? current.createdOn;
+  const previousLifetime = current.expiresOn && start ? current.expiresOn.getTime() - start.getTime() : 0;
+  return { kind, lifetimeMs: previousLifetime > 0 ? previousLifetime : validityDays * MS_PER_DAY };
+}
+
+async function rotateKey(current: ObjectVersion, ctx: RotationContext): Promise<ObjectVersion> {
+  const operation = operationClassForKey(current.keyType, current.keySize);
+  await ctx.pacer.acquire(operation);
+  let created: ObjectVersion;
+  try {
+    created = await ctx.gateway.rotateKey(current.name);
+  } catch (err) {
+    // Without the rotate permission (or where rotation is not supported) create a version of the same type and size.
+    if (!isGatewayError(err, 'Forbidden') && !isGatewayError(err, 'BadRequest')) throw err;
+    ctx.log.warn(`rotateKey refused for ${current.vault}/${current.name} (${message(err)}); creating a new version instead`);
+    await ctx.pacer.acquire(operation);
+    return ctx.gateway.createKeyVersion(
+      current.name,
+      { keyType: current.keyType ?? 'RSA', keySize: current.keySize, curve: current.curve },
+      { tags: current.tags, notBefore: ctx.clock.now(), expiresOn: nextExpiry(current, ctx) },
+    );
+  }
+  return keepKeyLifetime(created, current, ctx);
+}
+
+/** A rotation policy without expiryTime leaves the new version without expiry: keep the previous lifetime and tags. */
+async function keepKeyLifetime(created: ObjectVersion, previous: ObjectVersion, ctx: RotationContext): Promise<ObjectVersion> {
+  if (created.expiresOn || !previous.expiresOn) return created;
+  const expiresOn = nextExpiry(previous, ctx);
+  await ctx.gateway.updateVersion('key', created.name, created.version, { expiresOn, tags: previous.tags });
+  return { ...created, expiresOn, tags: previous.tags };
+}
+
+function nextExpiry(current: ObjectVersion, ctx: RotationContext): Date | undefined {
+  const start = current.notBefore ?? current.createdOn;
+  if (!current.expiresOn || !start) return undefined;
+  return new Date(ctx.clock.now().getTime() + (current.expiresOn.getTime() - start.getTime()));
+}
+
+async function waitForCertificate(state: RotationState, ctx: RotationContext): Promise<void> {
+  const { pollIntervalSeconds, certificateTimeoutMinutes } = ctx.config.rotation;
+  const maxPolls = Math.max(1, Math.ceil((certificateTimeoutMinutes * 60) / pollIntervalSeconds));
+  for (let poll = 0; poll < maxPolls; poll++) {
+    const operation = await ctx.gateway.getCertificateOperation(state.objectName);
+    if (operation.status === 'completed' || operation.status === 'none') return;
+    if (operation.status === 'failed' || operation.status === 'cancelled') {
+      throw new GatewayError('Unknown', `certificate operation ${operation.status}: ${operation.message}`);
+    }
+    await ctx.sleep(pollIntervalSeconds * 1000);
+  }
+  throw new GatewayError('Timeout', `the certificate is still pending after ${certificateTimeoutMinutes} minutes`);
+}
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** Records a failed attempt: audited, retried with exponential backoff, then handed to a person. */
+export async function failRotation(
+  state: RotationState,
+  etag: string,
+  err: unknown,
+  ctx: RotationContext,
+  options: { audit: boolean },
+): Promise<ObjectOutcome> {
+  const now = ctx.clock.now();
+  const { maxAttempts, retryBaseMinutes } = ctx.config.rotation;
+  const exhausted = state.attempts >= maxAttempts;
+  const nextAttemptAt = exhausted ? undefined : new Date(now.getTime() + retryBaseMinutes * 60_000 * 2 ** (state.attempts - 1));
+  const reason = err instanceof GatewayError ? err.kind : 'Error';
+  const rollback = state.toVersion
+    ? `new version ${state.toVersion} exists; previous version ${state.fromVersion} stays enabled`
+    : `no new version was created; version ${state.fromVersion} stays current`;
+  const retry = exhausted ? 'retries exhausted: a person must act' : `next attempt after ${iso(nextAttemptAt)}`;
+  ctx.log.error(`rotation of ${state.vault}/${state.objectType}/${state.objectName} failed: ${message(err)}`, {
+    rotationId: state.rotationId,
+    attempt: state.attempts,
+  });
+  if (options.audit) {
+    const base = { ...stateFields(state), version: state.toVersion, previousVersion: state.fromVersion, previousThumbprint: state.fromThumbprint };
+    ctx.audit.append(
+      auditRecord(ctx.run, now, { ...base, action: 'RotationFailed', outcome: 'Failed', reason, detail: `${message(err)}; ${rollback}; ${retry}` }),
+    );
+    if (exhausted) {
+      ctx.audit.append(
+        auditRecord(ctx.run, now, {
+          ...base,
+          action: 'ManualActionRequired',
+          outcome: 'ActionRequired',
+          reason: 'RetriesExhausted',
+          detail: `rotation failed ${state.attempts} times; last error: ${message(err)}`,
+        }),
+      );
+    }
+    try {
+      await ctx.audit.flush();
+    } catch (flushErr) {
+      ctx.log.error(`could not write the RotationFailed audit row: ${message(flushErr)}`, { rotationId: state.rotationId });
+    }
+  }
+  try {
+    await ctx.states.put({ ...state, status: 'Failed', lastError: message(err).slice(0, 1000), nextAttemptAt, leaseUntil: undefined, updatedAt: now }, etag);
+  } catch (putErr) {
+    ctx.log.error(`could not record the failed rotation state: ${message(putErr)}`, { rotationId: state.rotationId });
+  }
+  return 'Failed';
+}

@@ -1,0 +1,360 @@
+/**
+ * The work of one vault: resume interrupted rotations, stream the list pages of each object type (the three
+ * collections concurrently), run the trigger chain on every object, and act on what is due with bounded
+ * concurrency. Objects that are not due cost nothing beyond their share of a list page, and nothing is collected:
+ * memory does not grow with the size of the vault.
+ */
+import { auditRecord, type AuditInput } from './audit.js';
+import { findVault, resolveObjectPolicy, vaultTypes, type ObjectPolicy } from './config.js';
+import type { ObjectSnapshot, ObjectType } from './model.js';
+import { evaluate, type Finding } from './policy.js';
+import { preflight, reportOnce, resumeRotation, rotateDueObject, versionIdentity, type ObjectOutcome, type RotationContext } from './rotation.js';
+import { ConcurrencyError } from './ports.js';
+import { emptyState, isOpen } from './state.js';
+
+export interface ObjectResult {
+  readonly type: ObjectType;
+  readonly name: string;
+  readonly outcome: ObjectOutcome | 'Error';
+  readonly reason: string;
+}
+
+export interface VaultSummary {
+  readonly vault: string;
+  readonly runId: string;
+  readonly scanned: Record<ObjectType, number>;
+  readonly notDue: number;
+  readonly outcomes: Partial<Record<ObjectOutcome | 'Error', number>>;
+  /** Objects with an outcome other than NotDue (capped at MAX_LISTED; `unlisted` counts the rest). */
+  readonly objects: ObjectResult[];
+  readonly unlisted: number;
+  readonly errors: string[];
+  readonly durationMs: number;
+}
+
+const MAX_LISTED = 1000;
+
+class Summary {
+  readonly scanned: Record<ObjectType, number> = { certificate: 0, key: 0, secret: 0 };
+  notDue = 0;
+  readonly outcomes: Partial<Record<ObjectOutcome | 'Error', number>> = {};
+  readonly objects: ObjectResult[] = [];
+  unlisted = 0;
+  readonly errors: string[] = [];
+
+  record(result: ObjectResult): void {
+    this.outcomes[result.outcome] = (this.outcomes[result.outcome] ?? 0) + 1;
+    if (result.outcome === 'NotDue') return;
+    if (this.objects.length < MAX_LISTED) this.objects.push(result);
+    else this.unlisted++;
+  }
+
+  finish(vault: string, runId: string, started: number, now: number): VaultSummary {
+    return {
+      vault,
+      runId,
+      scanned: this.scanned,
+      notDue: this.notDue,
+      outcomes: this.outcomes,
+      objects: this.objects,
+      unlisted: this.unlisted,
+      errors: this.errors,
+      durationMs: now - started,
+    };
+  }
+}
+
+/** Runs tasks with at most `limit` in flight; `submit` waits for a free slot (back-pressure on the page loop). */
+class BoundedExecutor {
+  private readonly running = new Set<Promise<void>>();
+  constructor(private readonly limit: number) {}
+
+  async submit(task: () => Promise<void>): Promise<void> {
+    while (this.running.size >= this.limit) await Promise.race(this.running);
+    const p: Promise<void> = task().finally(() => this.running.delete(p));
+    this.running.add(p);
+  }
+
+  async drain(): Promise<void> {
+    while (this.running.size) await Promise.race(this.running);
+  }
+}
+
+const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+const REPORT_ACTIONS: Record<string, Pick<AuditInput, 'action' | 'outcome'> & { outcome: AuditInput['outcome']; result: ObjectOutcome }> = {
+  InvalidPolicy: { action: 'PolicyViolation', outcome: 'ActionRequired', result: 'PolicyViolation' },
+  Disabled: { action: 'Skipped', outcome: 'Skipped', result: 'Skipped' },
+  NoExpiry: { action: 'Skipped', outcome: 'ActionRequired', result: 'Reported' },
+  ExternalRotationStale: { action: 'ExternalRotationStale', outcome: 'ActionRequired', result: 'Reported' },
+  Expired: { action: 'ManualActionRequired', outcome: 'ActionRequired', result: 'ManualActionRequired' },
+};
+
+/** Acts on one object's finding according to its policy mode. */
+export async function handleFinding(
+  object: ObjectSnapshot,
+  finding: Finding,
+  policy: ObjectPolicy | undefined,
+  ctx: RotationContext,
+): Promise<ObjectOutcome> {
+  const base = { vault: object.vault, objectType: object.type, objectName: object.name, version: object.version ?? '', thumbprint: object.thumbprint ?? '' };
+  const key = `${finding.reason}@${versionIdentity(object)}`;
+  if (finding.disposition === 'ignore') return 'NotDue';
+  if (finding.disposition === 'report' || !policy) {
+    const mapping = REPORT_ACTIONS[finding.reason] ?? { action: 'Skipped', outcome: 'Info', result: 'Reported' as const };
+    return reportOnce(object, key, [{ ...base, action: mapping.action, outcome: mapping.outcome, reason: finding.reason, detail: finding.message }], ctx, mapping.result);
+  }
+  const detected: AuditInput = { ...base, action: 'Detected', outcome: 'Info', reason: finding.reason, detail: finding.message };
+  switch (policy.mode) {
+    case 'off':
+      return reportOnce(
+        object,
+        `PolicyOff:${key}`,
+        [detected, { ...base, action: 'Skipped', outcome: 'Skipped', reason: 'PolicyOff', detail: `due, but rotation is off (${policy.sources['mode'] ?? 'default'})` }],
+        ctx,
+        'Skipped',
+      );
+    case 'notify':
+      return reportOnce(
+        object,
+        `NotifyOnly:${key}`,
+        [
+          detected,
+          {
+            ...base,
+            action: 'ManualActionRequired',
+            outcome: 'ActionRequired',
+            reason: 'NotifyOnly',
+            detail: `due; Rotor only notifies for this object (${policy.sources['mode'] ?? 'default mode notify'})`,
+          },
+        ],
+        ctx,
+        'ManualActionRequired',
+      );
+    case 'auto':
+      return rotateDueObject(object, finding, policy, ctx);
+  }
+}
+
+/**
+ * Externally rotated secrets (Operator Nexus): Rotor never writes them; it audits each new version it observes.
+ * Returns true when a new version was recorded.
+ */
+export async function observeExternalSecret(object: ObjectSnapshot, policy: ObjectPolicy, ctx: RotationContext): Promise<boolean> {
+  const identity = versionIdentity(object);
+  const existing = await ctx.states.get(object.vault, object.type, object.name);
+  if (existing?.value.observedVersion === identity) return false;
+  const now = ctx.clock.now();
+  const current = object.version ? object : await ctx.gateway.getCurrent(object.type, object.name);
+  const rotatedBy = policy.secretKind?.generator === 'external' && policy.secretKind.rotatedBy ? ` by ${policy.secretKind.rotatedBy}` : '';
+  ctx.audit.append(
+    auditRecord(ctx.run, now, {
+      vault: object.vault,
+      objectType: object.type,
+      objectName: object.name,
+      version: current?.version ?? '',
+      action: 'ExternalRotationObserved',
+      outcome: 'Info',
+      reason: existing?.value.observedVersion ? 'NewVersion' : 'FirstObservation',
+      expiresOn: object.expiresOn?.toISOString() ?? '',
+      detail: `${existing?.value.observedVersion ? 'new version' : 'current version'} created ${object.createdOn?.toISOString() ?? 'at an unknown time'}, rotated externally${rotatedBy}; Rotor does not write this secret`,
+    }),
+  );
+  await ctx.audit.flush();
+  const base = existing?.value ?? emptyState(object.vault, object.type, object.name, now);
+  try {
+    await ctx.states.put({ ...base, observedVersion: identity, updatedAt: now }, existing?.etag);
+  } catch (err) {
+    if (!(err instanceof ConcurrencyError)) throw err;
+  }
+  return true;
+}
+
+/** Evaluates and acts on one object snapshot. */
+export async function processSnapshot(object: ObjectSnapshot, ctx: RotationContext): Promise<ObjectResult> {
+  const resolution = resolveObjectPolicy(ctx.config, object);
+  const finding = evaluate({ object, resolution }, ctx.clock.now());
+  const policy = resolution.ok ? resolution.policy : undefined;
+  try {
+    if (policy?.secretKind?.generator === 'external' && object.type === 'secret' && object.enabled) {
+      await observeExternalSecret(object, policy, ctx);
+    }
+    if (!finding) return { type: object.type, name: object.name, outcome: 'NotDue', reason: '' };
+    const outcome = await handleFinding(object, finding, policy, ctx);
+    return { type: object.type, name: object.name, outcome, reason: finding.reason };
+  } catch (err) {
+    ctx.log.error(`could not process ${object.vault}/${object.type}/${object.name}: ${errorMessage(err)}`);
+    return { type: object.type, name: object.name, outcome: 'Error', reason: errorMessage(err) };
+  }
+}
+
+function describe(summary: Summary): string {
+  const s = summary.scanned;
+  const parts = Object.entries(summary.outcomes)
+    .filter(([k]) => k !== 'NotDue')
+    .map(([k, v]) => `${k} ${v}`);
+  return (
+    `scanned ${s.certificate} certificates, ${s.key} keys, ${s.secret} secrets; ` +
+    `${summary.notDue} not due${parts.length ? `; ${parts.join(', ')}` : ''}` +
+    (summary.errors.length ? `; errors: ${summary.errors.join(' | ')}` : '')
+  );
+}
+
+/** The nightly work for one vault. Throws only when the vault could not be scanned at all (the queue retries). */
+export async function processVault(ctx: RotationContext): Promise<VaultSummary> {
+  const started = ctx.clock.now().getTime();
+  const vaultName = ctx.gateway.vault.name;
+  const vault = findVault(ctx.config, vaultName);
+  if (!vault) throw new Error(`vault "${vaultName}" is not in the configuration`);
+  const summary = new Summary();
+  const executor = new BoundedExecutor(ctx.config.rotation.concurrencyPerVault);
+
+  // 1. Rotations a stopped worker left behind (lease expired) resume first.
+  for await (const open of ctx.states.listOpen(vault.name)) {
+    const state = open.value;
+    if (!isOpen(state) || state.status === 'Verifying') continue;
+    if (state.leaseUntil && state.leaseUntil.getTime() > ctx.clock.now().getTime()) continue;
+    await executor.submit(async () => {
+      const outcome = await resumeRotation(open, ctx).catch((err: unknown) => {
+        summary.errors.push(`${state.objectType}/${state.objectName}: ${errorMessage(err)}`);
+        return 'Error' as const;
+      });
+      summary.record({ type: state.objectType, name: state.objectName, outcome, reason: 'Resumed' });
+    });
+  }
+
+  // 2. Stream each collection's list pages; act on what is due.
+  const scanType = async (type: ObjectType): Promise<void> => {
+    try {
+      for await (const page of ctx.gateway.listObjects(type)) {
+        for (const object of page) {
+          summary.scanned[type]++;
+          const resolution = resolveObjectPolicy(ctx.config, object);
+          const finding = evaluate({ object, resolution }, ctx.clock.now());
+          const external = resolution.ok && resolution.policy.secretKind?.generator === 'external' && type === 'secret';
+          if (!external && (!finding || finding.disposition === 'ignore')) {
+            summary.notDue++;
+            continue;
+          }
+          await executor.submit(async () => {
+            const result = await processSnapshot(object, ctx);
+            if (result.outcome === 'NotDue') summary.notDue++;
+            if (result.outcome === 'Error') summary.errors.push(`${type}/${object.name}: ${result.reason}`);
+            summary.record(result);
+          });
+        }
+      }
+    } catch (err) {
+      summary.errors.push(`listing ${type}s failed: ${errorMessage(err)}`);
+      ctx.audit.append(
+        auditRecord(ctx.run, ctx.clock.now(), {
+          vault: vault.name,
+          action: 'ScanFailed',
+          outcome: 'Failed',
+          reason: 'ListFailed',
+          objectType: type,
+          detail: `listing ${type}s failed: ${errorMessage(err)}`,
+        }),
+      );
+    }
+  };
+  await Promise.all(vaultTypes(ctx.config, vault).map(scanType));
+  await executor.drain();
+
+  ctx.audit.append(
+    auditRecord(ctx.run, ctx.clock.now(), {
+      vault: vault.name,
+      action: 'ScanCompleted',
+      outcome: summary.errors.length ? 'Failed' : 'Succeeded',
+      reason: summary.errors.length ? 'PartialScan' : 'Scanned',
+      detail: describe(summary),
+    }),
+  );
+  await ctx.audit.flush();
+  const result = summary.finish(vault.name, ctx.run.runId, started, ctx.clock.now().getTime());
+  if (Object.values(result.scanned).every((n) => n === 0) && result.errors.length) {
+    throw new Error(`vault ${vault.name} could not be scanned: ${result.errors.join('; ')}`);
+  }
+  return result;
+}
+
+/**
+ * One object on demand (an Event Grid hint, `rotateNow`): re-read it from the vault — the event is only a hint —
+ * and act on it like the nightly scan would. A NewVersionCreated hint records versions Rotor did not create.
+ */
+export async function processObject(
+  type: ObjectType,
+  name: string,
+  hint: string | undefined,
+  ctx: RotationContext,
+): Promise<ObjectResult> {
+  const current = await ctx.gateway.getCurrent(type, name);
+  if (!current) return { type, name, outcome: 'NotDue', reason: 'NotFound' };
+  if (hint?.endsWith('NewVersionCreated')) await recordNewVersion(current, ctx);
+  return processSnapshot(current, ctx);
+}
+
+async function recordNewVersion(current: ObjectSnapshot & { version?: string | undefined }, ctx: RotationContext): Promise<void> {
+  const state = await ctx.states.get(current.vault, current.type, current.name);
+  const resolution = resolveObjectPolicy(ctx.config, current);
+  if (resolution.ok && resolution.policy.secretKind?.generator === 'external') return; // observed by processSnapshot
+  if (state && (state.value.toVersion === current.version || state.value.fromVersion === current.version)) return; // Rotor's own
+  ctx.audit.append(
+    auditRecord(ctx.run, ctx.clock.now(), {
+      vault: current.vault,
+      objectType: current.type,
+      objectName: current.name,
+      version: current.version ?? '',
+      thumbprint: current.thumbprint ?? '',
+      action: 'NewVersionObserved',
+      outcome: 'Info',
+      reason: 'CreatedOutsideRotor',
+      expiresOn: current.expiresOn?.toISOString() ?? '',
+      detail: 'a new version was created outside Rotor (Key Vault NewVersionCreated event)',
+    }),
+  );
+  await ctx.audit.flush();
+}
+
+export interface PlanEntry {
+  readonly type: ObjectType;
+  readonly name: string;
+  readonly reason: string;
+  readonly message: string;
+  /** What a real run would do. */
+  readonly action: 'rotate' | 'notify' | 'skip' | 'report' | 'manual' | 'refuse';
+  readonly expiresOn?: Date | undefined;
+}
+
+/** Dry run: what would rotate and why. Reads only (list pages, plus the policy of due certificates). */
+export async function planObject(object: ObjectSnapshot, ctx: Pick<RotationContext, 'config' | 'gateway' | 'clock'>): Promise<PlanEntry | undefined> {
+  const resolution = resolveObjectPolicy(ctx.config, object);
+  const finding = evaluate({ object, resolution }, ctx.clock.now());
+  if (!finding || finding.disposition === 'ignore') return undefined;
+  const entry = { type: object.type, name: object.name, reason: finding.reason, message: finding.message, expiresOn: object.expiresOn };
+  if (finding.disposition === 'report' || !resolution.ok) return { ...entry, action: 'report' };
+  const policy = resolution.policy;
+  if (policy.mode === 'off') return { ...entry, action: 'skip', message: `${finding.message}; rotation is off` };
+  if (policy.mode === 'notify') return { ...entry, action: 'notify', message: `${finding.message}; notify only` };
+  const current = object.version ? undefined : await ctx.gateway.getCurrent(object.type, object.name);
+  const { refusal } = await preflight(current ?? { ...object, version: object.version ?? '', id: '' }, policy, ctx);
+  if (refusal) return { ...entry, action: refusal.action === 'PolicyViolation' ? 'refuse' : 'manual', message: `${finding.message}; ${refusal.detail}` };
+  return { ...entry, action: 'rotate' };
+}
+
+export async function planVault(ctx: Pick<RotationContext, 'config' | 'gateway' | 'clock'>): Promise<PlanEntry[]> {
+  const vault = findVault(ctx.config, ctx.gateway.vault.name);
+  if (!vault) throw new Error(`vault "${ctx.gateway.vault.name}" is not in the configuration`);
+  const entries: PlanEntry[] = [];
+  await Promise.all(
+    vaultTypes(ctx.config, vault).map(async (type) => {
+      for await (const page of ctx.gateway.listObjects(type)) {
+        for (const object of page) {
+          const entry = await planObject(object, ctx);
+          if (entry) entries.push(entry);
+        }
+      }
+    }),
+  );
+  return entries.sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
+}

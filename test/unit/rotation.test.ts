@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import { GatewayError } from '../../src/core/ports.js';
+import { processObject, processVault } from '../../src/core/scan.js';
+import { baseConfig, DAY, harness, type Harness } from '../support/fakes.js';
+
+const settle = () => new Promise((r) => setTimeout(r, 5));
+
+function estate(h: Harness) {
+  const now = h.clock.now().getTime();
+  const d = (n: number) => new Date(now + n * DAY);
+  h.vault.add('certificate', 'hpc-node-comm', {
+    notBefore: d(-355),
+    expiresOn: d(10),
+    tags: { 'rotor-profile': 'hpc-pack' },
+    policy: { keyUsage: ['digitalSignature', 'keyEncipherment', 'keyAgreement', 'keyCertSign'], enhancedKeyUsage: ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2'] },
+  });
+  h.vault.add('certificate', 'healthy', { notBefore: d(-10), expiresOn: d(355) });
+  h.vault.add('key', 'cache-cmk', { notBefore: d(-350), expiresOn: d(15), tags: { 'rotor-profile': 'hpc-cache' } });
+  h.vault.add('secret', 'batch-admin', { notBefore: d(-85), expiresOn: d(5), tags: { 'rotor-secret-kind': 'batch-password' } });
+}
+
+describe('rotation state machine', () => {
+  it('rotates each due type once, audits every step, leaves the previous version enabled', async () => {
+    const h = harness();
+    estate(h);
+    const summary = await processVault(h.ctx());
+    expect(summary.outcomes).toMatchObject({ Rotated: 3 });
+    expect(summary.notDue).toBe(1);
+    for (const [type, name] of [['certificate', 'hpc-node-comm'], ['key', 'cache-cmk'], ['secret', 'batch-admin']] as const) {
+      expect(h.vault.versionCount(type, name)).toBe(2);
+      expect(h.audit.actions(name)).toEqual(['Detected', 'RotationStarted', 'VersionCreated', 'RotationCompleted']);
+      expect(h.vault.objects.get(`${type}/${name}`)!.versions[0]!.enabled).toBe(true);
+      expect(h.states.value('hpc-kv', type, name)?.status).toBe('Completed');
+    }
+    const created = h.audit.rows.find((r) => r.action === 'VersionCreated' && r.objectName === 'hpc-node-comm')!;
+    expect(created.previousThumbprint).toMatch(/^THUMB/);
+    expect(created.thumbprint).not.toBe(created.previousThumbprint);
+    expect(created.secretId).toMatch(/\/secrets\/hpc-node-comm\//);
+    expect(h.audit.rows.at(-1)).toMatchObject({ action: 'ScanCompleted', outcome: 'Succeeded' });
+  });
+
+  it('never writes a secret value into the audit log', async () => {
+    const h = harness();
+    estate(h);
+    await processVault(h.ctx());
+    expect(h.vault.secretValues).toHaveLength(1);
+    const log = JSON.stringify(h.audit.rows);
+    for (const value of h.vault.secretValues) expect(log).not.toContain(value);
+  });
+
+  it('a second run finds nothing due', async () => {
+    const h = harness();
+    estate(h);
+    await processVault(h.ctx());
+    const before = h.audit.rows.length;
+    const summary = await processVault(h.ctx());
+    expect(summary.outcomes).toEqual({});
+    expect(h.audit.rows.slice(before).map((r) => r.action)).toEqual(['ScanCompleted']);
+  });
+
+  it('fails closed: no version is created when the RotationStarted row cannot be written', async () => {
+    const h = harness();
+    estate(h);
+    h.audit.failNextFlushes = 1;
+    const result = await processObject('key', 'cache-cmk', undefined, h.ctx());
+    expect(result.outcome).toBe('Failed');
+    expect(h.vault.versionCount('key', 'cache-cmk')).toBe(1);
+    expect(h.vault.calls).not.toContain('rotateKey');
+    expect(h.states.value('hpc-kv', 'key', 'cache-cmk')).toMatchObject({ status: 'Failed', lastError: expect.stringContaining('audit log unavailable') });
+  });
+
+  it('refuses an HPC Pack certificate whose policy lacks the required usages, before creating anything', async () => {
+    const h = harness();
+    const now = h.clock.now().getTime();
+    h.vault.add('certificate', 'bad-hpc', { notBefore: new Date(now - 300 * DAY), expiresOn: new Date(now + 5 * DAY), tags: { 'rotor-profile': 'hpc-pack' } });
+    const result = await processObject('certificate', 'bad-hpc', undefined, h.ctx());
+    expect(result.outcome).toBe('PolicyViolation');
+    expect(h.vault.calls).not.toContain('startCertificateVersion');
+    const row = h.audit.rows.find((r) => r.action === 'PolicyViolation')!;
+    expect(row.reason).toBe('HpcPackCertificateRequirements');
+    expect(row.detail).toContain('key usage lacks keyAgreement, keyCertSign');
+    // Reported once per version, not every night.
+    await processObject('certificate', 'bad-hpc', undefined, h.ctx());
+    expect(h.audit.rows.filter((r) => r.action === 'PolicyViolation')).toHaveLength(1);
+  });
+
+  it('hands unknown-issuer certificates and secrets without a generator to a person', async () => {
+    const h = harness();
+    const now = h.clock.now().getTime();
+    h.vault.add('certificate', 'public-web', { notBefore: new Date(now - 300 * DAY), expiresOn: new Date(now + 5 * DAY), policy: { issuerName: 'Unknown' } });
+    h.vault.add('secret', 'mystery', { notBefore: new Date(now - 300 * DAY), expiresOn: new Date(now + 5 * DAY) });
+    await processVault(h.ctx());
+    expect(h.audit.rows.filter((r) => r.action === 'ManualActionRequired').map((r) => [r.objectName, r.reason])).toEqual(
+      expect.arrayContaining([
+        ['public-web', 'IssuerNotAutoRenewable'],
+        ['mystery', 'NoSecretGenerator'],
+      ]),
+    );
+    expect(h.vault.versionCount('certificate', 'public-web')).toBe(1);
+  });
+
+  it('retries failures with exponential backoff, then needs a person', async () => {
+    const h = harness(baseConfig({ rotation: { maxAttempts: 2, retryBaseMinutes: 10 } }));
+    estate(h);
+    h.vault.failures.set('rotateKey', new GatewayError('Unavailable', 'service unavailable', 503));
+    expect((await processObject('key', 'cache-cmk', undefined, h.ctx())).outcome).toBe('Failed');
+    expect(h.states.value('hpc-kv', 'key', 'cache-cmk')?.nextAttemptAt?.getTime()).toBe(h.clock.now().getTime() + 10 * 60_000);
+    expect((await processObject('key', 'cache-cmk', undefined, h.ctx())).outcome).toBe('WaitingForRetry');
+    h.clock.advance(11 * 60_000);
+    expect((await processObject('key', 'cache-cmk', undefined, h.ctx())).outcome).toBe('Failed');
+    expect(h.audit.rows.filter((r) => r.objectName === 'cache-cmk').map((r) => r.action)).toEqual([
+      'Detected', 'RotationStarted', 'RotationFailed', 'Detected', 'RotationStarted', 'RotationFailed', 'ManualActionRequired',
+    ]);
+    expect((await processObject('key', 'cache-cmk', undefined, h.ctx())).outcome).toBe('AlreadyReported');
+    h.vault.failures.clear();
+  });
+
+  it('falls back to creating a key version when rotate is refused', async () => {
+    const h = harness();
+    estate(h);
+    h.vault.failures.set('rotateKey', new GatewayError('Forbidden', 'no rotate permission', 403));
+    expect((await processObject('key', 'cache-cmk', undefined, h.ctx())).outcome).toBe('Rotated');
+    expect(h.vault.calls).toContain('createKeyVersion');
+    expect(h.vault.current('key', 'cache-cmk')).toMatchObject({ keyType: 'RSA', keySize: 2048, tags: { 'rotor-profile': 'hpc-cache' } });
+  });
+
+  it('audits externally rotated secrets without writing them', async () => {
+    const h = harness();
+    const now = h.clock.now().getTime();
+    h.vault.add('secret', 'nexus-bmc', { createdOn: new Date(now - 45 * DAY), tags: { 'rotor-secret-kind': 'nexus-credential' } });
+    await processVault(h.ctx());
+    expect(h.audit.actions('nexus-bmc')).toEqual(['ExternalRotationObserved', 'ExternalRotationStale']);
+    // Nexus delivers a new version: observed and audited, not written by Rotor.
+    h.vault.add('secret', 'nexus-bmc', { createdOn: h.clock.now(), tags: { 'rotor-secret-kind': 'nexus-credential' } });
+    await processObject('secret', 'nexus-bmc', 'Microsoft.KeyVault.SecretNewVersionCreated', h.ctx());
+    expect(h.audit.actions('nexus-bmc')).toEqual(['ExternalRotationObserved', 'ExternalRotationStale', 'ExternalRotationObserved']);
+    expect(h.vault.calls).not.toContain('setSecretVersion');
+  });
+});
+
+describe('crash and redelivery', () => {
+  type Crash = (h: Harness) => void;
+  const crashes: Record<string, Crash> = {
+    'after the claim, before the audit row': (h) => (h.audit.hangOnFlush = (p) => p.some((r) => r.action === 'RotationStarted')),
+    'after the RotationStarted row, before creating': (h) => h.vault.hangBefore.add('rotateKey'),
+    'after creating, before recording it': (h) => h.vault.hangAfter.add('rotateKey'),
+    'after recording VersionCreated, before completing': (h) => (h.audit.hangOnFlush = (p) => p.some((r) => r.action === 'RotationCompleted')),
+    'while writing the Completed state': (h) => (h.states.hangOnPut = (s) => s.status === 'Completed'),
+  };
+
+  for (const [step, crash] of Object.entries(crashes)) {
+    it(`resumes a key rotation interrupted ${step} without a second version`, async () => {
+      const h = harness();
+      estate(h);
+      crash(h);
+      void processObject('key', 'cache-cmk', undefined, h.ctx()); // the "process" dies here
+      await settle();
+      h.audit.crash();
+      h.states.hangOnPut = undefined;
+      h.vault.hangBefore.clear();
+      h.vault.hangAfter.clear();
+      // Redelivery while the lease holds: left alone.
+      expect((await processObject('key', 'cache-cmk', undefined, h.ctx())).outcome).toMatch(/InProgressElsewhere|NotDue/);
+      h.clock.advance(11 * 60_000);
+      await processVault(h.ctx());
+      expect(h.vault.versionCount('key', 'cache-cmk')).toBe(2);
+      expect(h.states.value('hpc-kv', 'key', 'cache-cmk')?.status).toBe('Completed');
+      const actions = h.audit.actions('cache-cmk');
+      expect(actions.filter((a) => a === 'VersionCreated')).toHaveLength(1);
+      expect(actions.filter((a) => a === 'RotationCompleted')).toHaveLength(1);
+      expect(actions).toContain('RotationStarted');
+    });
+  }
+
+  it('resumes a certificate rotation interrupted while pending by waiting for the same operation', async () => {
+    const h = harness();
+    estate(h);
+    h.vault.pendingPolls = 3;
+    h.vault.hangAfter.add('startCertificateVersion');
+    void processObject('certificate', 'hpc-node-comm', undefined, h.ctx());
+    await settle();
+    h.audit.crash();
+    h.vault.hangAfter.clear();
+    h.clock.advance(30 * 60_000);
+    await processVault(h.ctx());
+    expect(h.vault.calls.filter((c) => c === 'startCertificateVersion')).toHaveLength(1);
+    expect(h.vault.versionCount('certificate', 'hpc-node-comm')).toBe(2);
+    expect(h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')?.status).toBe('Completed');
+  });
+
+  it('one timer run and ten duplicate events produce exactly one new version', async () => {
+    const h = harness();
+    estate(h);
+    await Promise.all([
+      processVault(h.ctx()),
+      ...Array.from({ length: 10 }, () => processObject('secret', 'batch-admin', 'Microsoft.KeyVault.SecretNearExpiry', h.ctx({ run: { runId: 'evt', trigger: 'eventgrid' } }))),
+    ]);
+    expect(h.vault.versionCount('secret', 'batch-admin')).toBe(2);
+    expect(h.audit.actions('batch-admin').filter((a) => a === 'VersionCreated')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { parseWorkItem } from '../../src/core/work.js';
+
+describe('work items', () => {
+  it('parses the three kinds', () => {
+    expect(parseWorkItem('{"kind":"scanVault","vault":"kv1","runId":"r1","trigger":"timer"}')).toMatchObject({ ok: true });
+    expect(
+      parseWorkItem({ kind: 'object', vault: 'kv1', runId: 'r', trigger: 'eventgrid', objectType: 'key', objectName: 'k', hint: 'Microsoft.KeyVault.KeyNearExpiry' }),
+    ).toMatchObject({ ok: true });
+  });
+  it('names the field of a bad item', () => {
+    expect(parseWorkItem('not json')).toEqual({ ok: false, message: 'message body is not JSON' });
+    expect(parseWorkItem({ kind: 'object', vault: 'kv1', runId: 'r', trigger: 'eventgrid', objectType: 'blob', objectName: 'k' })).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/^objectType: /),
+    });
+    expect(parseWorkItem({ kind: 'explode' })).toMatchObject({ ok: false, message: expect.stringMatching(/^kind: /) });
+  });
+});
