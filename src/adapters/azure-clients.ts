@@ -22,6 +22,29 @@ export interface AzureEnvironment {
   maxRetries?: number;
 }
 
+/** Retry-After of a 429/503 response in ms (seconds or HTTP date; also retry-after-ms), or undefined. */
+export function retryAfterMs(headers: { get(name: string): string | undefined }, now = Date.now()): number | undefined {
+  const ms = headers.get('retry-after-ms') ?? headers.get('x-ms-retry-after-ms');
+  if (ms && Number.isFinite(Number(ms))) return Number(ms);
+  const value = headers.get('retry-after');
+  if (!value) return undefined;
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Tells `onThrottled` about every 429 (each retry too), so Rotor's pacing backs off with the SDK's retries. */
+export function throttleObserverPolicy(onThrottled: (retryAfterMs: number) => void): PipelinePolicy {
+  return {
+    name: 'rotorThrottleObserver',
+    async sendRequest(request, next) {
+      const response = await next(request);
+      if (response.status === 429) onThrottled(retryAfterMs(response.headers) ?? 1000);
+      return response;
+    },
+  };
+}
+
 /** Sets a timeout on every request that has none, so no call can hang a run. */
 export function timeoutPolicy(timeoutMs: number): PipelinePolicy {
   return {
@@ -50,8 +73,20 @@ export interface KeyVaultClients {
   readonly secrets: SecretClient;
 }
 
-export function createKeyVaultClients(vaultUrl: string, env: AzureEnvironment): KeyVaultClients {
-  const options = { ...commonClientOptions(env), disableChallengeResourceVerification: env.local };
+export function createKeyVaultClients(
+  vaultUrl: string,
+  env: AzureEnvironment,
+  onThrottled?: (retryAfterMs: number) => void,
+): KeyVaultClients {
+  const common = commonClientOptions(env);
+  const options = {
+    ...common,
+    additionalPolicies: [
+      ...common.additionalPolicies,
+      ...(onThrottled ? [{ policy: throttleObserverPolicy(onThrottled), position: 'perRetry' as const }] : []),
+    ],
+    disableChallengeResourceVerification: env.local,
+  };
   return {
     vaultUrl,
     certificates: new CertificateClient(vaultUrl, env.credential, options),

@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { registerLocalCommand } from './commands/local.js';
+import { registerRunCommands } from './commands/run.js';
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
       '\nTargets: without --local, commands use the app settings in the environment (ROTOR_CONFIG, ROTOR_STORAGE,\n' +
         'AZURE_CLIENT_ID, ...; see README). With --local they run against the embedded local stack.',
     );
+  registerRunCommands(program);
   registerLocalCommand(program);
   return program;
 }

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-
-export const DEFAULT_LOCAL_STATE = '.rotor/local';
+import { DEFAULT_LOCAL_STATE } from '../local-session.js';
 
 export function registerLocalCommand(program: Command): void {
   program

@@ -1,0 +1,152 @@
+/**
+ * The composition root: reads the app settings (src/settings.ts), builds the adapters (official SDK clients) and
+ * hands the core its ports. Built once per process and reused across invocations. SDK modules are imported here,
+ * lazily, so that loading the function app stays fast.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { TokenCredential } from '@azure/core-auth';
+import { ConfigError, parseConfigText, type RotorConfig, type VaultConfig } from '../core/config.js';
+import { cryptoRandom } from '../core/generators.js';
+import { VaultPacer } from '../core/pacing.js';
+import type { Clock, Logger, Random, Sleep, VaultGateway } from '../core/ports.js';
+import type { RotorServices } from '../core/rotor.js';
+import { readSetting, SETTINGS } from '../settings.js';
+import type { AzureEnvironment } from '../adapters/azure-clients.js';
+import type { StorageConnection } from '../adapters/storage/clients.js';
+import type { TableAuditLog } from '../adapters/storage/audit-table.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface AppServices extends RotorServices {
+  readonly env: Env;
+  readonly azure: AzureEnvironment;
+  readonly storage: StorageConnection;
+  readonly auditLog: TableAuditLog;
+}
+
+export interface BuildOptions {
+  env?: Env;
+  /** Use this configuration instead of reading ROTOR_CONFIG / ROTOR_CONFIG_FILE. */
+  config?: RotorConfig;
+  clock?: Clock;
+  sleep?: Sleep;
+  random?: Random;
+  newId?: () => string;
+  log?: Logger;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Reads and validates the configuration from ROTOR_CONFIG (JSON) or the file named by ROTOR_CONFIG_FILE. */
+export async function loadConfig(env: Env): Promise<RotorConfig> {
+  const inline = readSetting(env, 'config');
+  if (inline) return parseConfigText(inline, SETTINGS.config.name);
+  const file = readSetting(env, 'configFile');
+  if (file) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      const message = `${SETTINGS.configFile.name}: cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`;
+      throw new ConfigError(message, [message]);
+    }
+    return parseConfigText(text, file);
+  }
+  const message = `no configuration: set ${SETTINGS.config.name} (JSON) or ${SETTINGS.configFile.name} (a file path)`;
+  throw new ConfigError(message, [message]);
+}
+
+export async function azureEnvironment(env: Env): Promise<AzureEnvironment> {
+  const { createCredential } = await import('../adapters/credentials.js');
+  const localToken = readSetting(env, 'localToken');
+  const caFile = readSetting(env, 'localCaFile');
+  const credential: TokenCredential = await createCredential({
+    localToken,
+    managedIdentityClientId: readSetting(env, 'managedIdentityClientId'),
+  });
+  return { credential, caPem: caFile ? await readFile(caFile, 'utf8') : undefined, local: Boolean(localToken) };
+}
+
+export function storageConnection(env: Env, azure: AzureEnvironment): StorageConnection {
+  const connectionString = readSetting(env, 'storageConnection');
+  if (connectionString) return { kind: 'connectionString', connectionString };
+  const tableServiceUri = readSetting(env, 'storageTableUri');
+  const queueServiceUri = readSetting(env, 'storageQueueUri');
+  if (tableServiceUri && queueServiceUri) return { kind: 'identity', tableServiceUri, queueServiceUri, credential: azure.credential };
+  const message =
+    `no storage connection: set ${SETTINGS.storageConnection.name} (a connection string) or ` +
+    `${SETTINGS.storageTableUri.name} and ${SETTINGS.storageQueueUri.name} (identity-based)`;
+  throw new ConfigError(message, [message]);
+}
+
+export async function buildServices(options: BuildOptions = {}): Promise<AppServices> {
+  const env = options.env ?? process.env;
+  const config = options.config ?? (await loadConfig(env));
+  const clock = options.clock ?? systemClock;
+  const sleep = options.sleep ?? realSleep;
+  const azure = await azureEnvironment(env);
+  const storage = storageConnection(env, azure);
+  const [{ createKeyVaultClients }, { KeyVaultGateway }, storageClients, { TableAuditLog }, { TableStateStore }, { StorageWorkQueue }] =
+    await Promise.all([
+      import('../adapters/azure-clients.js'),
+      import('../adapters/keyvault/gateway.js'),
+      import('../adapters/storage/clients.js'),
+      import('../adapters/storage/audit-table.js'),
+      import('../adapters/storage/state-table.js'),
+      import('../adapters/storage/work-queue.js'),
+    ]);
+  const { TABLES, QUEUES, tableClient, queueClient } = storageClients;
+  const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit), options.log);
+  const pacers = new Map<string, VaultPacer>();
+  const gateways = new Map<string, VaultGateway>();
+  const pacer = (vault: VaultConfig): VaultPacer => {
+    let p = pacers.get(vault.name);
+    if (!p) {
+      p = new VaultPacer({ ...config.limits, ...vault.limits }, clock, sleep);
+      pacers.set(vault.name, p);
+    }
+    return p;
+  };
+  return {
+    env,
+    azure,
+    storage,
+    auditLog,
+    config,
+    clock,
+    sleep,
+    random: options.random ?? cryptoRandom,
+    newId: options.newId ?? randomUUID,
+    audit: auditLog,
+    states: new TableStateStore(tableClient(storage, TABLES.state)),
+    queue: new StorageWorkQueue(queueClient(storage, QUEUES.work)),
+    pacer,
+    gateway(vault) {
+      let g = gateways.get(vault.name);
+      if (!g) {
+        const throttled = pacer(vault);
+        g = new KeyVaultGateway({ name: vault.name, url: vault.url }, createKeyVaultClients(vault.url, azure, (ms) => throttled.throttled(ms)));
+        gateways.set(vault.name, g);
+      }
+      return g;
+    },
+  };
+}
+
+let shared: Promise<AppServices> | undefined;
+
+/** Installs the process-wide services (the local host and the CLI build them from explicit options). */
+export function useServices(services: AppServices): void {
+  shared = Promise.resolve(services);
+}
+
+/** The process-wide services of the function app (built on first use; a failed build is retried next time). */
+export function getServices(): Promise<AppServices> {
+  shared ??= buildServices().catch((err: unknown) => {
+    shared = undefined;
+    throw err;
+  });
+  return shared;
+}

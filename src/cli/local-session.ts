@@ -1,0 +1,90 @@
+/**
+ * `--local`: run Rotor's functions against the embedded local stack, with state in a folder (default .rotor/local).
+ * On first use the stack is seeded with the demo HPC estate (src/local/estate.ts); the settings the stack prints are
+ * put into this process's environment — exactly what the Functions host does with local.settings.json — and the
+ * function app's handlers run through the local host.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { buildServices, useServices, type AppServices } from '../app/services.js';
+import { consoleLogger } from '../app/logging.js';
+import { SETTINGS } from '../settings.js';
+import type { LocalStack } from '../local/stack.js';
+
+export const DEFAULT_LOCAL_STATE = '.rotor/local';
+
+export interface LocalSession {
+  readonly stack: LocalStack;
+  readonly services: AppServices;
+  readonly stateDir: string;
+  readonly configFile: string;
+  /** True when this session created (and seeded) the state. */
+  readonly seeded: boolean;
+  close(): Promise<void>;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One process at a time owns a state folder. */
+async function takeLock(stateDir: string): Promise<() => Promise<void>> {
+  const lock = join(stateDir, 'lock');
+  if (existsSync(lock)) {
+    const pid = Number((await readFile(lock, 'utf8')).trim());
+    if (pid && pid !== process.pid && pidAlive(pid)) {
+      throw new Error(`the local stack in ${stateDir} is in use by process ${pid} (rotor local?); stop it first or use another --state`);
+    }
+  }
+  await writeFile(lock, String(process.pid));
+  return () => rm(lock, { force: true });
+}
+
+export async function openLocalSession(options: { stateDir?: string; configFile?: string; quiet?: boolean }): Promise<LocalSession> {
+  const stateDir = resolve(options.stateDir ?? DEFAULT_LOCAL_STATE);
+  await mkdir(stateDir, { recursive: true });
+  const release = await takeLock(stateDir);
+  const seeded = !existsSync(join(stateDir, 'stack.json'));
+  try {
+    const [{ startLocalStack }, { ESTATE_SEED, ESTATE_VAULTS, estateConfig }] = await Promise.all([
+      import('../local/stack.js'),
+      import('../local/estate.js'),
+    ]);
+    const stack = await startLocalStack({
+      stateDir,
+      keyVault: { vaults: Object.values(ESTATE_VAULTS), seed: ESTATE_SEED, pendingDelayMs: 300 },
+    });
+    const configFile = options.configFile ? resolve(options.configFile) : join(stateDir, 'rotor.config.json');
+    if (!options.configFile) {
+      const urls = Object.fromEntries(stack.keyVault.vaultNames().map((v) => [v, `${stack.keyVault.vaultUrl(v)}/`]));
+      await writeFile(configFile, JSON.stringify(estateConfig(urls), null, 2));
+    }
+    Object.assign(process.env, stack.settings(), { [SETTINGS.configFile.name]: configFile });
+    delete process.env[SETTINGS.config.name];
+    const services = await buildServices({ env: process.env, log: consoleLogger(options.quiet) });
+    useServices(services);
+    return {
+      stack,
+      services,
+      stateDir,
+      configFile,
+      seeded,
+      async close() {
+        try {
+          await stack.stop();
+        } finally {
+          await release();
+        }
+      },
+    };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Rotor's application services: what the Functions (and the CLI) call. The timer fans out one work item per vault;
+ * the queue worker runs a work item; the Event Grid handler turns events into work items (or EventRejected rows).
+ */
+import { auditRecord, type RunContext } from './audit.js';
+import { findVault, type RotorConfig, type VaultConfig } from './config.js';
+import { parseVaultEvents, type ParsedEvents } from './events.js';
+import type { ObjectType, Trigger } from './model.js';
+import type { VaultPacer } from './pacing.js';
+import type { AuditLog, Clock, Logger, Random, RotationStateStore, Sleep, VaultGateway } from './ports.js';
+import type { RotationContext, VersionCreatedHook } from './rotation.js';
+import { planObject, planVault, processObject, processVault, type ObjectResult, type PlanEntry, type VaultSummary } from './scan.js';
+import { parseWorkItem, type WorkItem, type WorkQueue } from './work.js';
+
+/** Everything the application needs, built once per process by the composition root (src/app). */
+export interface RotorServices {
+  readonly config: RotorConfig;
+  readonly clock: Clock;
+  readonly sleep: Sleep;
+  readonly random: Random;
+  readonly newId: () => string;
+  readonly audit: AuditLog;
+  readonly states: RotationStateStore;
+  readonly queue: WorkQueue;
+  gateway(vault: VaultConfig): VaultGateway;
+  pacer(vault: VaultConfig): VaultPacer;
+  readonly hooks?: VersionCreatedHook | undefined;
+}
+
+const compactTime = (d: Date): string => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+
+export function newRunId(trigger: Trigger, now: Date, newId: () => string): string {
+  return `${trigger}-${compactTime(now)}-${newId().replace(/-/g, '').slice(0, 8)}`;
+}
+
+export function rotationContext(services: RotorServices, vault: VaultConfig, run: RunContext, log: Logger): RotationContext {
+  return {
+    config: services.config,
+    gateway: services.gateway(vault),
+    states: services.states,
+    audit: services.audit,
+    clock: services.clock,
+    sleep: services.sleep,
+    pacer: services.pacer(vault),
+    random: services.random,
+    run,
+    log,
+    newId: services.newId,
+    hooks: services.hooks,
+  };
+}
+
+/** The nightly timer: one work item per configured vault, so vaults are scanned in parallel across instances. */
+export async function scheduleRun(services: RotorServices, trigger: Trigger): Promise<{ runId: string; vaults: string[] }> {
+  const runId = newRunId(trigger, services.clock.now(), services.newId);
+  const vaults = services.config.vaults.map((v) => v.name);
+  await Promise.all(vaults.map((vault) => services.queue.enqueue({ kind: 'scanVault', vault, runId, trigger })));
+  return { runId, vaults };
+}
+
+export type WorkResult =
+  | { kind: 'scanVault'; summary: VaultSummary }
+  | { kind: 'object'; result: ObjectResult }
+  | { kind: 'rejected'; message: string };
+
+export interface DeliveryInfo {
+  /** How many times the queue has delivered this message (1 on the first delivery). */
+  readonly dequeueCount: number;
+  /** After this many deliveries the host moves the message to the poison queue. */
+  readonly maxDequeueCount: number;
+}
+
+/**
+ * Runs one work item. A malformed item is audited (WorkItemRejected) and dropped — retrying cannot fix it. A failure
+ * is rethrown so the queue retries; on the last delivery it is audited (WorkItemFailed) before the host moves the
+ * message to the poison queue, so nothing is lost silently.
+ */
+export async function runWorkItem(raw: unknown, services: RotorServices, delivery: DeliveryInfo, log: Logger): Promise<WorkResult> {
+  const parsed = parseWorkItem(raw);
+  const now = services.clock.now();
+  if (!parsed.ok) {
+    log.warn(`rejected work item: ${parsed.message}`);
+    services.audit.append(
+      auditRecord({ runId: 'queue', trigger: 'timer' }, now, {
+        vault: '_system',
+        action: 'WorkItemRejected',
+        outcome: 'Failed',
+        reason: 'MalformedWorkItem',
+        detail: `work item rejected: ${parsed.message}`,
+      }),
+    );
+    await services.audit.flush();
+    return { kind: 'rejected', message: parsed.message };
+  }
+  const item = parsed.item;
+  const run: RunContext = { runId: item.runId, trigger: item.trigger };
+  try {
+    const vault = findVault(services.config, item.vault);
+    if (!vault) throw new Error(`vault "${item.vault}" is not in the configuration`);
+    const ctx = rotationContext(services, vault, run, log);
+    switch (item.kind) {
+      case 'scanVault':
+        return { kind: 'scanVault', summary: await processVault(ctx) };
+      case 'object':
+        return { kind: 'object', result: await processObject(item.objectType, item.objectName, item.hint, ctx) };
+      case 'verify':
+        return { kind: 'object', result: await processObject(item.objectType, item.objectName, undefined, ctx) };
+    }
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    log.error(`work item ${describeItem(item)} failed (delivery ${delivery.dequeueCount}/${delivery.maxDequeueCount}): ${message}`);
+    if (delivery.dequeueCount >= delivery.maxDequeueCount) {
+      services.audit.append(
+        auditRecord(run, services.clock.now(), {
+          vault: item.vault,
+          objectType: 'objectType' in item ? item.objectType : '',
+          objectName: 'objectName' in item ? item.objectName : '',
+          action: 'WorkItemFailed',
+          outcome: 'Failed',
+          reason: 'PoisonMessage',
+          detail: `${describeItem(item)} failed ${delivery.dequeueCount} times and moves to the poison queue: ${message}`,
+        }),
+      );
+      await services.audit.flush().catch((flushErr: unknown) => log.error(`could not audit the poison message: ${String(flushErr)}`));
+    }
+    throw err;
+  }
+}
+
+function describeItem(item: WorkItem): string {
+  return item.kind === 'scanVault' ? `scan of ${item.vault}` : `${item.kind} ${item.vault}/${item.objectType}/${item.objectName}`;
+}
+
+/**
+ * Key Vault events (one delivery, either schema, single or batched): accepted events become `object` work items
+ * (the worker re-reads the vault); rejected ones are audited as EventRejected and logged, never acted on.
+ */
+export async function acceptVaultEvents(body: unknown, services: RotorServices, log: Logger): Promise<ParsedEvents> {
+  const parsed = parseVaultEvents(body, services.config);
+  const now = services.clock.now();
+  for (const r of parsed.rejected) {
+    log.warn(`rejected event ${r.eventId || '(no id)'}: ${r.reason}: ${r.message}`);
+    services.audit.append(
+      auditRecord({ runId: r.eventId ? `eventgrid-${r.eventId.slice(0, 60)}` : 'eventgrid', trigger: 'eventgrid' }, now, {
+        vault: r.vault || '_unknown',
+        objectName: r.objectName,
+        action: 'EventRejected',
+        outcome: 'Failed',
+        reason: r.reason,
+        detail: `${r.eventType || 'event'}${r.eventId ? ` ${r.eventId}` : ''}: ${r.message}`,
+      }),
+    );
+  }
+  if (parsed.rejected.length) await services.audit.flush();
+  await Promise.all(
+    parsed.accepted.map((e) =>
+      services.queue.enqueue({
+        kind: 'object',
+        vault: e.vault,
+        objectType: e.objectType,
+        objectName: e.objectName,
+        runId: `eventgrid-${e.eventId.slice(0, 60)}`,
+        trigger: 'eventgrid',
+        hint: e.eventType,
+        eventId: e.eventId,
+      }),
+    ),
+  );
+  return parsed;
+}
+
+/** Dry run for one vault or one object: what would rotate and why. Writes nothing. */
+export async function plan(
+  services: RotorServices,
+  target: { vault?: string | undefined; objectType?: ObjectType | undefined; objectName?: string | undefined },
+): Promise<Array<PlanEntry & { vault: string }>> {
+  const vaults = target.vault ? [findVault(services.config, target.vault)] : services.config.vaults;
+  const out: Array<PlanEntry & { vault: string }> = [];
+  for (const vault of vaults) {
+    if (!vault) throw new Error(`vault "${target.vault}" is not in the configuration`);
+    const ctx = { config: services.config, gateway: services.gateway(vault), clock: services.clock };
+    if (target.objectType && target.objectName) {
+      const current = await ctx.gateway.getCurrent(target.objectType, target.objectName);
+      if (!current) throw new Error(`${target.objectType} "${target.objectName}" does not exist in vault ${vault.name}`);
+      const entry = await planObject(current, ctx);
+      if (entry) out.push({ ...entry, vault: vault.name });
+    } else {
+      for (const entry of await planVault(ctx)) out.push({ ...entry, vault: vault.name });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,24 @@
+/**
+ * Queue: runs one work item (scan a vault, or look at one object). Failures are rethrown so the queue retries;
+ * the last delivery is audited before the host moves the message to the poison queue.
+ */
+import { app, type InvocationContext } from '@azure/functions';
+import { contextLogger } from '../app/logging.js';
+import { getServices } from '../app/services.js';
+import { runWorkItem } from '../core/rotor.js';
+
+/** Must match host.json extensions.queues.maxDequeueCount (a unit test checks it). */
+export const MAX_DEQUEUE_COUNT = 5;
+export const WORK_QUEUE = 'rotor-work';
+
+export async function rotationWorker(message: unknown, context: InvocationContext): Promise<void> {
+  const services = await getServices();
+  const dequeueCount = Number(context.triggerMetadata?.['dequeueCount'] ?? 1);
+  const result = await runWorkItem(message, services, { dequeueCount, maxDequeueCount: MAX_DEQUEUE_COUNT }, contextLogger(context));
+  if (result.kind === 'scanVault') {
+    const s = result.summary;
+    context.log(`scanned ${s.vault} in ${s.durationMs} ms`, { runId: s.runId, scanned: s.scanned, outcomes: s.outcomes, notDue: s.notDue });
+  }
+}
+
+app.storageQueue('rotationWorker', { queueName: WORK_QUEUE, connection: 'ROTOR_STORAGE', handler: rotationWorker });

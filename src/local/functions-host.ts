@@ -1,0 +1,127 @@
+/**
+ * A small local stand-in for the Azure Functions host, for machines without Core Tools: it invokes the registered
+ * handlers (the exported functions in src/functions) the way the host does — timer with a Timer object, queue
+ * messages pulled from the Azurite queue with their dequeue count (retries, then the poison queue), Event Grid
+ * events one per invocation — each with a real InvocationContext.
+ */
+import { randomUUID } from 'node:crypto';
+import functions from '@azure/functions';
+import type { InvocationContext, Timer } from '@azure/functions';
+import type { QueueClient } from '@azure/storage-queue';
+
+export type LogSink = (level: string, functionName: string, message: string) => void;
+
+export function invocationContext(functionName: string, sink: LogSink, triggerMetadata: Record<string, unknown> = {}): InvocationContext {
+  return new functions.InvocationContext({
+    functionName,
+    invocationId: randomUUID(),
+    triggerMetadata,
+    logHandler: (level, ...args) => sink(level, functionName, args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')),
+  });
+}
+
+export async function invokeTimer(
+  functionName: string,
+  handler: (timer: Timer, context: InvocationContext) => Promise<void>,
+  sink: LogSink,
+): Promise<void> {
+  const now = new Date().toISOString();
+  await handler({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: now, next: now, lastUpdated: now } }, invocationContext(functionName, sink));
+}
+
+export interface QueueDrainOptions {
+  /** Messages handled in parallel (the host's batchSize). */
+  concurrency?: number;
+  /** Deliveries before a message moves to the poison queue (host.json maxDequeueCount). */
+  maxDequeueCount?: number;
+  /** Visibility timeout while a message is being handled, in seconds. */
+  visibilityTimeoutSeconds?: number;
+  /** Delay before a failed message is visible again, in seconds (host.json visibilityTimeout). */
+  retryDelaySeconds?: number;
+  /** Stop waiting for delayed messages after this long, in ms. */
+  idleTimeoutMs?: number;
+}
+
+export interface QueueDrainResult {
+  handled: number;
+  failed: number;
+  poisoned: number;
+}
+
+/**
+ * Pulls messages from `queue` and runs `handler` on each until the queue has no visible message and nothing is in
+ * flight. Failed messages are retried after `retryDelaySeconds`; after maxDequeueCount deliveries they move to
+ * `<queue>-poison`, as the Functions host does.
+ */
+export async function drainQueue(
+  queue: QueueClient,
+  poison: QueueClient,
+  functionName: string,
+  handler: (message: unknown, context: InvocationContext) => Promise<void>,
+  sink: LogSink,
+  options: QueueDrainOptions = {},
+): Promise<QueueDrainResult> {
+  const concurrency = options.concurrency ?? 8;
+  const maxDequeueCount = options.maxDequeueCount ?? 5;
+  const visibility = options.visibilityTimeoutSeconds ?? 300;
+  const retryDelay = options.retryDelaySeconds ?? 1;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 0;
+  const result: QueueDrainResult = { handled: 0, failed: 0, poisoned: 0 };
+  await queue.createIfNotExists();
+  let idleSince = Date.now();
+  for (;;) {
+    const received = await queue.receiveMessages({ numberOfMessages: Math.min(32, concurrency), visibilityTimeout: visibility });
+    if (!received.receivedMessageItems.length) {
+      const props = await queue.getProperties();
+      const remaining = props.approximateMessagesCount ?? 0;
+      if (remaining === 0 || Date.now() - idleSince > idleTimeoutMs) return result;
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
+    }
+    idleSince = Date.now();
+    await Promise.all(
+      received.receivedMessageItems.map(async (m) => {
+        const text = Buffer.from(m.messageText, 'base64').toString('utf8');
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // The host hands non-JSON messages to the function as strings.
+        }
+        const context = invocationContext(functionName, sink, {
+          id: m.messageId,
+          dequeueCount: m.dequeueCount,
+          insertionTime: m.insertedOn.toISOString(),
+          expirationTime: m.expiresOn.toISOString(),
+          popReceipt: m.popReceipt,
+        });
+        try {
+          await handler(body, context);
+          await queue.deleteMessage(m.messageId, m.popReceipt);
+          result.handled++;
+        } catch (err) {
+          result.failed++;
+          sink('error', functionName, `message ${m.messageId} failed (delivery ${m.dequeueCount}): ${err instanceof Error ? err.message : String(err)}`);
+          if (m.dequeueCount >= maxDequeueCount) {
+            await poison.createIfNotExists();
+            await poison.sendMessage(m.messageText);
+            await queue.deleteMessage(m.messageId, m.popReceipt);
+            result.poisoned++;
+          } else {
+            await queue.updateMessage(m.messageId, m.popReceipt, undefined, retryDelay);
+          }
+        }
+      }),
+    );
+  }
+}
+
+/** Delivers Key Vault events the way Event Grid and the host do: one invocation per event. */
+export async function invokeEventGrid(
+  functionName: string,
+  handler: (event: unknown, context: InvocationContext) => Promise<void>,
+  events: unknown,
+  sink: LogSink,
+): Promise<void> {
+  for (const event of Array.isArray(events) ? events : [events]) await handler(event, invocationContext(functionName, sink));
+}
