@@ -5,14 +5,15 @@
  * function app's handlers run through the local host.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildServices, useServices, type AppServices } from '../app/services.js';
 import { consoleLogger } from '../app/logging.js';
 import { SETTINGS } from '../settings.js';
 import type { LocalStack } from '../local/stack.js';
 
-export const DEFAULT_LOCAL_STATE = '.rotor/local';
+import { DEFAULT_LOCAL_STATE } from './defaults.js';
 
 export interface LocalSession {
   readonly stack: LocalStack;
@@ -34,7 +35,7 @@ function pidAlive(pid: number): boolean {
 }
 
 /** One process at a time owns a state folder. */
-async function takeLock(stateDir: string): Promise<() => Promise<void>> {
+export async function takeLock(stateDir: string): Promise<() => Promise<void>> {
   const lock = join(stateDir, 'lock');
   if (existsSync(lock)) {
     const pid = Number((await readFile(lock, 'utf8')).trim());
@@ -46,26 +47,52 @@ async function takeLock(stateDir: string): Promise<() => Promise<void>> {
   return () => rm(lock, { force: true });
 }
 
+/**
+ * Starts the local stack with the demo estate (seeded on first use) and writes the estate's configuration next to
+ * its state. Returns the app settings to run Rotor against it (the stack's, plus ROTOR_CONFIG_FILE).
+ */
+export async function startEstateStack(options: {
+  stateDir: string | undefined;
+  configFile?: string | undefined;
+  latencyMs?: number | undefined;
+  limits?: boolean | undefined;
+  log?: (line: string) => void;
+}): Promise<{ stack: LocalStack; settings: Record<string, string>; configFile: string; cleanup: () => Promise<void> }> {
+  const [{ startLocalStack }, { ESTATE_SEED, ESTATE_VAULTS, estateConfig }] = await Promise.all([
+    import('../local/stack.js'),
+    import('../local/estate.js'),
+  ]);
+  const stack = await startLocalStack({
+    ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+    keyVault: {
+      vaults: Object.values(ESTATE_VAULTS),
+      seed: ESTATE_SEED,
+      pendingDelayMs: 300,
+      faults: { ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}), ...(options.limits === false ? { limits: false } : {}) },
+      expiryCheckIntervalMs: 60_000,
+    },
+    ...(options.log ? { log: options.log } : {}),
+  });
+  let configFile = options.configFile ? resolve(options.configFile) : '';
+  let cleanup = async (): Promise<void> => undefined;
+  if (!configFile) {
+    const dir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'rotor-config-')));
+    if (!options.stateDir) cleanup = () => rm(dir, { recursive: true, force: true });
+    configFile = join(dir, 'rotor.config.json');
+    const urls = Object.fromEntries(stack.keyVault.vaultNames().map((v) => [v, `${stack.keyVault.vaultUrl(v)}/`]));
+    await writeFile(configFile, JSON.stringify(estateConfig(urls), null, 2));
+  }
+  return { stack, settings: { ...stack.settings(), [SETTINGS.configFile.name]: configFile }, configFile, cleanup };
+}
+
 export async function openLocalSession(options: { stateDir?: string; configFile?: string; quiet?: boolean }): Promise<LocalSession> {
   const stateDir = resolve(options.stateDir ?? DEFAULT_LOCAL_STATE);
   await mkdir(stateDir, { recursive: true });
   const release = await takeLock(stateDir);
   const seeded = !existsSync(join(stateDir, 'stack.json'));
   try {
-    const [{ startLocalStack }, { ESTATE_SEED, ESTATE_VAULTS, estateConfig }] = await Promise.all([
-      import('../local/stack.js'),
-      import('../local/estate.js'),
-    ]);
-    const stack = await startLocalStack({
-      stateDir,
-      keyVault: { vaults: Object.values(ESTATE_VAULTS), seed: ESTATE_SEED, pendingDelayMs: 300 },
-    });
-    const configFile = options.configFile ? resolve(options.configFile) : join(stateDir, 'rotor.config.json');
-    if (!options.configFile) {
-      const urls = Object.fromEntries(stack.keyVault.vaultNames().map((v) => [v, `${stack.keyVault.vaultUrl(v)}/`]));
-      await writeFile(configFile, JSON.stringify(estateConfig(urls), null, 2));
-    }
-    Object.assign(process.env, stack.settings(), { [SETTINGS.configFile.name]: configFile });
+    const { stack, settings, configFile } = await startEstateStack({ stateDir, configFile: options.configFile });
+    Object.assign(process.env, settings);
     delete process.env[SETTINGS.config.name];
     const services = await buildServices({ env: process.env, log: consoleLogger(options.quiet) });
     useServices(services);

@@ -2,7 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { formatPlanTable, formatRunTable, parseFormat, runJson } from '../format.js';
-import { DEFAULT_LOCAL_STATE, type LocalSession } from '../local-session.js';
+import { DEFAULT_LOCAL_STATE } from '../defaults.js';
+import type { LocalSession } from '../local-session.js';
 
 interface TargetOptions {
   local?: string | boolean;
