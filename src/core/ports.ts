@@ -25,6 +25,21 @@ export interface Random {
   bytes(length: number): Uint8Array;
 }
 
+/**
+ * Metrics that mirror cert-manager's: the expiry timestamp of every managed object, rotations by outcome, and
+ * consumers by state. Implemented with OpenTelemetry in the adapters; a no-op by default.
+ */
+export interface Metrics {
+  /** Expiry of an object's current version (Unix seconds), or undefined when it has none. */
+  objectExpiry(object: { vault: string; type: string; name: string }, expiresOn: Date | undefined): void;
+  /** One object handled by a run, with its outcome (Rotated, Failed, ManualActionRequired, ...). */
+  objectOutcome(object: { vault: string; type: string }, outcome: string): void;
+  /** Consumers of an object by verification state after a check (Verified, Stale, Unreachable, ...). */
+  consumerStates(object: { vault: string; type: string; name: string }, counts: Readonly<Record<string, number>>): void;
+}
+
+export const noMetrics: Metrics = { objectExpiry() {}, objectOutcome() {}, consumerStates() {} };
+
 /** What went wrong talking to an external service, in terms the core can act on. */
 export type GatewayErrorKind =
   | 'NotFound'

@@ -20,6 +20,7 @@ import {
   type AuditLog,
   type Clock,
   type Logger,
+  type Metrics,
   type Random,
   type RotationStateStore,
   type Sleep,
@@ -52,6 +53,7 @@ export interface RotationContext {
   /** New rotation ids (UUIDs in production; deterministic in tests). */
   readonly newId: () => string;
   readonly hooks?: VersionCreatedHook | undefined;
+  readonly metrics?: Metrics | undefined;
 }
 
 export type ObjectOutcome =

@@ -7,7 +7,7 @@ import { findVault, type RotorConfig, type VaultConfig } from './config.js';
 import { parseVaultEvents, type ParsedEvents } from './events.js';
 import type { ObjectType, Trigger } from './model.js';
 import type { VaultPacer } from './pacing.js';
-import type { AuditLog, Clock, Logger, Random, RotationStateStore, Sleep, VaultGateway } from './ports.js';
+import type { AuditLog, Clock, Logger, Metrics, Random, RotationStateStore, Sleep, VaultGateway } from './ports.js';
 import type { RotationContext, VersionCreatedHook } from './rotation.js';
 import { planObject, planVault, processObject, processVault, type ObjectResult, type PlanEntry, type VaultSummary } from './scan.js';
 import { parseWorkItem, type WorkItem, type WorkQueue } from './work.js';
@@ -25,6 +25,7 @@ export interface RotorServices {
   gateway(vault: VaultConfig): VaultGateway;
   pacer(vault: VaultConfig): VaultPacer;
   readonly hooks?: VersionCreatedHook | undefined;
+  readonly metrics?: Metrics | undefined;
 }
 
 const compactTime = (d: Date): string => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -47,6 +48,7 @@ export function rotationContext(services: RotorServices, vault: VaultConfig, run
     log,
     newId: services.newId,
     hooks: services.hooks,
+    metrics: services.metrics,
   };
 }
 

@@ -42,7 +42,10 @@ class Summary {
   unlisted = 0;
   readonly errors: string[] = [];
 
+  constructor(private readonly onOutcome: (result: ObjectResult) => void) {}
+
   record(result: ObjectResult): void {
+    this.onOutcome(result);
     this.outcomes[result.outcome] = (this.outcomes[result.outcome] ?? 0) + 1;
     if (result.outcome === 'NotDue') return;
     if (this.objects.length < MAX_LISTED) this.objects.push(result);
@@ -206,7 +209,9 @@ export async function processVault(ctx: RotationContext): Promise<VaultSummary> 
   const vaultName = ctx.gateway.vault.name;
   const vault = findVault(ctx.config, vaultName);
   if (!vault) throw new Error(`vault "${vaultName}" is not in the configuration`);
-  const summary = new Summary();
+  const summary = new Summary((r) => {
+    if (r.outcome !== 'NotDue') ctx.metrics?.objectOutcome({ vault: vault.name, type: r.type }, r.outcome);
+  });
   const executor = new BoundedExecutor(ctx.config.rotation.concurrencyPerVault);
 
   // 1. Rotations a stopped worker left behind (lease expired) resume first.
@@ -229,6 +234,7 @@ export async function processVault(ctx: RotationContext): Promise<VaultSummary> 
       for await (const page of ctx.gateway.listObjects(type)) {
         for (const object of page) {
           summary.scanned[type]++;
+          ctx.metrics?.objectExpiry(object, object.expiresOn);
           const resolution = resolveObjectPolicy(ctx.config, object);
           const finding = evaluate({ object, resolution }, ctx.clock.now());
           const external = resolution.ok && resolution.policy.secretKind?.generator === 'external' && type === 'secret';
