@@ -115,3 +115,23 @@ export async function openLocalSession(options: { stateDir?: string; configFile?
     throw err;
   }
 }
+
+/** Options every command that can target the local stack accepts. */
+export interface TargetOptions {
+  /** `--local [dir]`: true for the default state folder, a string for another one. */
+  local?: string | boolean;
+  format: string;
+  quiet?: boolean;
+}
+
+/** Runs `fn` with a local session when --local was given (closing it afterwards), else against Azure. */
+export async function withLocal<T>(options: TargetOptions, fn: (session: LocalSession | undefined) => Promise<T>): Promise<T> {
+  const dir = options.local === undefined || options.local === false ? undefined : options.local === true ? DEFAULT_LOCAL_STATE : options.local;
+  if (!dir) return fn(undefined);
+  const session = await openLocalSession({ stateDir: dir, quiet: options.quiet ?? true });
+  try {
+    return await fn(session);
+  } finally {
+    await session.close();
+  }
+}

@@ -3,28 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { formatPlanTable, formatRunTable, parseFormat, runJson } from '../format.js';
 import { DEFAULT_LOCAL_STATE } from '../defaults.js';
-import type { LocalSession } from '../local-session.js';
-
-interface TargetOptions {
-  local?: string | boolean;
-  format: string;
-  quiet?: boolean;
-}
-
-const localDir = (opt: string | boolean | undefined): string | undefined =>
-  opt === undefined || opt === false ? undefined : opt === true ? DEFAULT_LOCAL_STATE : opt;
-
-async function withLocal<T>(options: TargetOptions, fn: (session: LocalSession | undefined) => Promise<T>): Promise<T> {
-  const dir = localDir(options.local);
-  if (!dir) return fn(undefined);
-  const { openLocalSession } = await import('../local-session.js');
-  const session = await openLocalSession({ stateDir: dir, quiet: options.quiet ?? true });
-  try {
-    return await fn(session);
-  } finally {
-    await session.close();
-  }
-}
+import type { LocalSession, TargetOptions } from '../local-session.js';
 
 /** Drains the work queue through the registered queue function; returns the run ids it saw. */
 async function drainWork(session: LocalSession, log: (level: string, fn: string, message: string) => void): Promise<Set<string>> {
@@ -81,7 +60,7 @@ export function registerRunCommands(program: Command): void {
     .option('--verbose', 'show the function host log')
     .action(async (opts: TargetOptions & { verbose?: boolean }) => {
       const format = parseFormat(opts.format);
-      await withLocal({ ...opts, quiet: !opts.verbose }, async (session) => {
+      await (await import('../local-session.js')).withLocal({ ...opts, quiet: !opts.verbose }, async (session) => {
         const [{ getServices }, { scheduleRun }] = await Promise.all([import('../../app/services.js'), import('../../core/rotor.js')]);
         if (!session) {
           const { runId, vaults } = await scheduleRun(await getServices(), 'manual');
@@ -110,7 +89,7 @@ export function registerRunCommands(program: Command): void {
       const format = parseFormat(opts.format);
       if (Boolean(opts.type) !== Boolean(opts.name)) throw new Error('--type and --name go together');
       if (opts.type && !['certificate', 'key', 'secret'].includes(opts.type)) throw new Error(`--type must be certificate, key or secret, got "${opts.type}"`);
-      await withLocal(opts, async () => {
+      await (await import('../local-session.js')).withLocal(opts, async () => {
         const [{ getServices }, { plan }] = await Promise.all([import('../../app/services.js'), import('../../core/rotor.js')]);
         const entries = await plan(await getServices(), {
           vault: opts.vault,
@@ -139,7 +118,7 @@ export function registerRunCommands(program: Command): void {
       } catch (err) {
         throw new Error(`${file}: ${err instanceof Error ? err.message : String(err)}`);
       }
-      await withLocal({ ...opts, quiet: !opts.verbose }, async (session) => {
+      await (await import('../local-session.js')).withLocal({ ...opts, quiet: !opts.verbose }, async (session) => {
         const [{ invokeEventGrid }, { vaultEvents }] = await Promise.all([import('../../local/functions-host.js'), import('../../functions/vaultEvents.js')]);
         const since = new Date(Date.now() - 1000);
         const log = hostLog(!opts.verbose);
