@@ -24,11 +24,13 @@ export const AUDIT_ACTIONS = [
   'ScanCompleted',
   'ScanFailed',
   'ConsumerVerified',
+  'ConsumerPending',
   'ConsumerStale',
   'ConsumerUnreachable',
   'ConsumerMisconfigured',
   'ConsumerSkipped',
   'PreviousVersionDisabled',
+  'VerificationStarted',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

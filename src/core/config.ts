@@ -120,6 +120,47 @@ const objectOverrideSchema = z
   })
   .strict();
 
+const objectRef = z.object({ vault: vaultName, name: z.string().min(1).max(127) }).strict();
+const armId = (what: string) =>
+  z.string().regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/[^/]+\/[^/]+\/[^/]+$/i, `must be the ARM resource id of ${what}`);
+
+/** The consumers Rotor verifies after a rotation (issue C). */
+const consumersSchema = z
+  .object({
+    /** Batch accounts whose pools are scanned for references to rotated certificates. */
+    batch: z
+      .array(
+        z.union([
+          z.object({ accountId: armId('a Batch account') }).strict(),
+          /** Discover every Batch account of a subscription. */
+          z.object({ subscriptionId: z.string().min(1) }).strict(),
+        ]),
+      )
+      .default([]),
+    /** HPC Pack clusters and the certificate their nodes present (seeds 000, 001). */
+    hpcPack: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1).max(64),
+            certificate: objectRef,
+            /** The head node's REST API; credentials come from a Key Vault secret ("user:password" or JSON). */
+            headNode: z.object({ url: z.url({ protocol: /^https$/ }), credentials: objectRef }).strict().optional(),
+            /** A static node list (instead of, or besides, the head node's). */
+            nodes: z.array(z.object({ name: z.string().min(1), host: z.string().min(1), port: z.number().int().min(1).max(65535).optional() }).strict()).default([]),
+            /** Node manager TLS port (Linux node manager default 40002). */
+            port: z.number().int().min(1).max(65535).default(40002),
+            probeTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
+          })
+          .strict()
+          .refine((c) => c.headNode || c.nodes.length, 'set headNode or nodes'),
+      )
+      .default([]),
+    /** HPC Cache instances using customer-managed keys (seed 002). */
+    hpcCache: z.array(z.object({ cacheId: armId('an HPC Cache') }).strict()).default([]),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     vaults: z.array(vaultSchema).min(1, 'list at least one vault'),
@@ -153,6 +194,18 @@ export const configSchema = z
       .strict()
       .default({ maxAttempts: 5, retryBaseMinutes: 15, leaseMinutes: 10, certificateTimeoutMinutes: 15, pollIntervalSeconds: 2, concurrencyPerVault: 16 }),
     limits: limitsSchema.default({ rsa2048CreatesPer10s: 20, otherKeyCreatesPer10s: 20, secretWritesPer10s: 300 }),
+    consumers: consumersSchema.default({ batch: [], hpcPack: [], hpcCache: [] }),
+    verification: z
+      .object({
+        /** After this long without convergence the rotation fails, listing the stale consumers. */
+        deadlineHours: z.number().min(0.01).max(24 * 30).default(24),
+        /** Re-check interval for consumers that are not verified yet. */
+        recheckMinutes: z.number().min(0.01).max(24 * 60).default(60),
+        /** Disable the previous version once every consumer is verified (off: rollback stays possible). */
+        disablePreviousVersion: z.boolean().default(false),
+      })
+      .strict()
+      .default({ deadlineHours: 24, recheckMinutes: 60, disablePreviousVersion: false }),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -161,6 +214,13 @@ export const configSchema = z
       const key = v.name.toLowerCase();
       if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['vaults', i, 'name'], message: `vault "${v.name}" is listed twice` });
       seen.add(key);
+    });
+    config.consumers.hpcPack.forEach((c, i) => {
+      for (const [field, ref] of [['certificate', c.certificate], ...(c.headNode ? [['headNode.credentials', c.headNode.credentials] as const] : [])] as const) {
+        if (!seen.has(ref.vault.toLowerCase())) {
+          ctx.addIssue({ code: 'custom', path: ['consumers', 'hpcPack', i, ...field.split('.'), 'vault'], message: `vault "${ref.vault}" is not in vaults` });
+        }
+      }
     });
     config.objects.forEach((o, i) => {
       if (!seen.has(o.vault.toLowerCase())) {
@@ -174,6 +234,7 @@ export const configSchema = z
 
 export type RotorConfig = z.infer<typeof configSchema>;
 export type VaultConfig = RotorConfig['vaults'][number];
+export type HpcPackClusterConfig = RotorConfig['consumers']['hpcPack'][number];
 
 export class ConfigError extends Error {
   constructor(

@@ -28,6 +28,7 @@ import {
   type Versioned,
 } from './ports.js';
 import { hpcCacheKeyViolations, hpcPackPolicyViolations } from './profiles.js';
+import type { WorkQueue } from './work.js';
 import { emptyState, isOpen, type RotationState } from './state.js';
 
 /** Called once a new version exists (issue C plugs consumer verification in here). */
@@ -36,7 +37,11 @@ export interface VersionCreatedHook {
    * Returns 'completed' when nothing needs verifying, or 'verifying' after recording the verification plan in the
    * returned state (the caller persists it).
    */
-  afterVersionCreated(state: RotationState, ctx: RotationContext): Promise<{ next: 'completed' } | { next: 'verifying'; state: RotationState }>;
+  afterVersionCreated(state: RotationState, ctx: RotationContext): Promise<{ next: 'completed'; note: string } | { next: 'verifying'; state: RotationState }>;
+  /** After RotationCompleted was recorded (e.g. disable the previous version, when configured). */
+  afterCompleted(state: RotationState, ctx: RotationContext): Promise<void>;
+  /** Re-checks a rotation that is Verifying (queue message, nightly run, `rotor verify`). */
+  recheck(existing: Versioned<RotationState>, ctx: RotationContext, options?: { force?: boolean }): Promise<ObjectOutcome>;
 }
 
 export interface RotationContext {
@@ -54,6 +59,8 @@ export interface RotationContext {
   readonly newId: () => string;
   readonly hooks?: VersionCreatedHook | undefined;
   readonly metrics?: Metrics | undefined;
+  /** For delayed re-checks of consumers (verify work items). */
+  readonly queue?: WorkQueue | undefined;
 }
 
 export type ObjectOutcome =
@@ -382,14 +389,16 @@ export async function continueRotation(
       ctx.audit.append(versionCreatedRow(state, ctx));
     }
     if (state.status === 'VersionCreated') {
-      const next = ctx.hooks ? await ctx.hooks.afterVersionCreated(state, ctx) : ({ next: 'completed' } as const);
+      const next = ctx.hooks ? await ctx.hooks.afterVersionCreated(state, ctx) : ({ next: 'completed', note: '' } as const);
       if (next.next === 'verifying') {
         await ctx.audit.flush();
         state = { ...next.state, status: 'Verifying', leaseUntil: undefined, updatedAt: ctx.clock.now() };
         await ctx.states.put(state, etag);
         return 'Verifying';
       }
-      return await completeRotation(state, etag, ctx, '');
+      const outcome = await completeRotation(state, etag, ctx, next.note);
+      await ctx.hooks?.afterCompleted(state, ctx);
+      return outcome;
     }
     return state.status === 'Verifying' ? 'Verifying' : 'NotDue';
   } catch (err) {

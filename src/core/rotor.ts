@@ -49,6 +49,7 @@ export function rotationContext(services: RotorServices, vault: VaultConfig, run
     newId: services.newId,
     hooks: services.hooks,
     metrics: services.metrics,
+    queue: services.queue,
   };
 }
 
@@ -106,7 +107,7 @@ export async function runWorkItem(raw: unknown, services: RotorServices, deliver
       case 'object':
         return { kind: 'object', result: await processObject(item.objectType, item.objectName, item.hint, ctx) };
       case 'verify':
-        return { kind: 'object', result: await processObject(item.objectType, item.objectName, undefined, ctx) };
+        return { kind: 'object', result: await recheckObject(item.objectType, item.objectName, item.rotationId, ctx) };
     }
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
@@ -127,6 +128,16 @@ export async function runWorkItem(raw: unknown, services: RotorServices, deliver
     }
     throw err;
   }
+}
+
+/** A delayed `verify` work item: re-check the consumers of one rotation (if it is still the current one). */
+export async function recheckObject(type: ObjectType, name: string, rotationId: string | undefined, ctx: RotationContext, force = false): Promise<ObjectResult> {
+  const existing = await ctx.states.get(ctx.gateway.vault.name, type, name);
+  if (!existing || !ctx.hooks || (rotationId && existing.value.rotationId !== rotationId)) {
+    return { type, name, outcome: 'NotDue', reason: 'NoVerificationPending' };
+  }
+  const outcome = await ctx.hooks.recheck(existing, ctx, { force });
+  return { type, name, outcome, reason: 'ConsumersRechecked' };
 }
 
 function describeItem(item: WorkItem): string {

@@ -215,16 +215,20 @@ export async function processVault(ctx: RotationContext): Promise<VaultSummary> 
   const executor = new BoundedExecutor(ctx.config.rotation.concurrencyPerVault);
 
   // 1. Rotations a stopped worker left behind (lease expired) resume first.
+  // Rotations waiting for their consumers are re-checked when their next check is due.
   for await (const open of ctx.states.listOpen(vault.name)) {
     const state = open.value;
-    if (!isOpen(state) || state.status === 'Verifying') continue;
-    if (state.leaseUntil && state.leaseUntil.getTime() > ctx.clock.now().getTime()) continue;
+    if (!isOpen(state)) continue;
+    const verifying = state.status === 'Verifying';
+    if (verifying && (!ctx.hooks || (state.nextCheckAt && state.nextCheckAt.getTime() > ctx.clock.now().getTime()))) continue;
+    if (!verifying && state.leaseUntil && state.leaseUntil.getTime() > ctx.clock.now().getTime()) continue;
     await executor.submit(async () => {
-      const outcome = await resumeRotation(open, ctx).catch((err: unknown) => {
+      const work = verifying && ctx.hooks ? ctx.hooks.recheck(open, ctx) : resumeRotation(open, ctx);
+      const outcome = await work.catch((err: unknown) => {
         summary.errors.push(`${state.objectType}/${state.objectName}: ${errorMessage(err)}`);
         return 'Error' as const;
       });
-      summary.record({ type: state.objectType, name: state.objectName, outcome, reason: 'Resumed' });
+      summary.record({ type: state.objectType, name: state.objectName, outcome, reason: verifying ? 'ConsumersRechecked' : 'Resumed' });
     });
   }
 

@@ -1,0 +1,321 @@
+/**
+ * Consumer verification: a rotation is only done when the things that use the secret have picked up the new
+ * version. Right after a version is created, Rotor finds the consumers (Batch pools by secret URL or thumbprint,
+ * HPC Pack clusters by configuration, HPC Caches by key URL), checks each one and audits a row per consumer. Until
+ * all have converged the rotation stays Verifying, re-checked at each consumer's next-check time (a delayed queue
+ * message, and the nightly run); past the deadline it fails listing the stale consumers — the previous version stays
+ * enabled. Only after convergence may the previous version be disabled, and only if configured.
+ */
+import { auditRecord } from './audit.js';
+import type { HpcPackClusterConfig } from './config.js';
+import {
+  cacheUsesKey,
+  checkBatchPool,
+  checkHpcCache,
+  checkHpcPackNode,
+  CONVERGED,
+  poolConsumes,
+  type BatchPoolModel,
+  type ConsumerResult,
+  type ConsumerStatus,
+  type HpcCacheModel,
+  type HpcPackNodeModel,
+  type RotatedCertificate,
+  type RotatedKey,
+  type TlsProbeResult,
+  type VaultProtection,
+} from './consumers.js';
+import { ConcurrencyError, GatewayError, type Versioned } from './ports.js';
+import { completeRotation, failRotation, type ObjectOutcome, type RotationContext, type VersionCreatedHook } from './rotation.js';
+import type { RotationState } from './state.js';
+
+/** Where consumers are read from (Batch and HPC Cache management APIs, HPC Pack head nodes, TLS probes). */
+export interface ConsumerGateway {
+  /** Pools of the configured Batch accounts. */
+  batchPools(): AsyncIterable<BatchPoolModel>;
+  /** Nodes of a cluster (head node REST API and/or the static list); throws GatewayError when the head node fails. */
+  hpcPackNodes(cluster: HpcPackClusterConfig): Promise<HpcPackNodeModel[]>;
+  /** A real TLS handshake: the SHA-1 thumbprint of the certificate the peer presents. */
+  probeTls(host: string, port: number, timeoutMs: number): Promise<TlsProbeResult>;
+  /** The configured HPC Caches. */
+  hpcCaches(): AsyncIterable<HpcCacheModel>;
+  /** Soft delete / purge protection of a vault (by ARM id), or undefined when it cannot be read. */
+  vaultProtection(vaultResourceId: string): Promise<VaultProtection | undefined>;
+}
+
+export const ACTION_BY_STATUS: Record<ConsumerStatus, 'ConsumerVerified' | 'ConsumerPending' | 'ConsumerStale' | 'ConsumerUnreachable' | 'ConsumerMisconfigured' | 'ConsumerSkipped'> = {
+  Verified: 'ConsumerVerified',
+  Pending: 'ConsumerPending',
+  Stale: 'ConsumerStale',
+  UnknownCertificate: 'ConsumerMisconfigured',
+  Unreachable: 'ConsumerUnreachable',
+  Misconfigured: 'ConsumerMisconfigured',
+  Skipped: 'ConsumerSkipped',
+};
+
+/** What is stored in RotationState.verification. */
+export interface VerificationDocument {
+  readonly startedAt: string;
+  readonly deadline: string;
+  readonly checks: number;
+  readonly consumers: ReadonlyArray<Omit<ConsumerResult, 'checkedAt' | 'nextCheckAt'> & { checkedAt: string; nextCheckAt?: string | undefined }>;
+}
+
+export function parseVerification(text: string): VerificationDocument | undefined {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as VerificationDocument;
+  } catch {
+    return undefined;
+  }
+}
+
+function serialize(startedAt: Date, deadline: Date, checks: number, results: readonly ConsumerResult[]): string {
+  return JSON.stringify({
+    startedAt: startedAt.toISOString(),
+    deadline: deadline.toISOString(),
+    checks,
+    consumers: results.map((r) => ({ ...r, checkedAt: r.checkedAt.toISOString(), nextCheckAt: r.nextCheckAt?.toISOString() })),
+  } satisfies VerificationDocument);
+}
+
+const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+export class ConsumerVerifier implements VersionCreatedHook {
+  constructor(private readonly consumers: ConsumerGateway) {}
+
+  /** Finds and checks every consumer of the rotated object. */
+  async check(state: RotationState, ctx: RotationContext): Promise<ConsumerResult[]> {
+    const now = ctx.clock.now();
+    const recheckAt = new Date(now.getTime() + ctx.config.verification.recheckMinutes * 60_000);
+    const vaultUrl = ctx.gateway.vault.url;
+    if (state.objectType === 'certificate') {
+      const cert: RotatedCertificate = {
+        vaultUrl,
+        name: state.objectName,
+        newVersion: state.toVersion,
+        newThumbprint: state.toThumbprint,
+        oldThumbprints: await this.oldThumbprints(state, ctx),
+        // The first check runs right after the version was created; later checks keep that time.
+        versionCreatedAt: new Date(parseVerification(state.verification)?.startedAt ?? now.toISOString()),
+      };
+      return [...(await this.checkPools(cert, now, recheckAt)), ...(await this.checkClusters(state, cert, ctx, now, recheckAt))];
+    }
+    if (state.objectType === 'key') {
+      const version = await ctx.gateway.getVersion('key', state.objectName, state.toVersion);
+      const key: RotatedKey = {
+        vaultUrl,
+        name: state.objectName,
+        newVersion: state.toVersion,
+        keyType: version?.keyType,
+        keySize: version?.keySize,
+        enabled: version?.enabled ?? true,
+      };
+      return this.checkCaches(key, now, recheckAt);
+    }
+    return [];
+  }
+
+  private async oldThumbprints(state: RotationState, ctx: RotationContext): Promise<string[]> {
+    const out = new Set<string>(state.fromThumbprint ? [state.fromThumbprint.toUpperCase()] : []);
+    for await (const page of ctx.gateway.listVersions('certificate', state.objectName)) {
+      for (const v of page) if (v.thumbprint && v.thumbprint.toUpperCase() !== state.toThumbprint.toUpperCase()) out.add(v.thumbprint.toUpperCase());
+    }
+    return [...out];
+  }
+
+  private async checkPools(cert: RotatedCertificate, now: Date, recheckAt: Date): Promise<ConsumerResult[]> {
+    const results: ConsumerResult[] = [];
+    try {
+      for await (const pool of this.consumers.batchPools()) if (poolConsumes(pool, cert)) results.push(checkBatchPool(pool, cert, now, recheckAt));
+    } catch (err) {
+      results.push(unreachable('batch://accounts', 'batch-pool', 'Batch accounts', err, now, recheckAt));
+    }
+    return results;
+  }
+
+  private async checkClusters(state: RotationState, cert: RotatedCertificate, ctx: RotationContext, now: Date, recheckAt: Date): Promise<ConsumerResult[]> {
+    const clusters = ctx.config.consumers.hpcPack.filter(
+      (c) => c.certificate.vault.toLowerCase() === state.vault.toLowerCase() && c.certificate.name === state.objectName,
+    );
+    const results: ConsumerResult[] = [];
+    for (const cluster of clusters) {
+      let nodes: HpcPackNodeModel[];
+      try {
+        nodes = await this.consumers.hpcPackNodes(cluster);
+      } catch (err) {
+        results.push(unreachable(`hpcpack://${cluster.name}`, 'hpc-pack-cluster', `HPC Pack cluster ${cluster.name} (head node)`, err, now, recheckAt));
+        continue;
+      }
+      const checks = await Promise.all(
+        nodes.map(async (node) => {
+          const probe = node.state.toLowerCase() === 'online' ? await this.consumers.probeTls(node.host, node.port, cluster.probeTimeoutMs) : undefined;
+          return checkHpcPackNode(cluster.name, node, probe, cert, now, recheckAt);
+        }),
+      );
+      results.push(...checks);
+    }
+    return results;
+  }
+
+  private async checkCaches(key: RotatedKey, now: Date, recheckAt: Date): Promise<ConsumerResult[]> {
+    const results: ConsumerResult[] = [];
+    try {
+      for await (const cache of this.consumers.hpcCaches()) {
+        if (!cacheUsesKey(cache, key)) continue;
+        const protection = cache.sourceVaultId ? await this.consumers.vaultProtection(cache.sourceVaultId) : undefined;
+        results.push(checkHpcCache(cache, key, protection, now, recheckAt));
+      }
+    } catch (err) {
+      results.push(unreachable('hpccache://caches', 'hpc-cache', 'HPC Caches', err, now, recheckAt));
+    }
+    return results;
+  }
+
+  private audit(state: RotationState, results: readonly ConsumerResult[], ctx: RotationContext): void {
+    const now = ctx.clock.now();
+    for (const r of results) {
+      ctx.audit.append(
+        auditRecord(ctx.run, now, {
+          vault: state.vault,
+          objectType: state.objectType,
+          objectName: state.objectName,
+          rotationId: state.rotationId,
+          version: state.toVersion,
+          previousVersion: state.fromVersion,
+          thumbprint: state.toThumbprint,
+          previousThumbprint: state.fromThumbprint,
+          action: ACTION_BY_STATUS[r.status],
+          outcome: r.status === 'Verified' ? 'Succeeded' : r.status === 'Pending' ? 'Pending' : r.status === 'Skipped' ? 'Skipped' : 'Failed',
+          reason: r.reason,
+          consumer: `${r.label} (${r.id})`,
+          expected: r.expected,
+          observed: r.observed,
+          detail: r.detail,
+        }),
+      );
+    }
+    const counts: Record<string, number> = {};
+    for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
+    ctx.metrics?.consumerStates({ vault: state.vault, type: state.objectType, name: state.objectName }, counts);
+  }
+
+  async afterVersionCreated(state: RotationState, ctx: RotationContext) {
+    const results = await this.check(state, ctx);
+    if (!results.length) return { next: 'completed' as const, note: '; no consumers found to verify' };
+    this.audit(state, results, ctx);
+    if (results.every((r) => CONVERGED.includes(r.status))) return { next: 'completed' as const, note: `; ${summarize(results)}` };
+    const now = ctx.clock.now();
+    const deadline = new Date(now.getTime() + ctx.config.verification.deadlineHours * 3_600_000);
+    const nextCheckAt = nextCheck(results, deadline);
+    await this.schedule(state, nextCheckAt, ctx);
+    return {
+      next: 'verifying' as const,
+      state: { ...state, verification: serialize(now, deadline, 1, results), nextCheckAt, verifyDeadline: deadline },
+    };
+  }
+
+  /** Re-checks a rotation that is Verifying (or that failed its deadline): converge, wait more, or fail. */
+  async recheck(existing: Versioned<RotationState>, ctx: RotationContext, options: { force?: boolean } = {}): Promise<ObjectOutcome> {
+    const now = ctx.clock.now();
+    let state = existing.value;
+    const reopen = state.status === 'Failed' && Boolean(state.toVersion) && Boolean(state.verification);
+    if (state.status !== 'Verifying' && !reopen) return 'NotDue';
+    if (!options.force && state.status === 'Verifying' && state.nextCheckAt && state.nextCheckAt.getTime() > now.getTime()) return 'Verifying';
+    let etag: string;
+    try {
+      // Claim this check: a concurrent re-check (queue message and nightly run) backs off.
+      etag = await ctx.states.put({ ...state, runId: ctx.run.runId, trigger: ctx.run.trigger, updatedAt: now }, existing.etag);
+    } catch (err) {
+      if (err instanceof ConcurrencyError) return 'InProgressElsewhere';
+      throw err;
+    }
+    const previous = parseVerification(state.verification);
+    const results = await this.check(state, ctx);
+    this.audit(state, results, ctx);
+    if (results.every((r) => CONVERGED.includes(r.status))) {
+      const late = reopen ? ' (after the verification deadline)' : '';
+      const outcome = await completeRotation({ ...state, status: 'VersionCreated' }, etag, ctx, `; ${summarize(results)}${late}`);
+      await this.afterCompleted(state, ctx);
+      return outcome;
+    }
+    const deadline = state.verifyDeadline ?? new Date(now.getTime() + ctx.config.verification.deadlineHours * 3_600_000);
+    if (reopen || now.getTime() >= deadline.getTime()) {
+      await ctx.audit.flush();
+      if (reopen) {
+        await ctx.states.put({ ...state, verification: serialize(new Date(previous?.startedAt ?? now), deadline, (previous?.checks ?? 0) + 1, results), updatedAt: now }, etag);
+        return 'Failed';
+      }
+      const stale = results.filter((r) => !CONVERGED.includes(r.status)).map((r) => `${r.label}: ${r.status} (${r.reason})`);
+      state = { ...state, verification: serialize(new Date(previous?.startedAt ?? now), deadline, (previous?.checks ?? 0) + 1, results), attempts: ctx.config.rotation.maxAttempts };
+      return failRotation(state, etag, new GatewayError('Timeout', `consumers did not converge by ${deadline.toISOString()}: ${stale.join('; ')}`), ctx, { audit: true });
+    }
+    const nextCheckAt = nextCheck(results, deadline);
+    await ctx.audit.flush();
+    state = {
+      ...state,
+      verification: serialize(new Date(previous?.startedAt ?? now), deadline, (previous?.checks ?? 0) + 1, results),
+      nextCheckAt,
+      updatedAt: now,
+    };
+    await ctx.states.put(state, etag);
+    await this.schedule(state, nextCheckAt, ctx);
+    return 'Verifying';
+  }
+
+  private async schedule(state: RotationState, at: Date, ctx: RotationContext): Promise<void> {
+    if (!ctx.queue) return; // the nightly run re-checks as well
+    const delaySeconds = Math.max(1, Math.ceil((at.getTime() - ctx.clock.now().getTime()) / 1000));
+    try {
+      await ctx.queue.enqueue(
+        { kind: 'verify', vault: state.vault, objectType: state.objectType, objectName: state.objectName, rotationId: state.rotationId, runId: ctx.run.runId, trigger: ctx.run.trigger },
+        { delaySeconds },
+      );
+    } catch (err) {
+      ctx.log.warn(`could not schedule the re-check of ${state.objectType} ${state.objectName}; the nightly run will do it: ${errorMessage(err)}`);
+    }
+  }
+
+  /** Only after convergence, and only when configured: disable the previous version. */
+  async afterCompleted(state: RotationState, ctx: RotationContext): Promise<void> {
+    if (!ctx.config.verification.disablePreviousVersion || !state.fromVersion) return;
+    try {
+      await ctx.gateway.updateVersion(state.objectType, state.objectName, state.fromVersion, { enabled: false });
+      ctx.audit.append(
+        auditRecord(ctx.run, ctx.clock.now(), {
+          vault: state.vault,
+          objectType: state.objectType,
+          objectName: state.objectName,
+          rotationId: state.rotationId,
+          version: state.fromVersion,
+          thumbprint: state.fromThumbprint,
+          action: 'PreviousVersionDisabled',
+          outcome: 'Succeeded',
+          reason: 'ConsumersConverged',
+          detail: `previous version ${state.fromVersion} disabled after every consumer picked up ${state.toVersion} (verification.disablePreviousVersion)`,
+        }),
+      );
+      await ctx.audit.flush();
+    } catch (err) {
+      ctx.log.error(`could not disable the previous version of ${state.objectType} ${state.objectName}: ${errorMessage(err)}`);
+    }
+  }
+}
+
+function unreachable(id: string, kind: ConsumerResult['kind'], label: string, err: unknown, now: Date, recheckAt: Date): ConsumerResult {
+  const reason = err instanceof GatewayError ? err.kind : 'Error';
+  return { id, kind, label, status: 'Unreachable', reason, detail: `could not be read: ${errorMessage(err)}`, expected: '', observed: '', checkedAt: now, nextCheckAt: recheckAt };
+}
+
+function nextCheck(results: readonly ConsumerResult[], deadline: Date): Date {
+  const times = results.filter((r) => !CONVERGED.includes(r.status) && r.nextCheckAt).map((r) => r.nextCheckAt!.getTime());
+  return new Date(Math.min(deadline.getTime(), ...times));
+}
+
+export function summarize(results: readonly ConsumerResult[]): string {
+  const counts = new Map<ConsumerStatus, number>();
+  for (const r of results) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+  const verified = counts.get('Verified') ?? 0;
+  const parts = [...counts].filter(([s]) => s !== 'Verified').map(([s, n]) => `${n} ${s.toLowerCase()}`);
+  return `${verified} of ${results.length} consumers verified${parts.length ? ` (${parts.join(', ')})` : ''}`;
+}

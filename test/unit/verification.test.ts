@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import type { BatchPoolModel, HpcCacheModel, HpcPackNodeModel, TlsProbeResult } from '../../src/core/consumers.js';
+import { processObject, processVault } from '../../src/core/scan.js';
+import { ConsumerVerifier, parseVerification, type ConsumerGateway } from '../../src/core/verification.js';
+import type { WorkItem } from '../../src/core/work.js';
+import { baseConfig, DAY, harness } from '../support/fakes.js';
+
+class FakeConsumers implements ConsumerGateway {
+  pools: BatchPoolModel[] = [];
+  nodes: HpcPackNodeModel[] = [];
+  presented = new Map<string, TlsProbeResult>();
+  caches: HpcCacheModel[] = [];
+  async *batchPools() {
+    yield* this.pools;
+  }
+  async hpcPackNodes() {
+    return this.nodes;
+  }
+  async probeTls(host: string): Promise<TlsProbeResult> {
+    return this.presented.get(host) ?? { kind: 'timeout' };
+  }
+  async *hpcCaches() {
+    yield* this.caches;
+  }
+  async vaultProtection() {
+    return { softDeleteEnabled: true, purgeProtectionEnabled: true };
+  }
+}
+
+function setup(extra: Record<string, unknown> = {}) {
+  const config = baseConfig({
+    consumers: { hpcPack: [{ name: 'cluster1', certificate: { vault: 'hpc-kv', name: 'hpc-node-comm' }, nodes: [{ name: 'x', host: 'x' }] }] },
+    verification: { deadlineHours: 2, recheckMinutes: 30 },
+    ...extra,
+  });
+  const h = harness(config);
+  const consumers = new FakeConsumers();
+  const queued: Array<{ item: WorkItem; delaySeconds?: number }> = [];
+  const queue = { enqueue: async (item: WorkItem, o: { delaySeconds?: number } = {}) => void queued.push({ item, ...o }) };
+  const ctx = () => h.ctx({ hooks: new ConsumerVerifier(consumers), queue });
+  const now = h.clock.now().getTime();
+  h.vault.add('certificate', 'hpc-node-comm', {
+    notBefore: new Date(now - 355 * DAY),
+    expiresOn: new Date(now + 10 * DAY),
+  });
+  const old = h.vault.current('certificate', 'hpc-node-comm')!;
+  consumers.nodes = [
+    { name: 'cn01', state: 'Online', health: 'OK', host: 'cn01', port: 40002 },
+    { name: 'cn02', state: 'Online', health: 'OK', host: 'cn02', port: 40002 },
+    { name: 'cn03', state: 'Offline', health: 'Error', host: 'cn03', port: 40002 },
+  ];
+  return { h, consumers, queued, ctx, old };
+}
+
+describe('consumer verification and convergence', () => {
+  it('stays Verifying while a node is stale, re-checks from a delayed queue message, then completes', async () => {
+    const { h, consumers, queued, ctx, old } = setup();
+    consumers.presented.set('cn01', { kind: 'presented', thumbprint: old.thumbprint! });
+    consumers.presented.set('cn02', { kind: 'presented', thumbprint: old.thumbprint! });
+    expect((await processObject('certificate', 'hpc-node-comm', undefined, ctx())).outcome).toBe('Verifying');
+    const state = h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')!;
+    expect(state.status).toBe('Verifying');
+    expect(parseVerification(state.verification)?.consumers.map((c) => [c.label, c.status])).toEqual([
+      ['HPC Pack node cluster1/cn01', 'Stale'],
+      ['HPC Pack node cluster1/cn02', 'Stale'],
+      ['HPC Pack node cluster1/cn03', 'Skipped'],
+    ]);
+    expect(queued).toHaveLength(1);
+    expect(queued[0]).toMatchObject({ item: { kind: 'verify', objectName: 'hpc-node-comm', rotationId: state.rotationId }, delaySeconds: 1800 });
+    expect(h.audit.rows.filter((r) => r.action === 'ConsumerStale').map((r) => r.consumer)).toEqual([
+      expect.stringContaining('cn01'),
+      expect.stringContaining('cn02'),
+    ]);
+
+    const created = h.vault.current('certificate', 'hpc-node-comm')!;
+    consumers.presented.set('cn01', { kind: 'presented', thumbprint: created.thumbprint!.toLowerCase() });
+    consumers.presented.set('cn02', { kind: 'presented', thumbprint: created.thumbprint! });
+    h.clock.advance(31 * 60_000);
+    await processVault(ctx());
+    expect(h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')?.status).toBe('Completed');
+    const completed = h.audit.rows.find((r) => r.action === 'RotationCompleted')!;
+    expect(completed.detail).toContain('2 of 3 consumers verified (1 skipped)');
+    expect(h.vault.objects.get('certificate/hpc-node-comm')!.versions[0]!.enabled).toBe(true);
+  });
+
+  it('fails at the deadline listing the stale consumers, keeping the previous version enabled', async () => {
+    const { h, consumers, ctx, old } = setup();
+    consumers.presented.set('cn01', { kind: 'presented', thumbprint: old.thumbprint! });
+    await processObject('certificate', 'hpc-node-comm', undefined, ctx());
+    h.clock.advance(2 * 3_600_000 + 1000);
+    await processVault(ctx());
+    const state = h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')!;
+    expect(state.status).toBe('Failed');
+    const failed = h.audit.rows.find((r) => r.action === 'RotationFailed')!;
+    expect(failed.detail).toMatch(/did not converge.*cn01: Stale \(PresentsOldCertificate\).*cn02: Unreachable \(Timeout\)/);
+    expect(failed.detail).toContain('previous version');
+    expect(h.vault.objects.get('certificate/hpc-node-comm')!.versions[0]!.enabled).toBe(true);
+  });
+
+  it('disables the previous version only after convergence, and only when configured', async () => {
+    for (const disable of [true, false]) {
+      const { h, consumers, ctx, old } = setup({ verification: { disablePreviousVersion: disable, recheckMinutes: 30 } });
+      consumers.presented.set('cn01', { kind: 'presented', thumbprint: old.thumbprint! });
+      consumers.presented.set('cn02', { kind: 'presented', thumbprint: old.thumbprint! });
+      await processObject('certificate', 'hpc-node-comm', undefined, ctx());
+      expect(h.vault.objects.get('certificate/hpc-node-comm')!.versions[0]!.enabled).toBe(true); // not converged yet
+      const created = h.vault.current('certificate', 'hpc-node-comm')!;
+      consumers.presented.set('cn01', { kind: 'presented', thumbprint: created.thumbprint! });
+      consumers.presented.set('cn02', { kind: 'presented', thumbprint: created.thumbprint! });
+      h.clock.advance(31 * 60_000);
+      await processVault(ctx());
+      expect(h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')?.status).toBe('Completed');
+      expect(h.vault.objects.get('certificate/hpc-node-comm')!.versions[0]!.enabled).toBe(!disable);
+      expect(h.audit.actions('hpc-node-comm').includes('PreviousVersionDisabled')).toBe(disable);
+    }
+  });
+
+  it('completes at once when nothing consumes the object', async () => {
+    const { h, ctx } = setup({ consumers: {} });
+    expect((await processObject('certificate', 'hpc-node-comm', undefined, ctx())).outcome).toBe('Rotated');
+    expect(h.audit.rows.find((r) => r.action === 'RotationCompleted')?.detail).toContain('no consumers found');
+  });
+});
