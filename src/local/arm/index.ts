@@ -12,6 +12,7 @@ import { createControlHandler } from './control.js';
 import { createArmHandler } from './handler.js';
 import { CacheKeyRotation } from './rotation.js';
 import { ArmStore } from './store.js';
+import { armError } from './wire.js';
 import { ARM_PROVIDERS, type ArmEmulator, type ArmEmulatorOptions, type ArmProvider, type ArmSeed } from './types.js';
 
 export * from './types.js';
@@ -78,6 +79,7 @@ export async function startArmEmulator(ctx: LocalServiceContext, options: ArmEmu
       signal: stopping.signal,
       control: createControlHandler(emulator),
     }),
+    internalErrorBody: armError('InternalServerError', 'The local ARM emulator failed; see its log.'),
     onError: (err) => ctx.log(`request failed: ${err instanceof Error ? err.message : String(err)}`),
   });
   url = server.url;

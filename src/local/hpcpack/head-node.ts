@@ -1,13 +1,12 @@
 /**
  * The head node's REST endpoint (basePath /hpc): GET /cluster/nodes with the spec's filters and GET
- * /cluster/nodes/{name}, behind HTTP Basic auth, with injectable faults. Errors use ASP.NET Web API's
- * `{"Message": ...}` body, as the HPC Pack web service does.
+ * /cluster/nodes/{name}, behind HTTP Basic auth, with injectable faults.
  */
 import type { Counters } from '../shared/counters.js';
 import type { FaultPlan } from '../shared/faults.js';
 import { secretEquals } from '../shared/secrets.js';
 import { decodeSegment, delay, isAbortError, sendJson, type RequestHandler } from '../shared/server.js';
-import { filterNodes, parseNodeFilter, type NodeJson } from './wire.js';
+import { filterNodes, parseNodeFilter, webApiError, type NodeJson } from './wire.js';
 
 export interface HeadNodeDeps {
   username: string;
@@ -32,26 +31,24 @@ export function basicAuthMatches(header: string | undefined, username: string, p
   return userOk && passwordOk;
 }
 
-const message = (text: string) => ({ Message: text });
-
 export function createHeadNodeHandler(deps: HeadNodeDeps): RequestHandler {
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'https://head-node');
     const segments = url.pathname.split('/').filter(Boolean).map(decodeSegment);
     if (!basicAuthMatches(req.headers.authorization, deps.username, deps.password)) {
       deps.counters.increment('unauthorized');
-      sendJson(res, 401, message('Authorization has been denied for this request.'), {
+      sendJson(res, 401, webApiError('Authorization has been denied for this request.'), {
         'www-authenticate': 'Basic realm="HPC Pack"',
       });
       return;
     }
     const isNodes = segments.length >= 3 && segments.length <= 4 && segments.slice(0, 3).join('/').toLowerCase() === 'hpc/cluster/nodes';
     if (!isNodes) {
-      sendJson(res, 404, message(`No HTTP resource was found that matches the request URI '${url.pathname}'.`));
+      sendJson(res, 404, webApiError(`No HTTP resource was found that matches the request URI '${url.pathname}'.`));
       return;
     }
     if (req.method !== 'GET') {
-      sendJson(res, 405, message(`The requested resource does not support http method '${req.method ?? ''}'.`));
+      sendJson(res, 405, webApiError(`The requested resource does not support http method '${req.method ?? ''}'.`));
       return;
     }
     const op = segments.length === 3 ? 'nodes.list' : 'nodes.get';
@@ -72,12 +69,12 @@ export function createHeadNodeHandler(deps: HeadNodeDeps): RequestHandler {
     }
     if (decision.kind === 'throttle') {
       deps.counters.increment('faults.throttled');
-      sendJson(res, 429, message('Too many requests.'), { 'retry-after': String(decision.retryAfterSeconds) });
+      sendJson(res, 429, webApiError('Too many requests.'), { 'retry-after': String(decision.retryAfterSeconds) });
       return;
     }
     if (decision.kind === 'serverError') {
       deps.counters.increment('faults.serverError');
-      sendJson(res, decision.status, message('An error has occurred.'));
+      sendJson(res, decision.status, webApiError('An error has occurred.'));
       return;
     }
 
@@ -85,12 +82,12 @@ export function createHeadNodeHandler(deps: HeadNodeDeps): RequestHandler {
       const name = segments[3]?.toLowerCase();
       const node = deps.nodes().find((n) => n.Name.toLowerCase() === name);
       if (node) sendJson(res, 200, node);
-      else sendJson(res, 404, message(`Node ${segments[3] ?? ''} was not found.`));
+      else sendJson(res, 404, webApiError(`Node ${segments[3] ?? ''} was not found.`));
       return;
     }
     const filter = parseNodeFilter(url.searchParams);
     if ('error' in filter) {
-      sendJson(res, 400, message(filter.error));
+      sendJson(res, 400, webApiError(filter.error));
       return;
     }
     sendJson(res, 200, filterNodes(deps.nodes(), filter));

@@ -20,7 +20,7 @@ import {
   type HpcPackEmulatorOptions,
   type NodeCertificate,
 } from './types.js';
-import { nodeToWire } from './wire.js';
+import { nodeToWire, webApiError } from './wire.js';
 
 export * from './types.js';
 export { certificateThumbprint, createHpcPackCertificate } from './certs.js';
@@ -123,6 +123,7 @@ export async function startHpcPackEmulator(
         counters,
         signal: stopping.signal,
       }),
+      internalErrorBody: webApiError('An error has occurred.'),
       onError: (err) => ctx.log(`head node ${seed.name}: request failed: ${err instanceof Error ? err.message : String(err)}`),
     });
     const entry: ClusterEntry = { name: seed.name, username: seed.username, password: seed.password, nodes, server, faults, counters };

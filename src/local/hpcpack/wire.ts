@@ -22,6 +22,9 @@ export interface NodeJson {
   Template: string;
 }
 
+/** ASP.NET Web API's error body, which the HPC Pack web service answers errors with. */
+export const webApiError = (message: string): { Message: string } => ({ Message: message });
+
 export function nodeToWire(node: HpcNodeSeed): NodeJson {
   const roles = node.serviceRoles ?? [node.linux ? 'LinuxNode' : 'ComputeNode'];
   const groups = node.groups ?? [node.linux ? 'LinuxNodes' : 'ComputeNodes'];

@@ -72,6 +72,8 @@ export interface HttpsServerOptions {
   keyPem: string;
   preferredPort: number | undefined;
   handler: RequestHandler;
+  /** The 500 body sent when the handler fails (in the emulated service's error shape). */
+  internalErrorBody: unknown;
   /** Called with handler failures (never with request bodies or credentials). */
   onError: (err: unknown) => void;
 }
@@ -81,10 +83,7 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
   const server = createServer({ cert: options.certPem, key: options.keyPem }, (req, res) => {
     options.handler(req, res).catch((err: unknown) => {
       options.onError(err);
-      if (!res.headersSent && !res.destroyed) {
-        res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify({ error: { code: 'InternalServerError', message: 'The emulator failed.' } }));
-      }
+      if (!res.headersSent && !res.destroyed) sendJson(res, 500, options.internalErrorBody);
     });
   });
   server.on('connection', (socket: Socket) => sockets.add(socket));
