@@ -174,6 +174,26 @@ describe('HPC Cache', () => {
     expect(await keyUrlOf('cache-follow')).toBe(`${otherKey}/${V1}`);
   });
 
+  it('pages cache lists through nextLink', async () => {
+    const own = await createTestContext();
+    const paged = await startArmEmulator(own.ctx, {
+      pageSize: 2,
+      seed: { caches: ['a', 'b', 'c'].map((name) => cache(name)) },
+    });
+    try {
+      const client = new StorageCacheManagementClient(own.credential, DEFAULT_SUBSCRIPTION_ID, {
+        endpoint: paged.url,
+        tlsOptions: { ca: own.ca.certPem },
+      });
+      const pages = await collect(client.caches.listByResourceGroup(RG).byPage());
+      expect(pages.map((page) => page.map((c) => c.name))).toEqual([['a', 'b'], ['c']]);
+      expect(paged.counters()['storagecache.caches.listByResourceGroup']).toBe(2);
+    } finally {
+      await paged.stop();
+      await own.dispose();
+    }
+  });
+
   it('polls on its own when a poll interval is set', async () => {
     const own = await createTestContext();
     const polled = await startArmEmulator(own.ctx, {
