@@ -16,7 +16,7 @@ import { armError } from './wire.js';
 import { ARM_PROVIDERS, type ArmEmulator, type ArmEmulatorOptions, type ArmProvider, type ArmSeed } from './types.js';
 
 export * from './types.js';
-export { batchCertificateId, splitKeyUrl, userAssignedIdentityId, vaultId } from './ids.js';
+export { userAssignedIdentityId, vaultId } from './ids.js';
 
 const STATE_FILE = 'arm.json';
 

@@ -180,7 +180,6 @@ export async function startHpcPackEmulator(
       }
       return out;
     },
-    clusterNames: () => [...clusters.values()].map((c) => c.name),
     headNodeUrl: (name) => `${cluster(name).server.url}/hpc`,
     addCluster,
     addNode,

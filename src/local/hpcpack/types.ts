@@ -101,7 +101,6 @@ export interface NodeAddress {
 export type HpcNodePatch = Partial<Omit<HpcNodeSeed, 'name' | 'certificate' | 'reachability'>>;
 
 export interface HpcPackEmulator extends LocalService {
-  clusterNames(): string[];
   /** `https://127.0.0.1:<port>/hpc` (no trailing slash): the REST API base URL of a cluster's head node. */
   headNodeUrl(cluster: string): string;
   /** Creates a cluster (its head node listens at once). Throws when the name is taken. */

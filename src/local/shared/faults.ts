@@ -78,10 +78,6 @@ export class FaultPlan {
     this.random = seededRandom(DEFAULT_SEED);
   }
 
-  current(): Readonly<FaultOptions> {
-    return this.options;
-  }
-
   latencyMs(): number {
     return this.options.latencyMs ?? 0;
   }
