@@ -65,6 +65,14 @@ export const SETTINGS = {
     description: "Client id of Rotor's user-assigned managed identity (Key Vault, Batch, HPC Cache clients).",
     requiredInAzure: true,
   }),
+  armEndpoint: setting({
+    name: 'ROTOR_ARM_ENDPOINT',
+    description:
+      'Azure Resource Manager endpoint of the Batch, HPC Cache and Key Vault management clients (sovereign clouds; ' +
+      "the local stack sets its own ARM emulator's URL).",
+    requiredInAzure: false,
+    default: 'https://management.azure.com',
+  }),
   localToken: setting({
     name: 'ROTOR_LOCAL_TOKEN',
     description: "Local stack only: the bearer token the local endpoints accept (replaces Entra ID).",
