@@ -121,7 +121,7 @@ export class KeyVaultGateway implements VaultGateway {
     try {
       if (poller) await poller.poll();
       else {
-        poller = (await this.clients.certificates.getCertificateOperation(name)) as unknown as OperationPoller;
+        poller = await this.clients.certificates.getCertificateOperation(name);
         this.operations.set(name, poller);
       }
     } catch (err) {

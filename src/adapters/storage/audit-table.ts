@@ -185,7 +185,7 @@ export interface StoredAuditRow {
 }
 
 export function fromEntity(e: Record<string, unknown>): StoredAuditRow {
-  const str = (k: string): string => (typeof e[k] === 'string' ? (e[k] as string) : '');
+  const str = (k: string): string => (typeof e[k] === 'string' ? (e[k]) : '');
   const eventTime = e['eventTime'];
   const record = {
     timestamp: eventTime instanceof Date ? eventTime : new Date(String(eventTime)),
