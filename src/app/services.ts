@@ -88,15 +88,25 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
   const sleep = options.sleep ?? realSleep;
   const azure = await azureEnvironment(env);
   const storage = storageConnection(env, azure);
-  const [{ createKeyVaultClients }, { KeyVaultGateway }, storageClients, { TableAuditLog }, { TableStateStore }, { StorageWorkQueue }] =
-    await Promise.all([
-      import('../adapters/azure-clients.js'),
-      import('../adapters/keyvault/gateway.js'),
-      import('../adapters/storage/clients.js'),
-      import('../adapters/storage/audit-table.js'),
-      import('../adapters/storage/state-table.js'),
-      import('../adapters/storage/work-queue.js'),
-    ]);
+  const [
+    { createKeyVaultClients },
+    { KeyVaultGateway },
+    storageClients,
+    { TableAuditLog },
+    { TableStateStore },
+    { StorageWorkQueue },
+    { createConsumerGateway },
+    { ConsumerVerifier },
+  ] = await Promise.all([
+    import('../adapters/azure-clients.js'),
+    import('../adapters/keyvault/gateway.js'),
+    import('../adapters/storage/clients.js'),
+    import('../adapters/storage/audit-table.js'),
+    import('../adapters/storage/state-table.js'),
+    import('../adapters/storage/work-queue.js'),
+    import('../adapters/consumers/index.js'),
+    import('../core/verification.js'),
+  ]);
   const { TABLES, QUEUES, tableClient, queueClient } = storageClients;
   const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit), options.log);
   const pacers = new Map<string, VaultPacer>();
@@ -109,9 +119,18 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     }
     return p;
   };
+  /** Reads a secret value for an adapter that needs one (HPC Pack head node credentials); never logged. */
+  const readSecret = async (vaultName: string, name: string): Promise<string> => {
+    const vault = config.vaults.find((v) => v.name.toLowerCase() === vaultName.toLowerCase());
+    if (!vault) throw new ConfigError(`vault "${vaultName}" is not in the configuration`, []);
+    const secret = await createKeyVaultClients(vault.url, azure).secrets.getSecret(name);
+    return secret.value ?? '';
+  };
+  const consumers = createConsumerGateway(config, azure, readSetting(env, 'armEndpoint') ?? 'https://management.azure.com', readSecret, sleep);
   return {
     env,
     azure,
+    hooks: new ConsumerVerifier(consumers),
     storage,
     auditLog,
     config,
