@@ -129,7 +129,7 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<Azurite> 
   const [tableResult, queueResult] = results;
   if (tableResult?.status !== 'fulfilled' || queueResult?.status !== 'fulfilled') {
     // Never leave half a stack behind.
-    await Promise.all(results.map((r) => (r.status === 'fulfilled' ? stopChild(r.value.child) : undefined)));
+    await Promise.all(results.map((r) => (r.status === 'fulfilled' ? stopChild(r.value.child) : Promise.resolve())));
     const failed = results.find((r) => r.status === 'rejected');
     throw failed?.reason instanceof Error ? failed.reason : new Error('Azurite failed to start');
   }

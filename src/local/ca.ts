@@ -9,7 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const EC_ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
@@ -56,14 +56,14 @@ async function generateCa(): Promise<{ certPem: string; keyPem: string }> {
     notBefore: new Date(now - 60_000),
     notAfter: new Date(now + 3650 * 86_400_000),
     signingAlgorithm: EC_ALG,
-    keys: keys as CryptoKeyPair,
+    keys,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as CryptoKey),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as CryptoKey);
+  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
   return { certPem: cert.toString('pem') + '\n', keyPem: toPem(pkcs8, 'PRIVATE KEY') };
 }
 
@@ -86,7 +86,7 @@ class CertificateAuthority implements LocalCa {
       notBefore: new Date(now - 60_000),
       notAfter: new Date(now + 825 * 86_400_000),
       signingAlgorithm: EC_ALG,
-      publicKey: keys.publicKey as CryptoKey,
+      publicKey: keys.publicKey,
       signingKey: caKey,
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
@@ -98,7 +98,7 @@ class CertificateAuthority implements LocalCa {
         await x509.AuthorityKeyIdentifierExtension.create(caCert),
       ],
     });
-    const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as CryptoKey);
+    const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
     return { certPem: cert.toString('pem') + '\n', keyPem: toPem(pkcs8, 'PRIVATE KEY') };
   }
 }
