@@ -55,9 +55,6 @@ function assertNameFree(vault: VaultContext, name: string): void {
 
 const inProgress = (record: CertificateRecord | undefined): boolean => record?.operation?.status === 'inProgress';
 
-/** Names with a create between its request and its pending operation (key generation in flight). */
-const creating = new WeakMap<VaultContext['state'], Set<string>>();
-
 function bundle(vault: VaultContext, record: CertificateRecord, version: CertificateVersion): OperationResult {
   return ok(wire.certificateBundle(vault.url, record, version, certificateDer(vault, version)));
 }
@@ -66,7 +63,7 @@ function bundle(vault: VaultContext, record: CertificateRecord, version: Certifi
 export function createCost(vault: VaultContext, request: OperationRequest): OperationClass[] {
   let key: Pick<CertificatePolicy, 'keyType' | 'keySize' | 'curve'> | undefined = vault.state.certificates.get(request.params.name)?.policy;
   try {
-    const input = wire.parseCertificateCreate(request.body).policy;
+    const input = wire.parseCertificateParameters(request.body).policy;
     if (input) key = resolveKeyProperties(input, undefined);
   } catch {
     // The handler reports the invalid body.
@@ -76,11 +73,10 @@ export function createCost(vault: VaultContext, request: OperationRequest): Oper
 
 export async function createCertificate(vault: VaultContext, request: OperationRequest): Promise<OperationResult> {
   const name = objectName(request);
-  const input = wire.parseCertificateCreate(request.body);
+  const input = wire.parseCertificateParameters(request.body);
   const existing = vault.state.certificates.get(name);
-  const pendingNames = creating.get(vault.state) ?? new Set<string>();
-  creating.set(vault.state, pendingNames);
-  if (inProgress(existing) || pendingNames.has(name.toLowerCase())) {
+  const { generatingCertificateKeys: generating } = vault.state;
+  if (inProgress(existing) || generating.has(name.toLowerCase())) {
     throw conflict(`A certificate operation for ${name} is already in progress; wait for it, cancel it or delete it.`);
   }
   assertNameFree(vault, name);
@@ -89,13 +85,13 @@ export async function createCertificate(vault: VaultContext, request: OperationR
   if (!input.policy && !basePolicy) throw badParameter(`The certificate ${name} does not exist yet: its create request needs a policy.`);
   const policy = input.policy ? applyPolicyInput(undefined, input.policy, now) : (basePolicy as CertificatePolicy);
 
-  pendingNames.add(name.toLowerCase());
+  generating.add(name.toLowerCase());
   let material;
   try {
     const current = existing && currentVersion(existing);
     material = policy.reuseKey && current ? current.material : await generateKeyMaterial(newVersionId(), keyShapeOf(policy));
   } finally {
-    pendingNames.delete(name.toLowerCase());
+    generating.delete(name.toLowerCase());
   }
   const record = vault.state.certificates.get(name) ?? vault.state.certificates.add({ name, policy, versions: [], operation: undefined });
   record.policy = policy;
@@ -223,7 +219,7 @@ export function updateCertificate(vault: VaultContext, request: OperationRequest
   const { version } = request.params;
   const target = version ? findVersion(record, version) : currentVersion(record);
   if (!target) throw notFound('certificate', name, version);
-  const input = wire.parseCertificateUpdate(request.body);
+  const input = wire.parseCertificateParameters(request.body);
   const now = nowSeconds(vault);
   if (input.attributes.enabled !== undefined) target.attributes.enabled = input.attributes.enabled;
   if (input.tags) target.tags = input.tags;
@@ -317,6 +313,9 @@ export function importCertificate(vault: VaultContext, request: OperationRequest
   const now = nowSeconds(vault);
   const implied = applyPolicyInput(undefined, policyFromCertificate(description, material.shape, parsed.contentType), now);
   const policy = input.policy ? applyPolicyInput(implied, input.policy, now) : implied;
+  if (keyShapeOf(policy).kind !== material.shape.kind) {
+    throw badParameter(`Invalid certificate import parameters: 'policy.key_props.kty' ${policy.keyType} does not match the imported ${material.shape.kind} key.`);
+  }
   const record = vault.state.certificates.get(name) ?? vault.state.certificates.add({ name, policy, versions: [], operation: undefined });
   record.policy = policy;
   const version = addCertificateVersion(vault.state, record, {

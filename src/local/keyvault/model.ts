@@ -171,6 +171,8 @@ export class VaultState {
   readonly certificates = new Collection<CertificateRecord>();
   readonly keys = new Collection<KeyRecord>();
   readonly secrets = new Collection<SecretRecord>();
+  /** Certificate names (lower case) whose create is generating its key (transient: a second create gets 409). */
+  readonly generatingCertificateKeys = new Set<string>();
 }
 
 /** The latest version: Key Vault's "current" version. */

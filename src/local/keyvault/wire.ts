@@ -148,8 +148,9 @@ export interface AttributesInput {
   exp?: number | undefined;
 }
 
-export function parseCertificateCreate(body: unknown): { policy: PolicyInput | undefined; attributes: AttributesInput; tags: Tags | undefined } {
-  const wire = parse(z.object({ policy: policySchema.optional(), attributes, tags }), body, 'certificate create parameters');
+/** Certificate create and update parameters (the same fields). */
+export function parseCertificateParameters(body: unknown): { policy: PolicyInput | undefined; attributes: AttributesInput; tags: Tags | undefined } {
+  const wire = parse(z.object({ policy: policySchema.optional(), attributes, tags }), body, 'certificate parameters');
   return { policy: wire.policy && policyInput(wire.policy), attributes: wire.attributes ?? {}, tags: wire.tags };
 }
 
@@ -174,10 +175,6 @@ export function parseCertificateImport(body: unknown): CertificateImportInput {
     attributes: wire.attributes ?? {},
     tags: wire.tags,
   };
-}
-
-export function parseCertificateUpdate(body: unknown): { policy: PolicyInput | undefined; attributes: AttributesInput; tags: Tags | undefined } {
-  return parseCertificateCreate(body);
 }
 
 export function parsePolicy(body: unknown): PolicyInput {
