@@ -18,7 +18,7 @@ export type EventKind = 'NewVersionCreated' | 'NearExpiry' | 'Expired';
 const SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
 const WEBHOOK_TIMEOUT_MS = 10_000;
 
-export const vaultTopic = (vault: string): string =>
+const vaultTopic = (vault: string): string =>
   `/subscriptions/${SUBSCRIPTION}/resourceGroups/rotor-local/providers/Microsoft.KeyVault/vaults/${vault}`;
 
 const ID_OF: Record<ObjectType, (vaultUrl: string, name: string, version: string) => string> = {
@@ -56,7 +56,7 @@ export function keyVaultEvent(
 }
 
 /** The CloudEvents 1.0 form of an event, as Event Grid delivers it to subscriptions with that schema. */
-export function toCloudEvent(event: KeyVaultEventGridEvent): Record<string, unknown> {
+function toCloudEvent(event: KeyVaultEventGridEvent): Record<string, unknown> {
   return {
     specversion: '1.0',
     type: event.eventType,

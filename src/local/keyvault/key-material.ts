@@ -29,7 +29,7 @@ const CURVE_BY_NODE_NAME: Record<string, Curve> = {
   secp256k1: 'P-256K',
 };
 
-export const shapeLabel = (shape: KeyShape): string => (shape.kind === 'RSA' ? `RSA-${shape.size}` : `EC-${shape.crv}`);
+const shapeLabel = (shape: KeyShape): string => (shape.kind === 'RSA' ? `RSA-${shape.size}` : `EC-${shape.crv}`);
 
 export type PublicJwk = { kty: 'RSA'; n: string; e: string } | { kty: 'EC'; crv: Curve; x: string; y: string };
 

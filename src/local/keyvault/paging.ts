@@ -5,7 +5,7 @@
  */
 import { badParameter } from './errors.js';
 
-export const MAX_PAGE_SIZE = 25;
+const MAX_PAGE_SIZE = 25;
 
 export interface PageRequest {
   maxResults: number;
@@ -63,7 +63,7 @@ export interface Page<T> {
  * Collects up to `max` items from `source` starting at `start`; `map` returns undefined for entries the list skips
  * (a certificate that is still pending, for example).
  */
-export function collectPage<S, T>(source: readonly S[], start: number, max: number, map: (entry: S) => T | undefined): Page<T> {
+function collectPage<S, T>(source: readonly S[], start: number, max: number, map: (entry: S) => T | undefined): Page<T> {
   const items: T[] = [];
   let index = start;
   while (index < source.length && items.length < max) {

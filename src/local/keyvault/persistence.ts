@@ -135,7 +135,7 @@ export interface LoadedState {
   materials: KeyMaterial[];
 }
 
-export function deserializeState(text: string): LoadedState {
+function deserializeState(text: string): LoadedState {
   const parsed = JSON.parse(text) as PersistedState;
   const format = (parsed as { format?: unknown } | null)?.format;
   if (format !== FORMAT) throw new Error(`unknown format ${JSON.stringify(format)} (expected ${FORMAT})`);
@@ -201,7 +201,7 @@ export async function loadState(dir: string): Promise<LoadedState | undefined> {
   }
 }
 
-export async function writeState(dir: string, text: string): Promise<void> {
+async function writeState(dir: string, text: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   const file = join(dir, FILE);
   const temp = `${file}.${process.pid}.tmp`;

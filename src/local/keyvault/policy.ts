@@ -32,8 +32,8 @@ export interface PolicyInput {
   enabled?: boolean | undefined;
 }
 
-export const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
-export const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const DEFAULT_RSA_USAGE: readonly KeyUsage[] = Object.freeze(['digitalSignature', 'keyEncipherment'] as KeyUsage[]);
 const DEFAULT_EC_USAGE: readonly KeyUsage[] = Object.freeze(['digitalSignature'] as KeyUsage[]);
 const DEFAULT_EKUS: readonly string[] = Object.freeze([SERVER_AUTH, CLIENT_AUTH]);
@@ -43,7 +43,7 @@ const NO_SANS: SubjectAlternativeNames = Object.freeze({});
 const CURVE_SIZE: Record<Curve, number> = { 'P-256': 256, 'P-384': 384, 'P-521': 521, 'P-256K': 256 };
 const CURVE_BY_SIZE: Record<number, Curve> = { 256: 'P-256', 384: 'P-384', 521: 'P-521' };
 
-export const isEcKeyType = (keyType: WireKeyType): boolean => keyType === 'EC' || keyType === 'EC-HSM';
+const isEcKeyType = (keyType: WireKeyType): boolean => keyType === 'EC' || keyType === 'EC-HSM';
 export const isSelfIssued = (policy: CertificatePolicy): boolean => policy.issuer.name.toLowerCase() === 'self';
 
 export function keyShapeOf(policy: Pick<CertificatePolicy, 'keyType' | 'keySize' | 'curve'>): KeyShape {

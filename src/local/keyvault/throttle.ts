@@ -7,7 +7,7 @@ import type { ThrottleLimits } from './types.js';
 
 export type OperationClass = keyof ThrottleLimits;
 
-export const THROTTLE_WINDOW_MS = 10_000;
+const THROTTLE_WINDOW_MS = 10_000;
 
 /** Key Vault budgets RSA-2048 key creation apart from the costlier RSA sizes and EC keys. */
 export const keyCreateClass = (shape: KeyShape): OperationClass =>

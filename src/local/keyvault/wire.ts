@@ -260,7 +260,7 @@ export function parseRotationPolicy(body: unknown): Pick<KeyRotationPolicy, 'lif
 }
 
 /** Key Vault's limit on secret values (25k characters). */
-export const MAX_SECRET_LENGTH = 25_600;
+const MAX_SECRET_LENGTH = 25_600;
 
 export function parseSecretSet(body: unknown): { value: string; contentType: string | undefined; attributes: AttributesInput; tags: Tags | undefined } {
   const wire = parse(
