@@ -10,7 +10,8 @@ import type { CertificateContentType } from './pkcs12.js';
 import type { SubjectProfile } from './x509.js';
 
 export type Tags = Readonly<Record<string, string>>;
-export type WireKeyType = 'RSA' | 'RSA-HSM' | 'EC' | 'EC-HSM';
+export const KEY_TYPES = ['RSA', 'RSA-HSM', 'EC', 'EC-HSM'] as const;
+export type WireKeyType = (typeof KEY_TYPES)[number];
 
 /**
  * Attributes of a version. A certificate version shares its attributes object with its managed key and secret

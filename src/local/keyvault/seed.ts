@@ -14,6 +14,7 @@ import { keyShapeFor } from './keys.js';
 import {
   addCertificateVersion,
   defaultKeyOps,
+  KEY_TYPES,
   newVersionId,
   OBJECT_NAME,
   type CertificateRecord,
@@ -22,9 +23,9 @@ import {
 import { PEM, PKCS12 } from './pkcs12.js';
 import { applyPolicyInput, keyShapeOf } from './policy.js';
 import { addMonths, parseIsoDuration, parseSeedTime, unixSeconds } from './time.js';
+import { oid } from './wire.js';
 import { KEY_USAGES } from './x509.js';
 
-const KEY_TYPES = ['RSA', 'EC', 'RSA-HSM', 'EC-HSM'] as const;
 const common = {
   name: z.string().regex(OBJECT_NAME, 'must be 1-127 letters, digits and dashes'),
   tags: z.record(z.string(), z.string()).optional(),
@@ -50,7 +51,7 @@ const seedVaultSchema = z.strictObject({
         keyType: z.enum(KEY_TYPES).optional(),
         exportable: z.boolean().optional(),
         keyUsage: z.array(z.enum(KEY_USAGES)).optional(),
-        ekus: z.array(z.string().regex(/^\d+(\.\d+)+$/, 'must be an OID')).optional(),
+        ekus: z.array(oid).optional(),
         validityInMonths: z.number().int().min(1).max(1200).optional(),
         contentType: z.enum([PKCS12, PEM]).optional(),
       }),

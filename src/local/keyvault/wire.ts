@@ -7,20 +7,21 @@
 import { z } from 'zod';
 import { badParameter } from './errors.js';
 import { CURVES } from './key-material.js';
-import type {
-  CertificateOperation,
-  CertificatePolicy,
-  CertificateRecord,
-  CertificateVersion,
-  KeyRecord,
-  KeyRotationPolicy,
-  KeyVersion,
-  LifetimeAction,
-  SecretRecord,
-  SecretVersion,
-  Tags,
-  VersionAttributes,
-  WireKeyType,
+import {
+  KEY_TYPES,
+  type CertificateOperation,
+  type CertificatePolicy,
+  type CertificateRecord,
+  type CertificateVersion,
+  type KeyRecord,
+  type KeyRotationPolicy,
+  type KeyVersion,
+  type LifetimeAction,
+  type SecretRecord,
+  type SecretVersion,
+  type Tags,
+  type VersionAttributes,
+  type WireKeyType,
 } from './model.js';
 import { PEM, PKCS12 } from './pkcs12.js';
 import type { PolicyInput } from './policy.js';
@@ -56,7 +57,6 @@ function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   throw badParameter(`Invalid ${what}: ${field}: ${issue?.message ?? 'invalid value'}.`);
 }
 
-const KEY_TYPES = ['RSA', 'RSA-HSM', 'EC', 'EC-HSM'] as const;
 const KEY_OPERATIONS = ['encrypt', 'decrypt', 'sign', 'verify', 'wrapKey', 'unwrapKey', 'import', 'export'] as const;
 const tags = z.record(z.string(), z.string()).optional();
 const unixTime = z.number().int().min(0);
@@ -64,6 +64,8 @@ const attributes = z
   .object({ enabled: z.boolean().optional(), nbf: unixTime.optional(), exp: unixTime.optional(), exportable: z.boolean().optional() })
   .optional();
 const names = z.array(z.string()).optional();
+/** An object identifier in dotted form (EKUs). */
+export const oid = z.string().regex(/^\d+(\.\d+)+$/, 'must be an OID');
 const isoDuration = z.string().refine((v) => parseIsoDuration(v) !== undefined, 'must be an ISO 8601 duration such as P90D');
 
 const policySchema = z.object({
@@ -80,7 +82,7 @@ const policySchema = z.object({
   x509_props: z
     .object({
       subject: z.string().optional(),
-      ekus: z.array(z.string().regex(/^\d+(\.\d+)+$/, 'must be an OID')).optional(),
+      ekus: z.array(oid).optional(),
       sans: z.object({ emails: names, dns_names: names, upns: names, uris: names, ipAddresses: names }).optional(),
       key_usage: z.array(z.enum(KEY_USAGES)).optional(),
       validity_months: z.number().int().min(1).max(1200).optional(),
