@@ -79,6 +79,12 @@ export const SETTINGS = {
     requiredInAzure: false,
     localOnly: true,
   }),
+  localVaults: setting({
+    name: 'ROTOR_LOCAL_VAULTS',
+    description: 'Local stack only: the local Key Vault endpoints as JSON, vault name → URL (https://127.0.0.1:<port>/).',
+    requiredInAzure: false,
+    localOnly: true,
+  }),
   localCaFile: setting({
     name: 'ROTOR_LOCAL_CA_FILE',
     description: "Local stack only: PEM file of the local stack's CA, trusted by Rotor's HTTPS clients.",

@@ -1,0 +1,169 @@
+/**
+ * The local Key Vault–compatible endpoint: one HTTPS server per vault on 127.0.0.1, speaking Key Vault's REST API
+ * (2025-07-01 and 7.x) closely enough that the official CertificateClient, KeyClient and SecretClient work against
+ * it unchanged. This module composes the parts:
+ *   server.ts (HTTP, bearer challenge) · router.ts (operations) · certificates.ts, keys.ts, secrets.ts (handlers)
+ *   wire.ts (JSON shapes) · model.ts (state) · policy.ts, x509.ts, der.ts, pkcs12.ts, key-material.ts,
+ *   certificate-material.ts (cryptographic material) · faults.ts, throttle.ts (fault and load injection)
+ *   events.ts, expiry.ts (Event Grid events) · seed.ts (fixtures) · persistence.ts (state folder)
+ *   control.ts (/_rotor control API) · vault.ts (a vault at run time).
+ * Not emulated: delete/recover/purge, backup/restore, issuers and contacts, key cryptography (sign, encrypt, ...),
+ * import key, release, attestation, random bytes; those requests get 501 NotImplemented.
+ */
+import type { Server } from 'node:https';
+import { SETTINGS } from '../../settings.js';
+import type { LocalServiceContext } from '../service.js';
+import { issueSelfSigned } from './certificates.js';
+import { createControlHandler } from './control.js';
+import { EventBus, keyVaultEvent } from './events.js';
+import { collectDueExpiryEvents } from './expiry.js';
+import { KeyPool } from './key-material.js';
+import { VaultState } from './model.js';
+import { loadState, serializeState, StateSaver } from './persistence.js';
+import { isSelfIssued } from './policy.js';
+import { seedVault, validateFixture } from './seed.js';
+import { startVaultServer, stopVaultServer } from './server.js';
+import { unixSeconds } from './time.js';
+import type { KeyVaultEmulator, KeyVaultEmulatorOptions, SeedFixture } from './types.js';
+import { Timers, Vault, type EmulatorServices } from './vault.js';
+
+export type { KeyVaultEmulator, KeyVaultEmulatorOptions } from './types.js';
+
+const VAULT_NAME = /^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/;
+
+function vaultNamesOf(options: KeyVaultEmulatorOptions): string[] {
+  const names = options.vaults ?? ['rotor-local'];
+  for (const name of names) {
+    if (!VAULT_NAME.test(name)) throw new Error(`Vault name "${name}" is invalid: use 3-24 letters, digits and dashes, starting with a letter.`);
+  }
+  if (new Set(names.map((n) => n.toLowerCase())).size !== names.length) throw new Error(`Vault names repeat: ${names.join(', ')}`);
+  return names;
+}
+
+/** Resumes Self-issued operations that were pending when the state was saved. */
+function resumePendingOperations(vault: Vault): void {
+  for (const record of vault.state.certificates.values()) {
+    const { operation } = record;
+    if (operation?.status === 'inProgress' && isSelfIssued(operation.policy)) {
+      vault.schedule(vault.pendingDelayMs, () => issueSelfSigned(vault, record, operation));
+    }
+  }
+}
+
+export async function startKeyVaultEmulator(ctx: LocalServiceContext, options: KeyVaultEmulatorOptions = {}): Promise<KeyVaultEmulator> {
+  const names = vaultNamesOf(options);
+  const nearExpiryDays = options.nearExpiryDays ?? 30;
+  const loaded = ctx.stateDir ? await loadState(ctx.stateDir) : undefined;
+  const pool = new KeyPool();
+  for (const material of loaded?.materials ?? []) pool.adopt(material);
+  const events = new EventBus(ctx.log, ctx.ca.certPem);
+  const timers = new Timers();
+  const vaults = new Map<string, Vault>();
+  // Vaults in the state folder that this run does not serve keep their state.
+  const retained = new Map([...(loaded?.vaults ?? [])].filter(([name]) => !names.includes(name)));
+  const saver = new StateSaver(
+    ctx.stateDir,
+    () => serializeState(new Map([...retained, ...[...vaults].map(([name, vault]) => [name, vault.state] as const)])),
+    ctx.log,
+  );
+  const services: EmulatorServices = {
+    now: ctx.now,
+    pendingDelayMs: options.pendingDelayMs ?? 200,
+    events,
+    timers,
+    changed: () => saver.schedule(),
+    log: ctx.log,
+  };
+  for (const name of names) vaults.set(name, new Vault(name, loaded?.vaults.get(name) ?? new VaultState(), services, options.faults));
+
+  const seed = async (fixture: SeedFixture): Promise<void> => {
+    const valid = validateFixture(fixture);
+    const unknown = Object.keys(valid.vaults).filter((name) => !vaults.has(name));
+    if (unknown.length) throw new Error(`The seed names vaults this emulator does not serve: ${unknown.join(', ')} (serving ${names.join(', ')}).`);
+    for (const [name, content] of Object.entries(valid.vaults)) await seedVault(vaults.get(name) as Vault, pool, content);
+  };
+
+  const checkExpiry = async (): Promise<number> => {
+    const now = ctx.now();
+    let emitted = 0;
+    for (const vault of vaults.values()) {
+      for (const due of collectDueExpiryEvents(vault.state, unixSeconds(now), nearExpiryDays)) {
+        events.publish(keyVaultEvent(vault, due.objectType, due.kind, due.name, due.version, now));
+        emitted++;
+      }
+    }
+    if (emitted) saver.schedule();
+    return emitted;
+  };
+
+  const servers: Server[] = [];
+  let expiryTimer: NodeJS.Timeout | undefined;
+  const shutdown = async (): Promise<void> => {
+    clearInterval(expiryTimer);
+    timers.clear();
+    saver.cancel();
+    await Promise.all(servers.splice(0).map(stopVaultServer));
+  };
+
+  try {
+    for (const vault of vaults.values()) resumePendingOperations(vault);
+    if (!loaded && options.seed) await seed(options.seed);
+    const tls = await ctx.ca.issueServerCert(['127.0.0.1', 'localhost']);
+    const control = createControlHandler({ seed, checkExpiry, save: () => saver.save() });
+    for (const vault of vaults.values()) {
+      servers.push(await startVaultServer(vault, { token: ctx.token, tls, preferredPort: ctx.preferredPorts[vault.name], control }));
+    }
+  } catch (err) {
+    await shutdown();
+    throw err;
+  }
+  if (options.expiryCheckIntervalMs && options.expiryCheckIntervalMs > 0) {
+    expiryTimer = setInterval(() => {
+      checkExpiry().catch((err: unknown) => ctx.log(`expiry check failed: ${(err as Error).message}`));
+    }, options.expiryCheckIntervalMs);
+    expiryTimer.unref();
+  }
+  ctx.log(`Key Vault endpoint serving ${[...vaults.values()].map((v) => `${v.name} at ${v.url}/`).join(', ')}`);
+
+  const vaultOf = (name: string): Vault => {
+    const vault = vaults.get(name);
+    if (!vault) throw new Error(`Unknown vault "${name}" (serving ${names.join(', ')}).`);
+    return vault;
+  };
+  let stopped = false;
+
+  return {
+    name: 'keyvault',
+    vaultNames: () => [...names],
+    vaultUrl: (vault) => vaultOf(vault).url,
+    setFaults(vault, faults) {
+      for (const target of vault === '*' ? vaults.values() : [vaultOf(vault)]) target.faults.update(faults);
+    },
+    counters(vault) {
+      if (vault !== undefined) return vaultOf(vault).counters();
+      const total: Record<string, number> = {};
+      for (const v of vaults.values()) for (const [op, n] of Object.entries(v.counters())) total[op] = (total[op] ?? 0) + n;
+      return total;
+    },
+    resetCounters() {
+      for (const vault of vaults.values()) vault.resetCounters();
+    },
+    seed,
+    subscribe: (subscriber) => events.subscribe(subscriber),
+    checkExpiry,
+    drainEvents: () => events.drain(),
+    settings: () => ({
+      [SETTINGS.localVaults.name]: JSON.stringify(Object.fromEntries([...vaults.values()].map((v) => [v.name, `${v.url}/`]))),
+    }),
+    endpoints: () => Object.fromEntries([...vaults.values()].map((v) => [`Key Vault ${v.name}`, `${v.url}/`])),
+    ports: () => Object.fromEntries([...vaults.values()].map((v) => [v.name, v.port])),
+    save: () => saver.save(),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await shutdown();
+      await saver.save();
+      await events.drain();
+    },
+  };
+}

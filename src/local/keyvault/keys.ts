@@ -1,0 +1,174 @@
+/**
+ * Key operations: create (RSA 2048/3072/4096, EC P-256/384/521/256K, software or "HSM"), get, list, rotate,
+ * rotation policy, update. Keys are returned as public JWKs only. A certificate's managed key is read-only here.
+ */
+import { nowSeconds, objectName, ok, type OperationRequest, type OperationResult, type VaultContext } from './context.js';
+import { badParameter, forbidden, notFound } from './errors.js';
+import { generateKeyMaterial, RSA_SIZES, type KeyShape, type RsaSize } from './key-material.js';
+import { currentVersion, defaultKeyOps, findVersion, newVersionId, type KeyRecord, type KeyVersion, type WireKeyType } from './model.js';
+import { namePage, nextLink, parsePageRequest, versionPage } from './paging.js';
+import { keyCreateClass, type OperationClass } from './throttle.js';
+import { addIsoDuration, parseIsoDuration, unixSeconds } from './time.js';
+import * as wire from './wire.js';
+
+const CURVE_BY_SIZE: Record<number, 'P-256' | 'P-384' | 'P-521'> = { 256: 'P-256', 384: 'P-384', 521: 'P-521' };
+
+export function keyShapeFor(kty: WireKeyType, keySize: number | undefined, curve: wire.KeyCreateInput['curve']): KeyShape {
+  if (kty.startsWith('EC')) {
+    const crv = curve ?? (keySize ? CURVE_BY_SIZE[keySize] : 'P-256');
+    if (!crv) throw badParameter(`Invalid key create parameters: 'key_size' ${keySize} does not name an EC curve.`);
+    return { kind: 'EC', crv };
+  }
+  if (curve) throw badParameter(`Invalid key create parameters: 'crv' is only valid for EC keys, not ${kty}.`);
+  const size = keySize ?? 2048;
+  if (!RSA_SIZES.includes(size as RsaSize)) {
+    throw badParameter(`Invalid key create parameters: 'key_size' ${size} is not supported (2048, 3072 or 4096).`);
+  }
+  return { kind: 'RSA', size: size as RsaSize };
+}
+
+function requireKey(vault: VaultContext, name: string): KeyRecord {
+  const record = vault.state.keys.get(name);
+  if (!record?.versions.length) throw notFound('key', name);
+  return record;
+}
+
+function requireUnmanaged(record: KeyRecord, operation: string): void {
+  if (record.managed) {
+    throw forbidden(`Operation ${operation} is not allowed on the key ${record.name}: it is managed by the certificate of that name.`);
+  }
+}
+
+function targetVersion(record: KeyRecord, version: string | undefined): KeyVersion {
+  const found = version ? findVersion(record, version) : currentVersion(record);
+  if (!found) throw notFound('key', record.name, version);
+  return found;
+}
+
+/** Throttling class of a create: by the requested key type and size (RSA-2048 when the body is invalid). */
+export function createCost(_vault: VaultContext, request: OperationRequest): OperationClass[] {
+  try {
+    const input = wire.parseKeyCreate(request.body);
+    return [keyCreateClass(keyShapeFor(input.kty, input.keySize, input.curve))];
+  } catch {
+    return ['rsa2048Create'];
+  }
+}
+
+/** Throttling class of a rotation: a create of the current version's key shape. */
+export function rotateCost(vault: VaultContext, request: OperationRequest): OperationClass[] {
+  const current = vault.state.keys.get(request.params.name)?.versions.at(-1);
+  return [current ? keyCreateClass(current.material.shape) : 'rsa2048Create'];
+}
+
+function addVersion(vault: VaultContext, record: KeyRecord, version: KeyVersion): OperationResult {
+  record.versions.push(version);
+  vault.emitNewVersion('Key', record.name, version);
+  vault.changed();
+  return ok(wire.keyBundle(vault.url, record, version));
+}
+
+export async function createKey(vault: VaultContext, request: OperationRequest): Promise<OperationResult> {
+  const name = objectName(request);
+  const input = wire.parseKeyCreate(request.body);
+  const existing = vault.state.keys.get(name);
+  if (existing) requireUnmanaged(existing, 'create');
+  const shape = keyShapeFor(input.kty, input.keySize, input.curve);
+  const material = await generateKeyMaterial(newVersionId(), shape);
+  const now = nowSeconds(vault);
+  const record = vault.state.keys.get(name) ?? vault.state.keys.add({ name, managed: false, versions: [], rotationPolicy: undefined });
+  return addVersion(vault, record, {
+    version: newVersionId(),
+    attributes: {
+      enabled: input.attributes.enabled ?? true,
+      nbf: input.attributes.nbf ?? null,
+      exp: input.attributes.exp ?? null,
+      created: now,
+      updated: now,
+    },
+    tags: input.tags,
+    expiryEvents: 0,
+    kty: input.kty,
+    keyOps: input.keyOps ?? defaultKeyOps(input.kty),
+    material,
+  });
+}
+
+/** A new version with the current one's type, size or curve, operations and tags; expiry per the rotation policy. */
+export async function rotateKey(vault: VaultContext, request: OperationRequest): Promise<OperationResult> {
+  const record = requireKey(vault, objectName(request));
+  requireUnmanaged(record, 'rotate');
+  const current = targetVersion(record, undefined);
+  const material = await generateKeyMaterial(newVersionId(), current.material.shape);
+  const now = vault.now();
+  const expiryTime = record.rotationPolicy?.expiryTime;
+  const duration = expiryTime ? parseIsoDuration(expiryTime) : undefined;
+  return addVersion(vault, record, {
+    version: newVersionId(),
+    attributes: {
+      enabled: true,
+      nbf: null,
+      exp: duration ? unixSeconds(addIsoDuration(now, duration)) : null,
+      created: unixSeconds(now),
+      updated: unixSeconds(now),
+    },
+    tags: current.tags,
+    expiryEvents: 0,
+    kty: current.kty,
+    keyOps: current.keyOps,
+    material,
+  });
+}
+
+export function getKey(vault: VaultContext, request: OperationRequest): OperationResult {
+  const record = requireKey(vault, objectName(request));
+  return ok(wire.keyBundle(vault.url, record, targetVersion(record, request.params.version)));
+}
+
+export function updateKey(vault: VaultContext, request: OperationRequest): OperationResult {
+  const record = requireKey(vault, objectName(request));
+  requireUnmanaged(record, 'update');
+  const version = targetVersion(record, request.params.version);
+  const input = wire.parseKeyUpdate(request.body);
+  const { attributes } = version;
+  if (input.attributes.enabled !== undefined) attributes.enabled = input.attributes.enabled;
+  if (input.attributes.nbf !== undefined) attributes.nbf = input.attributes.nbf;
+  if (input.attributes.exp !== undefined) attributes.exp = input.attributes.exp;
+  if (input.keyOps) version.keyOps = input.keyOps;
+  if (input.tags) version.tags = input.tags;
+  attributes.updated = nowSeconds(vault);
+  vault.changed();
+  return ok(wire.keyBundle(vault.url, record, version));
+}
+
+export function listKeys(vault: VaultContext, request: OperationRequest): OperationResult {
+  const { keys } = vault.state;
+  const names = keys.sortedKeys();
+  const page = namePage(names, parsePageRequest(request.query), (key) => {
+    const record = keys.get(key) as KeyRecord;
+    const current = currentVersion(record);
+    return current && wire.keyItem(vault.url, record, current, false);
+  });
+  return ok(wire.listResult(page.items, page.nextMarker && nextLink(vault.url, request.path, request.query, page.nextMarker)));
+}
+
+export function listKeyVersions(vault: VaultContext, request: OperationRequest): OperationResult {
+  const record = requireKey(vault, objectName(request));
+  const page = versionPage(record.versions, parsePageRequest(request.query), (version) => wire.keyItem(vault.url, record, version, true));
+  return ok(wire.listResult(page.items, page.nextMarker && nextLink(vault.url, request.path, request.query, page.nextMarker)));
+}
+
+export function getRotationPolicy(vault: VaultContext, request: OperationRequest): OperationResult {
+  const record = requireKey(vault, objectName(request));
+  return ok(wire.rotationPolicyOut(vault.url, record.name, record.rotationPolicy));
+}
+
+export function updateRotationPolicy(vault: VaultContext, request: OperationRequest): OperationResult {
+  const record = requireKey(vault, objectName(request));
+  requireUnmanaged(record, 'update rotation policy');
+  const input = wire.parseRotationPolicy(request.body);
+  const now = nowSeconds(vault);
+  record.rotationPolicy = { ...input, created: record.rotationPolicy?.created ?? now, updated: now };
+  vault.changed();
+  return ok(wire.rotationPolicyOut(vault.url, record.name, record.rotationPolicy));
+}
