@@ -3,6 +3,7 @@
  * services built from the stack's settings — the official SDK clients talking to the local endpoints.
  */
 import { readFile } from 'node:fs/promises';
+import type { InvocationContext } from '@azure/functions';
 import { buildServices, useServices, type AppServices } from '../../src/app/services.js';
 import { parseConfig, type RotorConfig } from '../../src/core/config.js';
 import { seededRandom } from '../../src/core/generators.js';
@@ -26,7 +27,7 @@ export interface TestEnv {
   clients(vault: string): KeyVaultClients;
   auditRows(since?: Date): Promise<AuditRecord[]>;
   /** Runs queued work items through the registered queue function until the queue is empty. */
-  drain(handler: (message: unknown, context: import('@azure/functions').InvocationContext) => Promise<void>, services: AppServices): Promise<void>;
+  drain(handler: (message: unknown, context: InvocationContext) => Promise<void>, services: AppServices): Promise<void>;
   stop(): Promise<void>;
 }
 

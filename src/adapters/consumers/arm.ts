@@ -47,7 +47,7 @@ export function toBatchPool(pool: Pool, account: string): BatchPoolModel {
   );
   let keyVaultExtension: KeyVaultExtensionModel | undefined;
   if (ext) {
-    const settings = (ext.settings ?? {}) as Record<string, unknown>;
+    const settings = ext.settings ?? {};
     const secrets = (settings['secretsManagementSettings'] ?? {}) as Record<string, unknown>;
     const auth = (settings['authenticationSettings'] ?? {}) as Record<string, unknown>;
     const polling = Number(secrets['pollingIntervalInS'] ?? 3600);

@@ -32,6 +32,8 @@ export function parseCredentials(value: string, where: string): HeadNodeCredenti
   return { username: trimmed.slice(0, i), password: trimmed.slice(i + 1) };
 }
 
+const text = (v: unknown): string => (typeof v === 'string' && v ? v : 'Unknown');
+
 interface NodeJson {
   Name?: unknown;
   State?: unknown;
@@ -111,7 +113,7 @@ export class HpcPackClusters {
         }
         if (!Array.isArray(list)) throw new GatewayError('Unknown', `head node ${url.host} did not return a node list`);
         return (list as NodeJson[]).flatMap((n) =>
-          typeof n.Name === 'string' ? [{ name: n.Name, state: String(n.State ?? 'Unknown'), health: String(n.Health ?? 'Unknown'), ...address(n.Name) }] : [],
+          typeof n.Name === 'string' ? [{ name: n.Name, state: text(n.State), health: text(n.Health), ...address(n.Name) }] : [],
         );
       }
       if (response.status === 401 || response.status === 403) {
