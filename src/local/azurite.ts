@@ -49,12 +49,14 @@ function azuriteMain(service: Service): string {
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     child.once('exit', () => {
       clearTimeout(timer);
       resolve();
     });
-    child.kill('SIGTERM');
+    // SIGINT: the signal both Azurite services handle with a graceful shutdown that saves persisted state
+    // (the table service ignores SIGTERM's handler path and would lose unsaved data).
+    child.kill('SIGINT');
   });
 }
 
@@ -86,7 +88,7 @@ async function startOne(service: Service, port: number, opts: AzuriteOptions): P
     const onData = (chunk: Buffer): void => {
       const text = chunk.toString();
       output += text;
-      if (output.includes('successfully started') || output.includes('successfully listening')) {
+      if (/successfully (started|listen)/i.test(output)) {
         clearTimeout(timer);
         child.stdout?.off('data', onData);
         child.stdout?.resume();

@@ -125,3 +125,20 @@ export async function invokeEventGrid(
 ): Promise<void> {
   for (const event of Array.isArray(events) ? events : [events]) await handler(event, invocationContext(functionName, sink));
 }
+
+/**
+ * Imports function modules without the two warnings @azure/functions prints outside the real host ("Failed to
+ * detect the Azure Functions runtime", "Skipping call to register function"): here that is expected.
+ */
+export async function loadFunctions<T>(load: () => Promise<T>): Promise<T> {
+  const original = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].startsWith('WARNING: ') && args[0].includes('"@azure/functions"')) return;
+    original(...args);
+  };
+  try {
+    return await load();
+  } finally {
+    console.warn = original;
+  }
+}

@@ -69,7 +69,7 @@ export class TableAuditLog implements AuditLog {
   ) {}
 
   private ensureTable(): Promise<void> {
-    return ensureOnce(`table:${this.client.url}`, () => this.client.createTable());
+    return ensureOnce(`table:${this.client.url}/${this.client.tableName}`, () => this.client.createTable());
   }
 
   append(record: AuditRecord): void {

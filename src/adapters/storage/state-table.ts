@@ -38,7 +38,7 @@ export class TableStateStore implements RotationStateStore {
   constructor(private readonly client: TableClient) {}
 
   private ensureTable(): Promise<void> {
-    return ensureOnce(`table:${this.client.url}`, () => this.client.createTable());
+    return ensureOnce(`table:${this.client.url}/${this.client.tableName}`, () => this.client.createTable());
   }
 
   async get(vault: string, type: ObjectType, name: string): Promise<Versioned<RotationState> | undefined> {

@@ -7,11 +7,11 @@ import type { LocalSession, TargetOptions } from '../local-session.js';
 
 /** Drains the work queue through the registered queue function; returns the run ids it saw. */
 async function drainWork(session: LocalSession, log: (level: string, fn: string, message: string) => void): Promise<Set<string>> {
-  const [{ drainQueue }, { queueClient, QUEUES }, { rotationWorker, MAX_DEQUEUE_COUNT }] = await Promise.all([
+  const [{ drainQueue, loadFunctions }, { queueClient, QUEUES }] = await Promise.all([
     import('../../local/functions-host.js'),
     import('../../adapters/storage/clients.js'),
-    import('../../functions/rotationWorker.js'),
   ]);
+  const { rotationWorker, MAX_DEQUEUE_COUNT } = await loadFunctions(() => import('../../functions/rotationWorker.js'));
   const runIds = new Set<string>();
   const storage = session.services.storage;
   await drainQueue(
@@ -68,7 +68,8 @@ export function registerRunCommands(program: Command): void {
           return;
         }
         const since = new Date(Date.now() - 1000);
-        const [{ invokeTimer }, { nightlyScan }] = await Promise.all([import('../../local/functions-host.js'), import('../../functions/nightlyScan.js')]);
+        const { invokeTimer, loadFunctions } = await import('../../local/functions-host.js');
+        const { nightlyScan } = await loadFunctions(() => import('../../functions/nightlyScan.js'));
         const log = hostLog(!opts.verbose);
         await invokeTimer('nightlyScan', nightlyScan, log);
         const runIds = await drainWork(session, log);
@@ -119,7 +120,8 @@ export function registerRunCommands(program: Command): void {
         throw new Error(`${file}: ${err instanceof Error ? err.message : String(err)}`);
       }
       await (await import('../local-session.js')).withLocal({ ...opts, quiet: !opts.verbose }, async (session) => {
-        const [{ invokeEventGrid }, { vaultEvents }] = await Promise.all([import('../../local/functions-host.js'), import('../../functions/vaultEvents.js')]);
+        const { invokeEventGrid, loadFunctions } = await import('../../local/functions-host.js');
+        const { vaultEvents } = await loadFunctions(() => import('../../functions/vaultEvents.js'));
         const since = new Date(Date.now() - 1000);
         const log = hostLog(!opts.verbose);
         await invokeEventGrid('vaultEvents', vaultEvents, events, log);
