@@ -68,17 +68,21 @@ export async function drainQueue(
   const idleTimeoutMs = options.idleTimeoutMs ?? 0;
   const result: QueueDrainResult = { handled: 0, failed: 0, poisoned: 0 };
   await queue.createIfNotExists();
+  /** Messages this drain made invisible for a retry: it waits for them to come back (as the host would). */
+  const retrying = new Set<string>();
   let idleSince = Date.now();
   for (;;) {
     const received = await queue.receiveMessages({ numberOfMessages: Math.min(32, concurrency), visibilityTimeout: visibility });
     if (!received.receivedMessageItems.length) {
       const props = await queue.getProperties();
       const remaining = props.approximateMessagesCount ?? 0;
-      if (remaining === 0 || Date.now() - idleSince > idleTimeoutMs) return result;
+      const waitingForRetry = retrying.size > 0 && Date.now() - idleSince < (retryDelay + 5) * 1000;
+      if (remaining === 0 || (!waitingForRetry && Date.now() - idleSince > idleTimeoutMs)) return result;
       await new Promise((r) => setTimeout(r, 200));
       continue;
     }
     idleSince = Date.now();
+    for (const m of received.receivedMessageItems) retrying.delete(m.messageId);
     await Promise.all(
       received.receivedMessageItems.map(async (m) => {
         const text = Buffer.from(m.messageText, 'base64').toString('utf8');
@@ -109,6 +113,7 @@ export async function drainQueue(
             result.poisoned++;
           } else {
             await queue.updateMessage(m.messageId, m.popReceipt, undefined, retryDelay);
+            retrying.add(m.messageId);
           }
         }
       }),
