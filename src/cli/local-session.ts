@@ -58,15 +58,18 @@ export async function startEstateStack(options: {
   limits?: boolean | undefined;
   log?: (line: string) => void;
 }): Promise<{ stack: LocalStack; settings: Record<string, string>; configFile: string; cleanup: () => Promise<void> }> {
-  const [{ startLocalStack }, { ESTATE_SEED, ESTATE_VAULTS, estateConfig }] = await Promise.all([
+  const [{ startLocalStack }, { estateSeed, estateServices, newHeadNodePassword, ESTATE_VAULTS, estateConfig }] = await Promise.all([
     import('../local/stack.js'),
     import('../local/estate.js'),
   ]);
+  // Seeds apply only to a new state folder; later starts keep the persisted credentials.
+  const headNodePassword = newHeadNodePassword();
   const stack = await startLocalStack({
     ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+    services: estateServices(headNodePassword),
     keyVault: {
       vaults: Object.values(ESTATE_VAULTS),
-      seed: ESTATE_SEED,
+      seed: estateSeed(headNodePassword),
       pendingDelayMs: 300,
       faults: { ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}), ...(options.limits === false ? { limits: false } : {}) },
       expiryCheckIntervalMs: 60_000,
@@ -80,7 +83,7 @@ export async function startEstateStack(options: {
     if (!options.stateDir) cleanup = () => rm(dir, { recursive: true, force: true });
     configFile = join(dir, 'rotor.config.json');
     const urls = Object.fromEntries(stack.keyVault.vaultNames().map((v) => [v, `${stack.keyVault.vaultUrl(v)}/`]));
-    await writeFile(configFile, JSON.stringify(estateConfig(urls), null, 2));
+    await writeFile(configFile, JSON.stringify(estateConfig(urls, stack.services), null, 2));
   }
   return { stack, settings: { ...stack.settings(), [SETTINGS.configFile.name]: configFile }, configFile, cleanup };
 }

@@ -34,4 +34,11 @@ export interface LocalService {
   stop(): Promise<void>;
 }
 
-export type LocalServiceFactory<S extends LocalService = LocalService> = (ctx: LocalServiceContext) => Promise<S>;
+/**
+ * Starts a service. `peers` holds the services started before it (by name, e.g. "keyvault"), for emulators that
+ * follow another one (an HPC Cache following its key's latest version).
+ */
+export type LocalServiceFactory<S extends LocalService = LocalService> = (
+  ctx: LocalServiceContext,
+  peers: ReadonlyMap<string, LocalService>,
+) => Promise<S>;

@@ -106,7 +106,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const services = new Map<string, LocalService>([['keyvault', keyVault]]);
     for (const [name, factory] of Object.entries(options.services ?? {})) {
-      const service = await factory(context(name));
+      const service = await factory(context(name), services);
       started.push(service);
       services.set(name, service);
     }

@@ -18,7 +18,8 @@ import { createControlHandler } from './control.js';
 import { EventBus, keyVaultEvent } from './events.js';
 import { collectDueExpiryEvents } from './expiry.js';
 import { KeyPool } from './key-material.js';
-import { VaultState } from './model.js';
+import { certificateDer } from './certificate-material.js';
+import { findVersion, VaultState } from './model.js';
 import { loadState, serializeState, StateSaver } from './persistence.js';
 import { isSelfIssued } from './policy.js';
 import { seedVault, validateFixture } from './seed.js';
@@ -149,6 +150,20 @@ export async function startKeyVaultEmulator(ctx: LocalServiceContext, options: K
       for (const vault of vaults.values()) vault.resetCounters();
     },
     seed,
+    certificatePem(vaultName, name, version) {
+      const vault = vaultOf(vaultName);
+      const record = vault.state.certificates.get(name);
+      const found = record && (version ? findVersion(record, version) : record.versions.at(-1));
+      if (!found) throw new Error(`certificate ${vaultName}/${name}${version ? `/${version}` : ''} does not exist`);
+      const der = certificateDer(vault, found);
+      const certPem = `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
+      return { certPem, keyPem: found.material.pkcs8Pem(), version: found.version };
+    },
+    latestVersion(vaultName, type, name) {
+      const state = vaultOf(vaultName).state;
+      const collection = type === 'certificate' ? state.certificates : type === 'key' ? state.keys : state.secrets;
+      return collection.get(name)?.versions.at(-1)?.version;
+    },
     subscribe: (subscriber) => events.subscribe(subscriber),
     checkExpiry,
     drainEvents: () => events.drain(),

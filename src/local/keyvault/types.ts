@@ -159,4 +159,11 @@ export interface KeyVaultEmulator extends LocalService {
   checkExpiry(): Promise<number>;
   /** Waits for in-flight event deliveries (tests). */
   drainEvents(): Promise<void>;
+  /**
+   * A certificate version's certificate and private key as PEM (the current version by default), read
+   * synchronously — what the local stack installs on emulated consumers (HPC Pack nodes). Local stack only.
+   */
+  certificatePem(vault: string, name: string, version?: string): { certPem: string; keyPem: string; version: string };
+  /** The current version id of an object, or undefined when it does not exist. Local stack only. */
+  latestVersion(vault: string, type: 'certificate' | 'key' | 'secret', name: string): string | undefined;
 }
