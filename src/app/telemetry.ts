@@ -55,7 +55,7 @@ export interface TelemetryOptions {
   /** Builds the ingestion credential for a managed identity client id (default: ManagedIdentityCredential). */
   credential?: (clientId: string | undefined) => Promise<TokenCredential>;
   /** Registers a shutdown callback with the Functions host (default: app.hook.appTerminate). */
-  onTerminate?: (callback: () => Promise<void>) => void;
+  onTerminate?: (callback: () => Promise<void>) => void | Promise<void>;
 }
 
 export interface IngestionAuth {
