@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.rotor/**', 'bench/results/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.rotor/**', '.deploy/**', 'bench/results/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -20,7 +20,7 @@ export default tseslint.config(
   },
   {
     // The CLI, the local stack and the benchmark talk to a terminal by design.
-    files: ['src/cli/**', 'src/local/**', 'bench/**', 'bin/**', 'scripts/**'],
+    files: ['src/cli/**', 'src/local/**', 'bench/**', 'bin/**', 'scripts/**', 'infra/scripts/**'],
     rules: { 'no-console': 'off' },
   },
   {

@@ -11,6 +11,8 @@ export interface SettingSpec {
   readonly requiredInAzure: boolean;
   /** Only meaningful against the local stack; must never be set in Azure. */
   readonly localOnly?: boolean;
+  /** A secret: in Azure its value must be a Key Vault reference (`@Microsoft.KeyVault(SecretUri=...)`), never a literal. */
+  readonly secret?: boolean;
   readonly default?: string;
 }
 
@@ -29,7 +31,7 @@ export const SETTINGS = {
   }),
   schedule: setting({
     name: 'ROTOR_SCHEDULE',
-    description: 'NCRONTAB schedule of the nightly scan (six fields, UTC unless WEBSITE_TIME_ZONE is set).',
+    description: 'NCRONTAB schedule of the nightly scan (six fields, UTC: Flex Consumption does not support WEBSITE_TIME_ZONE).',
     requiredInAzure: true,
     default: '0 0 2 * * *',
   }),
@@ -72,6 +74,20 @@ export const SETTINGS = {
       "the local stack sets its own ARM emulator's URL).",
     requiredInAzure: false,
     default: 'https://management.azure.com',
+  }),
+  appInsightsConnectionString: setting({
+    name: 'APPLICATIONINSIGHTS_CONNECTION_STRING',
+    description:
+      'Application Insights connection string. When set, Rotor exports its metrics there (src/app/telemetry.ts); the ' +
+      'Functions host sends its logs and traces there too. Not a secret: ingestion requires Entra ID (local auth is off).',
+    requiredInAzure: true,
+  }),
+  appInsightsAuthenticationString: setting({
+    name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+    description:
+      'Entra-authenticated ingestion: "ClientId=<managed identity client id>;Authorization=AAD" (used by the host and ' +
+      "by Rotor's metric exporter).",
+    requiredInAzure: true,
   }),
   localToken: setting({
     name: 'ROTOR_LOCAL_TOKEN',

@@ -1,7 +1,9 @@
 /**
- * Credentials for the Azure SDK clients. Production uses managed identity (ManagedIdentityCredential with the
- * client id from AZURE_CLIENT_ID) or DefaultAzureCredential; the local stack hands out a static bearer token that its
- * endpoints accept. @azure/identity is imported lazily: it is large and most cold starts never need it twice.
+ * Credentials for the Azure SDK clients. In the Function App: ManagedIdentityCredential with the client id from
+ * AZURE_CLIENT_ID and nothing else, so a missing or misconfigured identity fails with the managed identity's own
+ * error instead of silently trying other identities. Elsewhere (the CLI on a workstation): the managed identity
+ * first when a client id is set, then the developer chain (DefaultAzureCredential: az login, VS Code). The local
+ * stack hands out a static bearer token that its endpoints accept. @azure/identity is imported lazily: it is large.
  */
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 
@@ -19,12 +21,15 @@ export interface CredentialSettings {
   localToken?: string | undefined;
   /** Client id of the user-assigned managed identity. */
   managedIdentityClientId?: string | undefined;
+  /** With a client id: use the managed identity only, no developer fallback (the Function App). */
+  managedIdentityOnly?: boolean | undefined;
 }
 
 export async function createCredential(settings: CredentialSettings): Promise<TokenCredential> {
   if (settings.localToken) return new StaticTokenCredential(settings.localToken);
   const identity = await import('@azure/identity');
   if (settings.managedIdentityClientId) {
+    if (settings.managedIdentityOnly) return new identity.ManagedIdentityCredential({ clientId: settings.managedIdentityClientId });
     // Explicit managed identity first, then the developer chain (az login, VS Code) for people running the CLI.
     return new identity.ChainedTokenCredential(
       new identity.ManagedIdentityCredential({ clientId: settings.managedIdentityClientId }),

@@ -2,11 +2,28 @@
 import type { InvocationContext } from '@azure/functions';
 import type { Logger } from '../core/ports.js';
 
+/**
+ * One log line: the message, then the properties as one JSON object. The Functions host records each line as a
+ * trace with the invocation's id and operation; the JSON tail is what makes it queryable
+ * (`traces | extend p = parse_json(extract(@"(\{.*\})$", 1, message))`). Multiple arguments would be joined with
+ * util.format, which renders objects in Node's inspect syntax (not JSON) and truncates nested ones.
+ */
+export function logLine(message: string, properties?: Record<string, unknown>): string {
+  if (!properties || Object.keys(properties).length === 0) return message;
+  let json: string;
+  try {
+    json = JSON.stringify(properties, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  } catch {
+    json = '{"properties":"unserializable"}';
+  }
+  return `${message} ${json}`;
+}
+
 export function contextLogger(context: InvocationContext): Logger {
   return {
-    info: (message, properties) => (properties ? context.log(message, properties) : context.log(message)),
-    warn: (message, properties) => (properties ? context.warn(message, properties) : context.warn(message)),
-    error: (message, properties) => (properties ? context.error(message, properties) : context.error(message)),
+    info: (message, properties) => context.log(logLine(message, properties)),
+    warn: (message, properties) => context.warn(logLine(message, properties)),
+    error: (message, properties) => context.error(logLine(message, properties)),
   };
 }
 

@@ -6,15 +6,18 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { TokenCredential } from '@azure/core-auth';
+import { metrics as otelMetrics } from '@opentelemetry/api';
 import { ConfigError, parseConfigText, type RotorConfig, type VaultConfig } from '../core/config.js';
 import { cryptoRandom } from '../core/generators.js';
 import { VaultPacer } from '../core/pacing.js';
-import type { Clock, Logger, Random, Sleep, VaultGateway } from '../core/ports.js';
+import type { Clock, Logger, Metrics, Random, Sleep, VaultGateway } from '../core/ports.js';
 import type { RotorServices } from '../core/rotor.js';
 import { readSetting, SETTINGS } from '../settings.js';
 import type { AzureEnvironment } from '../adapters/azure-clients.js';
 import type { StorageConnection } from '../adapters/storage/clients.js';
 import type { TableAuditLog } from '../adapters/storage/audit-table.js';
+import { OtelMetrics } from './metrics.js';
+import { startTelemetry, type TelemetryHandle, type TelemetryOptions } from './telemetry.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -23,6 +26,9 @@ export interface AppServices extends RotorServices {
   readonly azure: AzureEnvironment;
   readonly storage: StorageConnection;
   readonly auditLog: TableAuditLog;
+  readonly metrics: Metrics;
+  /** Metric export to Application Insights, when APPLICATIONINSIGHTS_CONNECTION_STRING is set. */
+  readonly telemetry?: TelemetryHandle | undefined;
 }
 
 export interface BuildOptions {
@@ -34,7 +40,16 @@ export interface BuildOptions {
   random?: Random;
   newId?: () => string;
   log?: Logger;
+  /** Use these metrics instead of OpenTelemetry ones. */
+  metrics?: Metrics;
+  /** Options of the telemetry start-up (tests inject module loaders). */
+  telemetry?: TelemetryOptions;
+  /** The Function App: with AZURE_CLIENT_ID, authenticate as the managed identity only (no developer fallback). */
+  managedIdentityOnly?: boolean;
 }
+
+/** Name of Rotor's OpenTelemetry meter. */
+const SERVICE_METER = 'rotor';
 
 export const systemClock: Clock = { now: () => new Date() };
 export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -58,13 +73,14 @@ export async function loadConfig(env: Env): Promise<RotorConfig> {
   throw new ConfigError(message, [message]);
 }
 
-export async function azureEnvironment(env: Env): Promise<AzureEnvironment> {
+export async function azureEnvironment(env: Env, options: { managedIdentityOnly?: boolean } = {}): Promise<AzureEnvironment> {
   const { createCredential } = await import('../adapters/credentials.js');
   const localToken = readSetting(env, 'localToken');
   const caFile = readSetting(env, 'localCaFile');
   const credential: TokenCredential = await createCredential({
     localToken,
     managedIdentityClientId: readSetting(env, 'managedIdentityClientId'),
+    managedIdentityOnly: options.managedIdentityOnly,
   });
   return { credential, caPem: caFile ? await readFile(caFile, 'utf8') : undefined, local: Boolean(localToken) };
 }
@@ -81,12 +97,25 @@ export function storageConnection(env: Env, azure: AzureEnvironment): StorageCon
   throw new ConfigError(message, [message]);
 }
 
+/**
+ * Rotor's metrics: given ones, or OpenTelemetry instruments on the exporting MeterProvider when telemetry is
+ * configured, else on the global API's (a no-op unless the process registered a MeterProvider itself).
+ */
+export async function buildMetrics(env: Env, options: Pick<BuildOptions, 'metrics' | 'telemetry' | 'log'> = {}): Promise<{ metrics: Metrics; telemetry?: TelemetryHandle | undefined }> {
+  if (options.metrics) return { metrics: options.metrics };
+  const telemetry = await startTelemetry(env, { log: options.log, ...options.telemetry });
+  const provider = telemetry?.meterProvider ?? otelMetrics;
+  return { metrics: new OtelMetrics(provider.getMeter(SERVICE_METER)), telemetry };
+}
+
+
 export async function buildServices(options: BuildOptions = {}): Promise<AppServices> {
   const env = options.env ?? process.env;
+  const { metrics, telemetry } = await buildMetrics(env, options);
   const config = options.config ?? (await loadConfig(env));
   const clock = options.clock ?? systemClock;
   const sleep = options.sleep ?? realSleep;
-  const azure = await azureEnvironment(env);
+  const azure = await azureEnvironment(env, { managedIdentityOnly: options.managedIdentityOnly });
   const storage = storageConnection(env, azure);
   const [
     { createKeyVaultClients },
@@ -133,6 +162,8 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     hooks: new ConsumerVerifier(consumers),
     storage,
     auditLog,
+    metrics,
+    telemetry,
     config,
     clock,
     sleep,
@@ -163,7 +194,7 @@ export function useServices(services: AppServices): void {
 
 /** The process-wide services of the function app (built on first use; a failed build is retried next time). */
 export function getServices(): Promise<AppServices> {
-  shared ??= buildServices().catch((err: unknown) => {
+  shared ??= buildServices({ managedIdentityOnly: true }).catch((err: unknown) => {
     shared = undefined;
     throw err;
   });

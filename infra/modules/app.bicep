@@ -1,0 +1,292 @@
+// Rotor's own resources: its user-assigned identity, storage (audit/state tables, work queues, the Flex deployment
+// container and the Event Grid dead-letter container), monitoring, and the Flex Consumption function app.
+// Identity everywhere: the storage account refuses shared keys, App Insights refuses local (key) auth, and no app
+// setting holds a secret.
+
+@description('Region of Rotor\'s resources.')
+param location string
+
+@description('Tags for every resource.')
+param tags object
+
+@description('Unique suffix for globally unique names.')
+param resourceToken string
+
+@description('NCRONTAB schedule of the nightly scan (ROTOR_SCHEDULE).')
+param schedule string
+
+@description('The ROTOR_CONFIG document, as JSON text.')
+param rotorConfigJson string
+
+@description('Flex Consumption maximumInstanceCount.')
+param maximumInstanceCount int
+
+@description('Flex Consumption instanceMemoryMB.')
+param instanceMemoryMB int
+
+// Names Rotor's code uses (src/adapters/storage/clients.ts TABLES and QUEUES; the infra test checks they agree).
+var auditTableName = 'RotorAudit'
+var stateTableName = 'RotorState'
+var workQueueName = 'rotor-work'
+var poisonQueueName = 'rotor-work-poison'
+var deploymentContainerName = 'app-package'
+var deadLetterContainerName = 'eventgrid-deadletter'
+
+// Built-in role definition ids (the same in every subscription). Source: Azure built-in roles reference.
+var roles = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+}
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: 'id-rotor-${resourceToken}'
+  location: location
+  tags: tags
+}
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: 'strotor${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    // No keys, no SAS: every client (host, Rotor, Event Grid dead-lettering) authenticates with Entra ID.
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    defaultToOAuthAuthentication: true
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentContainerName
+}
+
+resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deadLetterContainerName
+}
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource auditTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: auditTableName
+}
+
+resource stateTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: stateTableName
+}
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource workQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: workQueueName
+}
+
+resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: poisonQueueName
+}
+
+resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: 'log-rotor-${resourceToken}'
+  location: location
+  tags: tags
+  properties: {
+    sku: {
+      name: 'PerGB2018'
+    }
+    retentionInDays: 90
+  }
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
+  name: 'appi-rotor-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: logAnalytics.id
+    // Entra-authenticated ingestion only: the connection string's instrumentation key alone cannot write telemetry.
+    DisableLocalAuth: true
+  }
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: 'plan-rotor-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+// Every app setting Rotor's code reads in Azure (src/settings.ts) plus the host's identity-based storage settings.
+// The infra test checks this object against src/settings.ts. Nothing secret: identity for storage, Key Vault and
+// App Insights; a secret a future setting needs goes in as '@Microsoft.KeyVault(SecretUri=...)'.
+var appSettings = {
+  // Functions host storage (leases, timers, keys), identity-based.
+  AzureWebJobsStorage__accountName: storage.name
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identity.properties.clientId
+  // Telemetry: the connection string names the resource; the authentication string makes the host (and Rotor's
+  // metric exporter) authenticate as the identity, which holds Monitoring Metrics Publisher.
+  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.properties.clientId};Authorization=AAD'
+  // Rotor's SDK clients (Key Vault, Batch, HPC Cache) use this managed identity.
+  AZURE_CLIENT_ID: identity.properties.clientId
+  ROTOR_CONFIG: rotorConfigJson
+  ROTOR_SCHEDULE: schedule
+  // Rotor's storage connection (tables for the code, the queue for the rotationWorker trigger), identity-based.
+  ROTOR_STORAGE__tableServiceUri: storage.properties.primaryEndpoints.table
+  ROTOR_STORAGE__queueServiceUri: storage.properties.primaryEndpoints.queue
+  ROTOR_STORAGE__credential: 'managedidentity'
+  ROTOR_STORAGE__clientId: identity.properties.clientId
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: 'func-rotor-${resourceToken}'
+  location: location
+  // azd deploys the `rotor` service of azure.yaml to the resource carrying this tag.
+  tags: union(tags, { 'azd-service-name': 'rotor' })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identity.id}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    // Key Vault references in app settings (if a setting ever needs a secret) resolve with the same identity.
+    keyVaultReferenceIdentity: identity.id
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      appSettings: [for setting in items(appSettings): {
+        name: setting.key
+        value: setting.value
+      }]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identity.id
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'node'
+        version: '20'
+      }
+    }
+  }
+  dependsOn: [
+    // The host needs its storage roles before it starts; the queue trigger needs the queue.
+    blobOwner
+    queueContributor
+    tableContributor
+    workQueue
+    deploymentContainer
+  ]
+}
+
+// Storage Blob Data Owner on Rotor's storage account: the Functions host keeps leases, timer schedule state and
+// keys in blob containers it creates itself (AzureWebJobsStorage), Flex Consumption reads the deployment package
+// from the app-package container with this identity, and Event Grid dead-letters undeliverable vault events into
+// eventgrid-deadletter as this identity. Account scope because the host creates its containers on first start.
+resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: storage
+  name: guid(storage.id, identity.id, roles.storageBlobDataOwner)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Storage Queue Data Contributor on Rotor's storage account: the timer and Event Grid handlers enqueue work items
+// on rotor-work, the rotationWorker trigger reads and deletes them, and the host moves failures to
+// rotor-work-poison. Data access only; no management of the account.
+resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: storage
+  name: guid(storage.id, identity.id, roles.storageQueueDataContributor)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Storage Table Data Contributor on Rotor's storage account: Rotor appends audit rows to RotorAudit and keeps
+// per-object rotation state (optimistic concurrency) in RotorState.
+resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: storage
+  name: guid(storage.id, identity.id, roles.storageTableDataContributor)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Monitoring Metrics Publisher on the Application Insights component: with local auth disabled, this is what lets
+// the host and Rotor's metric exporter send telemetry (Entra-authenticated ingestion). It grants no read access.
+resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: appInsights
+  name: guid(appInsights.id, identity.id, roles.monitoringMetricsPublisher)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+output functionAppId string = functionApp.id
+output functionAppName string = functionApp.name
+output identityId string = identity.id
+output identityClientId string = identity.properties.clientId
+output identityPrincipalId string = identity.properties.principalId
+output storageAccountId string = storage.id
+output storageAccountName string = storage.name
+output deadLetterContainerName string = deadLetterContainer.name
+output auditTableName string = auditTable.name
+output stateTableName string = stateTable.name
+output poisonQueueName string = poisonQueue.name
