@@ -4,7 +4,6 @@
 // lockfile. azd zips .deploy (azure.yaml `dist`); by hand: `cd .deploy && zip -r ../rotor.zip .` and
 // `az functionapp deployment source config-zip`. No remote build: what was tested is what runs.
 // Fails if package.json "main" matches none of the compiled function files (the host would find no functions).
-/* global console, process */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
