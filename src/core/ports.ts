@@ -140,6 +140,8 @@ export interface RotationStateStore {
   put(state: RotationState, etag: string | undefined): Promise<string>;
   /** States of a vault that are not finished (rotations to resume, consumers to re-check). */
   listOpen(vault: string): AsyncIterable<Versioned<RotationState>>;
+  /** Every state of a vault (`rotor status`). */
+  list(vault: string): AsyncIterable<Versioned<RotationState>>;
 }
 
 export type { WorkItem, WorkQueue } from './work.js';

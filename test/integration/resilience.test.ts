@@ -75,6 +75,7 @@ function crashing(base: AppServices, step: Step, when: 'before' | 'after', crash
   const states: RotationStateStore = {
     get: (...a) => base.states.get(...a),
     listOpen: (v) => base.states.listOpen(v),
+    list: (v) => base.states.list(v),
     put: (state, etag) => {
       if (statusOf[step] !== state.status) return base.states.put(state, etag);
       return when === 'before' ? hangNow() : hangAfter(base.states.put(state, etag));

@@ -109,6 +109,9 @@ export class MemoryStateStore implements RotationStateStore {
   async *listOpen(vault: string) {
     for (const row of this.rows.values()) if (row.value.vault === vault && isOpen(row.value)) yield row;
   }
+  async *list(vault: string) {
+    for (const row of this.rows.values()) if (row.value.vault === vault) yield row;
+  }
   value(vault: string, type: ObjectType, name: string): RotationState | undefined {
     return this.rows.get(this.key(vault, type, name))?.value;
   }

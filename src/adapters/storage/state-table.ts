@@ -67,10 +67,17 @@ export class TableStateStore implements RotationStateStore {
     }
   }
 
-  async *listOpen(vault: string): AsyncIterable<Versioned<RotationState>> {
-    await this.ensureTable();
+  listOpen(vault: string): AsyncIterable<Versioned<RotationState>> {
     const statuses = OPEN_STATUSES.map((s) => odata`status eq ${s}`).join(' or ');
-    const filter = `${odata`PartitionKey eq ${vaultKey(vault)}`} and (${statuses})`;
+    return this.query(`${odata`PartitionKey eq ${vaultKey(vault)}`} and (${statuses})`);
+  }
+
+  list(vault: string): AsyncIterable<Versioned<RotationState>> {
+    return this.query(odata`PartitionKey eq ${vaultKey(vault)}`);
+  }
+
+  private async *query(filter: string): AsyncIterable<Versioned<RotationState>> {
+    await this.ensureTable();
     for await (const e of this.client.listEntities({ queryOptions: { filter } })) {
       yield { value: fromEntity(e), etag: e.etag };
     }
