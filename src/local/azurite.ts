@@ -86,7 +86,7 @@ async function startOne(service: Service, port: number, opts: AzuriteOptions): P
     const onData = (chunk: Buffer): void => {
       const text = chunk.toString();
       output += text;
-      if (output.includes('successfully started') || output.includes('successfully listening')) {
+      if (/successfully (?:started|listen)/.test(output)) {
         clearTimeout(timer);
         child.stdout?.off('data', onData);
         child.stdout?.resume();
