@@ -15,6 +15,7 @@ import { readSetting, SETTINGS } from '../settings.js';
 import type { AzureEnvironment } from '../adapters/azure-clients.js';
 import type { StorageConnection } from '../adapters/storage/clients.js';
 import type { TableAuditLog } from '../adapters/storage/audit-table.js';
+import type { AuditReader } from '../core/audit-query.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -23,6 +24,14 @@ export interface AppServices extends RotorServices {
   readonly azure: AzureEnvironment;
   readonly storage: StorageConnection;
   readonly auditLog: TableAuditLog;
+  readonly auditReader: AuditReader;
+}
+
+/** What the auditors' functions need: storage only, so the audit API answers even when the configuration is broken. */
+export interface AuditServices {
+  readonly clock: Clock;
+  readonly reader: AuditReader;
+  readonly log?: Logger | undefined;
 }
 
 export interface BuildOptions {
@@ -88,7 +97,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
   const sleep = options.sleep ?? realSleep;
   const azure = await azureEnvironment(env);
   const storage = storageConnection(env, azure);
-  const [{ createKeyVaultClients }, { KeyVaultGateway }, storageClients, { TableAuditLog }, { TableStateStore }, { StorageWorkQueue }] =
+  const [{ createKeyVaultClients }, { KeyVaultGateway }, storageClients, { TableAuditLog }, { TableStateStore }, { StorageWorkQueue }, { TableAuditReader }] =
     await Promise.all([
       import('../adapters/azure-clients.js'),
       import('../adapters/keyvault/gateway.js'),
@@ -96,9 +105,11 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
       import('../adapters/storage/audit-table.js'),
       import('../adapters/storage/state-table.js'),
       import('../adapters/storage/work-queue.js'),
+      import('../adapters/storage/audit-reader.js'),
     ]);
   const { TABLES, QUEUES, tableClient, queueClient } = storageClients;
   const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit), options.log);
+  const auditReader = new TableAuditReader(tableClient(storage, TABLES.audit));
   const pacers = new Map<string, VaultPacer>();
   const gateways = new Map<string, VaultGateway>();
   const pacer = (vault: VaultConfig): VaultPacer => {
@@ -114,6 +125,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     azure,
     storage,
     auditLog,
+    auditReader,
     config,
     clock,
     sleep,
@@ -135,11 +147,38 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
   };
 }
 
+/** Builds the auditors' services from the storage settings alone (no Rotor configuration needed). */
+export async function buildAuditServices(options: { env?: Env; clock?: Clock; log?: Logger } = {}): Promise<AuditServices> {
+  const env = options.env ?? process.env;
+  const storage = storageConnection(env, await azureEnvironment(env));
+  const [{ tableClient, TABLES }, { TableAuditReader }] = await Promise.all([
+    import('../adapters/storage/clients.js'),
+    import('../adapters/storage/audit-reader.js'),
+  ]);
+  return { clock: options.clock ?? systemClock, reader: new TableAuditReader(tableClient(storage, TABLES.audit)), log: options.log };
+}
+
 let shared: Promise<AppServices> | undefined;
+let sharedAudit: Promise<AuditServices> | undefined;
 
 /** Installs the process-wide services (the local host and the CLI build them from explicit options). */
 export function useServices(services: AppServices): void {
   shared = Promise.resolve(services);
+  sharedAudit = Promise.resolve({ clock: services.clock, reader: services.auditReader });
+}
+
+/** Installs the process-wide auditors' services (tests, and tools that only read the audit log). */
+export function useAuditServices(services: AuditServices): void {
+  sharedAudit = Promise.resolve(services);
+}
+
+/** The auditors' services: those of the installed app services, else built from the storage settings. */
+export function getAuditServices(): Promise<AuditServices> {
+  sharedAudit ??= buildAuditServices().catch((err: unknown) => {
+    sharedAudit = undefined;
+    throw err;
+  });
+  return sharedAudit;
 }
 
 /** The process-wide services of the function app (built on first use; a failed build is retried next time). */
