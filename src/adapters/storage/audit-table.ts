@@ -16,7 +16,7 @@ import { odata, type TableClient, type TableEntity, type TransactionAction } fro
 import type { AuditRecord } from '../../core/audit.js';
 import { genesisHash, rowHash, type AuditRow, type ChainHead } from '../../core/audit-chain.js';
 import type { AuditLog, Logger } from '../../core/ports.js';
-import { ensureOnce } from './clients.js';
+import { ensureOnce, forgetEnsured, isTableNotFound } from './clients.js';
 import { auditPartition, auditRowKey, HEAD_ROW_KEY, REGISTRY_PARTITION, registryRowKey, splitPartition, vaultKey } from './keys.js';
 
 export { genesisHash, rowHash, type ChainHead };
@@ -77,6 +77,13 @@ export class TableAuditLog implements AuditLog {
     return ensureOnce(`table:${this.client.url}`, () => this.client.createTable());
   }
 
+  /** The table vanished under us (deleted, storage reset): create it, and register partitions, again on the next flush. */
+  private noticeMissingTable(err: unknown): void {
+    if (!isTableNotFound(err)) return;
+    forgetEnsured(`table:${this.client.url}`);
+    this.registered.clear();
+  }
+
   append(record: AuditRecord): void {
     this.pending.push(record);
   }
@@ -96,6 +103,7 @@ export class TableAuditLog implements AuditLog {
         await this.write(batch);
       } catch (err) {
         // Keep the rows (in order) for the next flush: an outage delays the log, it does not lose it.
+        this.noticeMissingTable(err);
         this.pending = [...batch.filter((r) => !this.written.has(r)), ...this.pending];
         this.log?.error(`audit write failed; ${this.pending.length} rows kept for the next flush`, { error: String(err) });
         throw err;
@@ -125,7 +133,7 @@ export class TableAuditLog implements AuditLog {
       const e = await this.client.getEntity<{ seq: number; hash: string; lastRowKey: string }>(partitionKey, HEAD_ROW_KEY);
       return { head: { seq: e.seq, hash: e.hash, lastRowKey: e.lastRowKey }, etag: e.etag };
     } catch (err) {
-      if (statusOf(err) === 404) return { head: { seq: -1, hash: genesisHash(partitionKey), lastRowKey: '' }, etag: undefined };
+      if (statusOf(err) === 404 && !isTableNotFound(err)) return { head: { seq: -1, hash: genesisHash(partitionKey), lastRowKey: '' }, etag: undefined };
       throw err;
     }
   }
@@ -240,7 +248,10 @@ export class TableAuditLog implements AuditLog {
 export type StoredAuditRow = AuditRow;
 
 export function fromEntity(e: Record<string, unknown>): AuditRow {
-  const str = (k: string): string => (typeof e[k] === 'string' ? (e[k] as string) : '');
+  const str = (k: string): string => {
+    const v = e[k];
+    return typeof v === 'string' ? v : '';
+  };
   const eventTime = e['eventTime'];
   const record = {
     timestamp: eventTime instanceof Date ? eventTime : new Date(String(eventTime)),
