@@ -7,7 +7,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { AUDIT_CONTENT_FIELDS } from '../core/audit.js';
 import type { AuditRow } from '../core/audit-chain.js';
-import type { ObjectTimeline } from '../core/audit-timeline.js';
+import type { ObjectTimeline, RotationStory } from '../core/audit-timeline.js';
 
 export const CHAIN_FIELDS = ['partitionKey', 'rowKey', 'chainSeq', 'prevRowKey', 'prevHash', 'hash'] as const;
 
@@ -60,7 +60,12 @@ export function rowsCsv(rows: readonly AuditRow[], header = true): string {
   );
 }
 
-export function timelineJson(t: ObjectTimeline): unknown {
+export interface TimelineJson extends Omit<ObjectTimeline, 'rotations' | 'other'> {
+  readonly rotations: (Omit<RotationStory, 'rows'> & { rows: AuditRowJson[] })[];
+  readonly other: AuditRowJson[];
+}
+
+export function timelineJson(t: ObjectTimeline): TimelineJson {
   return {
     object: t.object,
     rowCount: t.rowCount,

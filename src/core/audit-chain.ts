@@ -131,10 +131,10 @@ export function verifyChain(partitionKey: string, rows: readonly AuditRow[], hea
     let row: AuditRow;
     if (usable && usable.hash === exp.hash) {
       row = usable;
-      if (recomputed(row) !== row.hash) {
-        add('edited', row.rowKey, exp.seq, `row ${exp.seq} was edited: its stored hash no longer matches its content`);
-      } else if (layout.partition(row.record) !== partitionKey) {
+      if (layout.partition(row.record) !== partitionKey) {
         add('moved', row.rowKey, exp.seq, `row ${exp.seq} belongs in partition ${layout.partition(row.record)}, not here`);
+      } else if (recomputed(row) !== row.hash) {
+        add('edited', row.rowKey, exp.seq, `row ${exp.seq} was edited: its stored hash no longer matches its content`);
       } else if (row.chainSeq !== exp.seq || layout.rowKey(row.record, row.chainSeq) !== row.rowKey) {
         add('edited', row.rowKey, exp.seq, `row ${exp.seq} does not match its chain position (claims seq ${row.chainSeq})`);
       }

@@ -7,6 +7,9 @@ import functions from '@azure/functions';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { auditRecord, type AuditInput, type AuditRecord } from '../../src/core/audit.js';
 import type { Trigger } from '../../src/core/model.js';
+import type { VerifyReport } from '../../src/core/audit-chain.js';
+import type { AuditRowJson, TimelineJson } from '../../src/app/audit-export.js';
+import type { Socket } from 'node:net';
 import { TableAuditLog } from '../../src/adapters/storage/audit-table.js';
 import { TableAuditReader } from '../../src/adapters/storage/audit-reader.js';
 import { TABLES, tableClient } from '../../src/adapters/storage/clients.js';
@@ -136,9 +139,44 @@ export function get(url: string, params: Record<string, string> = {}): HttpReque
   return new functions.HttpRequest({ method: 'GET', url: `http://localhost${url}`, params });
 }
 
+/** What the audit API answers (the union of its bodies, for tests). */
+export interface ApiBody extends TimelineJson, Omit<VerifyReport, 'rows'> {
+  rows: AuditRowJson[];
+  count: number;
+  continuation: string | null;
+  next: string | null;
+  query: Record<string, string>;
+  error: { code: string; parameter: string; message: string };
+}
+
 /** The body of a handler's response, as a client would read it. */
-export async function bodyOf(res: HttpResponseInit): Promise<{ status: number; headers: Headers; text: string; json: () => any }> {
+export async function bodyOf(res: HttpResponseInit): Promise<{ status: number; headers: Headers; text: string; json: () => ApiBody }> {
   const r = new functions.HttpResponse(res);
   const text = await r.text();
-  return { status: r.status, headers: r.headers, text, json: () => JSON.parse(text) };
+  return { status: r.status, headers: r.headers, text, json: () => JSON.parse(text) as ApiBody };
+}
+
+/** A TCP proxy in front of a port that can be switched off and on (an outage the client sees as refused connections). */
+export async function startSwitchableProxy(targetPort: number): Promise<{ port: number; down(): Promise<void>; up(): Promise<void>; stop(): Promise<void> }> {
+  const { createServer, connect } = await import('node:net');
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => s.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  const listen = (port: number) => new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
+  await listen(0);
+  const port = (server.address() as { port: number }).port;
+  const down = async (): Promise<void> => {
+    if (!server.listening) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of sockets) s.destroy();
+    await closed;
+  };
+  return { port, down, up: () => listen(port), stop: down };
 }

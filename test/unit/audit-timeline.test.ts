@@ -79,7 +79,7 @@ describe('CSV export', () => {
     const csv = rowsCsv(tricky);
     expect(csv.split('\r\n')[0]).toBe(AUDIT_COLUMNS.join(','));
     expect(csv.endsWith('\r\n')).toBe(true);
-    const parsed = parse(csv, { columns: true, record_delimiter: '\r\n' }) as Record<string, string>[];
+    const parsed = parse<Record<string, string>>(csv, { columns: true, record_delimiter: '\r\n' });
     expect(parsed).toEqual(tricky.map((r) => ({ ...rowJson(r), chainSeq: String(r.chainSeq) })));
   });
 });
