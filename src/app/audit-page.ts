@@ -351,6 +351,7 @@ export function auditPageHtml(nonce: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>Rotor audit log</title>
 <style nonce="${nonce}">${STYLE}</style>
 </head>
