@@ -246,7 +246,7 @@ export function parseAuditQuery(source: ParameterSource, now: Date, extra: reado
 
 /** Validates the scope of a verification: optional vault and time range (default: everything). */
 export function parseVerifyScope(source: ParameterSource): VerifyScope {
-  const values = single(source, ['vault', 'from', 'to', 'format', 'code']);
+  const values = single(source, ['vault', 'from', 'to', 'code']);
   const vault = values.get('vault');
   const fromText = values.get('from');
   const toText = values.get('to');

@@ -3,6 +3,7 @@
  * client: every filter, paging, injection attempts, CSV round trip. The expected rows come from an in-memory oracle
  * over the corpus that was written.
  */
+import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useAuditServices } from '../../src/app/services.js';
@@ -209,6 +210,26 @@ describe('GET /api/audit', () => {
     expect(paged.headers.get('x-rotor-continuation')).toEqual(expect.any(String));
     expect(paged.headers.get('link')).toMatch(/^<\/api\/audit\?.*format=csv.*continuation=.*>; rel="next"$/);
     expect(parse(paged.text, { columns: true })).toHaveLength(3);
+  });
+});
+
+describe('exports are verifiable without Rotor', () => {
+  it('recomputes every hash and link of a day from the CSV alone, with the documented formula', async () => {
+    const csv = await call('vault=hpc-dev-kv&from=2026-11-15&to=2026-11-15&format=csv');
+    const rows = parse<Record<string, string>>(csv.text, { columns: true });
+    const content = ['timestamp', 'runId', 'trigger', 'vault', 'objectType', 'objectName', 'version', 'previousVersion', 'thumbprint', 'previousThumbprint', 'action', 'reason', 'outcome', 'detail', 'rotationId', 'consumer', 'expected', 'observed', 'secretId', 'expiresOn'];
+    const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
+    const chain = [...rows].sort((a, b) => Number(a['chainSeq']) - Number(b['chainSeq']));
+    expect(chain.map((r) => Number(r['chainSeq']))).toEqual(chain.map((_, i) => i));
+    let prevHash = sha(`rotor-audit-genesis|${chain[0]!['partitionKey']}`);
+    let prevRowKey = '';
+    for (const r of chain) {
+      expect([r['prevHash'], r['prevRowKey']]).toEqual([prevHash, prevRowKey]);
+      const canonical = JSON.stringify(content.map((f) => r[f]));
+      expect(sha(`${r['partitionKey']}\n${r['chainSeq']}\n${r['prevRowKey']}\n${r['prevHash']}\n${canonical}`)).toBe(r['hash']);
+      prevHash = r['hash']!;
+      prevRowKey = r['rowKey']!;
+    }
   });
 });
 

@@ -9,10 +9,12 @@
  *      RowKey to [from, to] and to the rows after the continuation position, with the content filters as escaped
  *      OData, and merges them by RowKey (inverted time, so newest first across vaults too);
  *   3. stops as soon as it has one row more than a page (so it knows whether there is a next page).
- * We chose per-partition range queries over one table-wide query with eventTime bounds: the latter is a full table
- * scan whose results come back in PartitionKey order (vault, then oldest day first), so newest-first paging over
- * all vaults would mean reading the whole range on every page. Per-partition queries read only what a page needs
- * and are index-assisted (PartitionKey equality, RowKey range).
+ * Why not fewer, wider queries: Table storage returns rows in (PartitionKey, RowKey) order. A vault's PartitionKey
+ * range over [from, to] therefore comes back oldest day first, and a table-wide query with eventTime bounds (a full
+ * scan) comes back vault by vault — either way a newest-first page could only be cut after reading the whole
+ * range. Per-day, per-partition queries come back in exactly the order a page needs, stop early, and are
+ * index-assisted (PartitionKey equality, RowKey range). The cost: a rare content filter (say outcome=Failed) over a
+ * long range with many vaults issues one small query per (day, vault) until the page is full.
  *
  * Every user-supplied value reaches the service through the `odata` template of @azure/data-tables (quotes doubled,
  * values typed), so no parameter can change the structure of a filter.
