@@ -8,6 +8,9 @@ import type { AuditRecord } from './audit.js';
 import type { AuditRow } from './audit-chain.js';
 import type { ObjectRef } from './audit-query.js';
 
+/** Rows of one object read at most (a timeline longer than this says it is truncated). */
+export const TIMELINE_ROW_LIMIT = 10_000;
+
 export type RotationStatus = 'Completed' | 'Failed' | 'ManualActionRequired' | 'VersionCreated' | 'InProgress';
 
 export type ConsumerState = 'Verified' | 'Stale' | 'Unreachable' | 'Misconfigured' | 'Skipped';

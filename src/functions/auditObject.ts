@@ -8,10 +8,7 @@ import { timelineJson } from '../app/audit-export.js';
 import { answer, jsonResponse } from '../app/audit-http.js';
 import { getAuditServices } from '../app/services.js';
 import { parseObjectRef } from '../core/audit-query.js';
-import { buildTimeline } from '../core/audit-timeline.js';
-
-/** Rows of one object read at most (a timeline longer than this says it is truncated). */
-export const TIMELINE_ROW_LIMIT = 10_000;
+import { buildTimeline, TIMELINE_ROW_LIMIT } from '../core/audit-timeline.js';
 
 export async function auditObject(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const { reader } = await getAuditServices();

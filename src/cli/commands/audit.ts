@@ -150,13 +150,12 @@ export function registerAuditCommands(program: Command): void {
       const { parseFormat } = await import('../format.js');
       const format = parseFormat(opts.format);
       await (await import('../local-session.js')).withLocal(opts, async () => {
-        const [{ getAuditServices }, { parseObjectRef }, { buildTimeline }, { timelineJson }, { formatTimeline }, { TIMELINE_ROW_LIMIT }] = await Promise.all([
+        const [{ getAuditServices }, { parseObjectRef }, { buildTimeline, TIMELINE_ROW_LIMIT }, { timelineJson }, { formatTimeline }] = await Promise.all([
           import('../../app/services.js'),
           import('../../core/audit-query.js'),
           import('../../core/audit-timeline.js'),
           import('../../app/audit-export.js'),
           import('../audit-format.js'),
-          import('../../functions/auditObject.js'),
         ]);
         const object = await cliErrors(async () => parseObjectRef(vault, type, name));
         const { reader } = await getAuditServices();
