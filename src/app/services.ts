@@ -16,6 +16,7 @@ import { readSetting, SETTINGS } from '../settings.js';
 import type { AzureEnvironment } from '../adapters/azure-clients.js';
 import type { StorageConnection } from '../adapters/storage/clients.js';
 import type { TableAuditLog } from '../adapters/storage/audit-table.js';
+import type { AuditReader } from '../core/audit-query.js';
 import { OtelMetrics } from './metrics.js';
 import { startTelemetry, type TelemetryHandle, type TelemetryOptions } from './telemetry.js';
 
@@ -29,6 +30,14 @@ export interface AppServices extends RotorServices {
   readonly metrics: Metrics;
   /** Metric export to Application Insights, when APPLICATIONINSIGHTS_CONNECTION_STRING is set. */
   readonly telemetry?: TelemetryHandle | undefined;
+  readonly auditReader: AuditReader;
+}
+
+/** What the auditors' functions need: storage only, so the audit API answers even when the configuration is broken. */
+export interface AuditServices {
+  readonly clock: Clock;
+  readonly reader: AuditReader;
+  readonly log?: Logger | undefined;
 }
 
 export interface BuildOptions {
@@ -126,6 +135,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     { StorageWorkQueue },
     { createConsumerGateway },
     { ConsumerVerifier },
+    { TableAuditReader },
   ] = await Promise.all([
     import('../adapters/azure-clients.js'),
     import('../adapters/keyvault/gateway.js'),
@@ -135,9 +145,11 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     import('../adapters/storage/work-queue.js'),
     import('../adapters/consumers/index.js'),
     import('../core/verification.js'),
+    import('../adapters/storage/audit-reader.js'),
   ]);
   const { TABLES, QUEUES, tableClient, queueClient } = storageClients;
   const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit), options.log);
+  const auditReader = new TableAuditReader(tableClient(storage, TABLES.audit));
   const pacers = new Map<string, VaultPacer>();
   const gateways = new Map<string, VaultGateway>();
   const pacer = (vault: VaultConfig): VaultPacer => {
@@ -164,6 +176,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     auditLog,
     metrics,
     telemetry,
+    auditReader,
     config,
     clock,
     sleep,
@@ -185,11 +198,38 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
   };
 }
 
+/** Builds the auditors' services from the storage settings alone (no Rotor configuration needed). */
+export async function buildAuditServices(options: { env?: Env; clock?: Clock; log?: Logger } = {}): Promise<AuditServices> {
+  const env = options.env ?? process.env;
+  const storage = storageConnection(env, await azureEnvironment(env));
+  const [{ tableClient, TABLES }, { TableAuditReader }] = await Promise.all([
+    import('../adapters/storage/clients.js'),
+    import('../adapters/storage/audit-reader.js'),
+  ]);
+  return { clock: options.clock ?? systemClock, reader: new TableAuditReader(tableClient(storage, TABLES.audit)), log: options.log };
+}
+
 let shared: Promise<AppServices> | undefined;
+let sharedAudit: Promise<AuditServices> | undefined;
 
 /** Installs the process-wide services (the local host and the CLI build them from explicit options). */
 export function useServices(services: AppServices): void {
   shared = Promise.resolve(services);
+  sharedAudit = Promise.resolve({ clock: services.clock, reader: services.auditReader });
+}
+
+/** Installs the process-wide auditors' services (tests, and tools that only read the audit log). */
+export function useAuditServices(services: AuditServices): void {
+  sharedAudit = Promise.resolve(services);
+}
+
+/** The auditors' services: those of the installed app services, else built from the storage settings. */
+export function getAuditServices(): Promise<AuditServices> {
+  sharedAudit ??= buildAuditServices().catch((err: unknown) => {
+    sharedAudit = undefined;
+    throw err;
+  });
+  return sharedAudit;
 }
 
 /** The process-wide services of the function app (built on first use; a failed build is retried next time). */

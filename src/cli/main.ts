@@ -3,6 +3,7 @@
  * when it runs, so `rotor --help` stays fast.
  */
 import { Command } from 'commander';
+import { registerAuditCommands } from './commands/audit.js';
 import { registerLocalCommand } from './commands/local.js';
 import { registerRunCommands } from './commands/run.js';
 
@@ -16,12 +17,15 @@ export function buildProgram(): Command {
     )
     .version('0.1.0')
     .showHelpAfterError()
+    // Subcommands' options stay theirs (`rotor audit verify --vault x` is verify's --vault, not audit's).
+    .enablePositionalOptions()
     .addHelpText(
       'after',
       '\nTargets: without --local, commands use the app settings in the environment (ROTOR_CONFIG, ROTOR_STORAGE,\n' +
         'AZURE_CLIENT_ID, ...; see README). With --local they run against the embedded local stack.',
     );
   registerRunCommands(program);
+  registerAuditCommands(program);
   registerLocalCommand(program);
   return program;
 }

@@ -3,7 +3,7 @@
  *   GET  /api/rotate/{vault}/{type}/{name}            → dry run: what would happen and why
  *   POST /api/rotate/{vault}/{type}/{name}[?dryRun=true] → rotate now (trigger "manual")
  */
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { contextLogger } from '../app/logging.js';
 import { getServices } from '../app/services.js';
 import { findVault } from '../core/config.js';
@@ -35,4 +35,6 @@ export async function rotateNow(request: HttpRequest, context: InvocationContext
   return { status: result.outcome === 'Error' ? 500 : 200, jsonBody: { dryRun: false, runId: run.runId, vault: vault.name, ...result } };
 }
 
-app.http('rotateNow', { route: 'rotate/{vault}/{type}/{name}', methods: ['GET', 'POST'], authLevel: 'function', handler: rotateNow });
+export const rotateNowHttp: HttpFunctionOptions = { route: 'rotate/{vault}/{type}/{name}', methods: ['GET', 'POST'], authLevel: 'function', handler: rotateNow };
+
+app.http('rotateNow', rotateNowHttp);

@@ -1,42 +1,36 @@
 /**
  * The audit log in Azure Table storage (table RotorAudit): append-only, written in batch transactions, and
- * tamper-evident — every row carries a hash over its canonical content and the previous row's hash in its chain
- * (one chain per partition: vault and day), and each partition keeps its chain head in a guarded row (ETag) that is
- * updated in the same transaction as the rows, so deleting the newest row is detectable too.
+ * tamper-evident (src/core/audit-chain.ts) — every row carries a hash over its canonical content and its
+ * predecessor's hash and row key in its chain (one chain per partition: vault and day); each partition keeps its
+ * chain head in a guarded row (ETag) that is updated in the same transaction as the rows, so deleting the newest row
+ * is detectable too; and a registry row per partition, written before the partition's first rows, makes deleting a
+ * whole day detectable.
  *
  * Writes use group commit: `append` buffers; `flush` resolves when every row appended before it is durable.
- * Concurrent flushes coalesce into one write, so a wave of rotations writes many rows per request.
+ * Concurrent flushes coalesce into one write, so a wave of rotations writes many rows per request. A failed write
+ * keeps its rows for the next flush; before a row is tried again, the writer checks whether an earlier attempt
+ * committed after all (its answer was lost, or the client's own retry met the head it had just moved), with one
+ * point read per earlier attempt, so a row is never written twice.
  */
-import { createHash } from 'node:crypto';
 import { odata, type TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
-import { canonicalAuditContent, type AuditRecord } from '../../core/audit.js';
+import type { AuditRecord } from '../../core/audit.js';
+import { genesisHash, rowHash, type AuditRow, type ChainHead } from '../../core/audit-chain.js';
 import type { AuditLog, Logger } from '../../core/ports.js';
-import { ensureOnce } from './clients.js';
-import { auditPartition, auditRowKey, HEAD_ROW_KEY, vaultKey } from './keys.js';
+import { ensureOnce, forgetEnsured, isTableNotFound } from './clients.js';
+import { auditPartition, auditRowKey, HEAD_ROW_KEY, REGISTRY_PARTITION, registryRowKey, splitPartition, vaultKey } from './keys.js';
+
+export { genesisHash, rowHash, type ChainHead };
 
 /** Table storage allows 100 operations per transaction: 99 rows and the chain head. */
 const ROWS_PER_TRANSACTION = 99;
 const CONFLICT_RETRIES = 8;
 
-export interface ChainHead {
-  readonly seq: number;
-  readonly hash: string;
-  readonly lastRowKey: string;
-}
-
 /** Stored audit row. The record's timestamp is stored as `eventTime` (Table storage reserves `Timestamp`). */
-export type AuditEntity = TableEntity<Omit<AuditRecord, 'timestamp'> & { eventTime: Date; chainSeq: number; prevHash: string; hash: string }>;
+export type AuditEntity = TableEntity<
+  Omit<AuditRecord, 'timestamp'> & { eventTime: Date; chainSeq: number; prevRowKey: string; prevHash: string; hash: string }
+>;
 
-export const genesisHash = (partitionKey: string): string => sha256(`rotor-audit-genesis|${partitionKey}`);
-
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
-
-/** The hash a row must carry: over its partition, chain position, previous hash and canonical content. */
-export function rowHash(partitionKey: string, seq: number, prevHash: string, record: AuditRecord): string {
-  return sha256(`${partitionKey}\n${seq}\n${prevHash}\n${canonicalAuditContent(record)}`);
-}
-
-export function toEntity(partitionKey: string, seq: number, prevHash: string, record: AuditRecord): AuditEntity {
+export function toEntity(partitionKey: string, seq: number, prevRowKey: string, prevHash: string, record: AuditRecord): AuditEntity {
   const { timestamp, ...content } = record;
   return {
     partitionKey,
@@ -44,8 +38,9 @@ export function toEntity(partitionKey: string, seq: number, prevHash: string, re
     ...content,
     eventTime: timestamp,
     chainSeq: seq,
+    prevRowKey,
     prevHash,
-    hash: rowHash(partitionKey, seq, prevHash, record),
+    hash: rowHash(partitionKey, seq, prevRowKey, prevHash, record),
   };
 }
 
@@ -54,14 +49,24 @@ interface RestErrorLike {
 }
 const statusOf = (err: unknown): number | undefined => (err as RestErrorLike | undefined)?.statusCode;
 
+interface Attempt {
+  readonly lastRowKey: string;
+  readonly lastHash: string;
+  readonly records: readonly AuditRecord[];
+}
+
 export class TableAuditLog implements AuditLog {
   private pending: AuditRecord[] = [];
   /** Rows of the current batch already committed (a later chunk of the same batch may fail). */
   private readonly written = new Set<AuditRecord>();
+  /** Transactions tried for a row that did not (visibly) commit. */
+  private readonly attempts = new WeakMap<AuditRecord, Attempt[]>();
+  /** Partitions this process has registered. */
+  private readonly registered = new Set<string>();
   private scheduled: Promise<void> | undefined;
   private chain: Promise<void> = Promise.resolve();
-  /** Requests and rows written (the benchmark reports rows per request). */
-  readonly stats = { transactions: 0, rows: 0, conflicts: 0 };
+  /** Requests and rows written (the benchmark reports rows per request); rows found committed on a retry. */
+  readonly stats = { transactions: 0, rows: 0, conflicts: 0, recovered: 0 };
 
   constructor(
     private readonly client: TableClient,
@@ -70,6 +75,13 @@ export class TableAuditLog implements AuditLog {
 
   private ensureTable(): Promise<void> {
     return ensureOnce(`table:${this.client.url}/${this.client.tableName}`, () => this.client.createTable());
+  }
+
+  /** The table vanished under us (deleted, storage reset): create it, and register partitions, again on the next flush. */
+  private noticeMissingTable(err: unknown): void {
+    if (!isTableNotFound(err)) return;
+    forgetEnsured(`table:${this.client.url}/${this.client.tableName}`);
+    this.registered.clear();
   }
 
   append(record: AuditRecord): void {
@@ -91,6 +103,7 @@ export class TableAuditLog implements AuditLog {
         await this.write(batch);
       } catch (err) {
         // Keep the rows (in order) for the next flush: an outage delays the log, it does not lose it.
+        this.noticeMissingTable(err);
         this.pending = [...batch.filter((r) => !this.written.has(r)), ...this.pending];
         this.log?.error(`audit write failed; ${this.pending.length} rows kept for the next flush`, { error: String(err) });
         throw err;
@@ -103,7 +116,7 @@ export class TableAuditLog implements AuditLog {
     return run;
   }
 
-    private async write(records: AuditRecord[]): Promise<void> {
+  private async write(records: AuditRecord[]): Promise<void> {
     await this.ensureTable();
     const byPartition = new Map<string, AuditRecord[]>();
     for (const r of records) {
@@ -120,47 +133,104 @@ export class TableAuditLog implements AuditLog {
       const e = await this.client.getEntity<{ seq: number; hash: string; lastRowKey: string }>(partitionKey, HEAD_ROW_KEY);
       return { head: { seq: e.seq, hash: e.hash, lastRowKey: e.lastRowKey }, etag: e.etag };
     } catch (err) {
-      if (statusOf(err) === 404) return { head: { seq: -1, hash: genesisHash(partitionKey), lastRowKey: '' }, etag: undefined };
+      if (statusOf(err) === 404 && !isTableNotFound(err)) return { head: { seq: -1, hash: genesisHash(partitionKey), lastRowKey: '' }, etag: undefined };
       throw err;
     }
   }
 
+  /** Lists the partition in the registry before its first rows are written (idempotent). */
+  private async register(partitionKey: string, first: AuditRecord): Promise<void> {
+    if (this.registered.has(partitionKey)) return;
+    const { vault, day } = splitPartition(partitionKey);
+    try {
+      await this.client.createEntity({
+        partitionKey: REGISTRY_PARTITION,
+        rowKey: registryRowKey(partitionKey),
+        auditPartition: partitionKey,
+        vault,
+        day,
+        firstEventTime: first.timestamp,
+      });
+    } catch (err) {
+      if (statusOf(err) !== 409) throw err;
+    }
+    this.registered.add(partitionKey);
+  }
+
   private async writePartition(partitionKey: string, rows: AuditRecord[]): Promise<void> {
     for (let i = 0; i < rows.length; i += ROWS_PER_TRANSACTION) {
-      const chunk = rows.slice(i, i + ROWS_PER_TRANSACTION);
-      for (let attempt = 0; ; attempt++) {
-        const { head, etag } = await this.readHead(partitionKey);
-        const actions: TransactionAction[] = [];
-        let seq = head.seq;
-        let prev = head.hash;
-        let lastRowKey = head.lastRowKey;
-        for (const record of chunk) {
-          seq++;
-          const entity = toEntity(partitionKey, seq, prev, record);
-          actions.push(['create', entity]);
-          prev = entity.hash;
-          lastRowKey = entity.rowKey;
+      await this.writeChunk(partitionKey, rows.slice(i, i + ROWS_PER_TRANSACTION));
+    }
+  }
+
+  private async writeChunk(partitionKey: string, rows: AuditRecord[]): Promise<void> {
+    let chunk = rows;
+    for (let attempt = 0; ; attempt++) {
+      chunk = await this.withoutCommitted(partitionKey, chunk);
+      if (!chunk.length) return;
+      const { head, etag } = await this.readHead(partitionKey);
+      if (!etag) await this.register(partitionKey, chunk[0] as AuditRecord);
+      const actions: TransactionAction[] = [];
+      let seq = head.seq;
+      let prev = head.hash;
+      let lastRowKey = head.lastRowKey;
+      for (const record of chunk) {
+        seq++;
+        const entity = toEntity(partitionKey, seq, lastRowKey, prev, record);
+        actions.push(['create', entity]);
+        prev = entity.hash;
+        lastRowKey = entity.rowKey;
+      }
+      const headEntity = { partitionKey, rowKey: HEAD_ROW_KEY, seq, hash: prev, lastRowKey };
+      actions.push(etag ? ['update', headEntity, 'Replace', { etag }] : ['create', headEntity]);
+      const tried: Attempt = { lastRowKey, lastHash: prev, records: chunk };
+      for (const r of chunk) this.attempts.set(r, [...(this.attempts.get(r) ?? []), tried]);
+      try {
+        await this.client.submitTransaction(actions);
+        this.stats.transactions++;
+        this.stats.rows += chunk.length;
+        for (const r of chunk) {
+          this.written.add(r);
+          this.attempts.delete(r);
         }
-        const headEntity = { partitionKey, rowKey: HEAD_ROW_KEY, seq, hash: prev, lastRowKey };
-        actions.push(etag ? ['update', headEntity, 'Replace', { etag }] : ['create', headEntity]);
-        try {
-          await this.client.submitTransaction(actions);
-          this.stats.transactions++;
-          this.stats.rows += chunk.length;
-          for (const r of chunk) this.written.add(r);
-          break;
-        } catch (err) {
-          // Another writer moved the head (412) or created it first (409): re-read and re-chain.
-          const status = statusOf(err);
-          if ((status === 412 || status === 409) && attempt < CONFLICT_RETRIES) {
-            this.stats.conflicts++;
-            await new Promise((r) => setTimeout(r, 10 + Math.floor(Math.random() * 40) * (attempt + 1)));
-            continue;
-          }
-          throw err;
+        return;
+      } catch (err) {
+        // Another writer moved the head (412) or created it first (409) — or our own request committed and its answer
+        // was lost before the client retried it: re-read, drop what is committed, re-chain the rest.
+        const status = statusOf(err);
+        if ((status === 412 || status === 409) && attempt < CONFLICT_RETRIES) {
+          this.stats.conflicts++;
+          await new Promise((r) => setTimeout(r, 10 + Math.floor(Math.random() * 40) * (attempt + 1)));
+          continue;
         }
+        throw err;
       }
     }
+  }
+
+  /** Rows of `chunk` that no earlier attempt committed (one point read per earlier attempt; none on a first try). */
+  private async withoutCommitted(partitionKey: string, chunk: AuditRecord[]): Promise<AuditRecord[]> {
+    const earlier = new Set(chunk.flatMap((r) => this.attempts.get(r) ?? []));
+    if (!earlier.size) return chunk;
+    const done = new Set<AuditRecord>();
+    for (const attempt of earlier) {
+      // A transaction is atomic: its last row exists with the hash it was given if and only if it committed.
+      let hash: unknown;
+      try {
+        hash = (await this.client.getEntity<{ hash: string }>(partitionKey, attempt.lastRowKey, { queryOptions: { select: ['hash'] } })).hash;
+      } catch (err) {
+        if (statusOf(err) !== 404) throw err;
+      }
+      if (hash === attempt.lastHash) for (const r of attempt.records) done.add(r);
+    }
+    if (!done.size) return chunk;
+    for (const r of done) {
+      this.written.add(r);
+      this.attempts.delete(r);
+    }
+    this.stats.recovered += done.size;
+    this.log?.warn(`audit write: ${done.size} rows were committed by an earlier attempt whose answer was lost; not writing them again`, { partitionKey });
+    return chunk.filter((r) => !done.has(r));
   }
 
   async hasRecord(vault: string, rotationId: string, action: AuditRecord['action']): Promise<boolean> {
@@ -175,17 +245,13 @@ export class TableAuditLog implements AuditLog {
 }
 
 /** A stored row read back: the record plus its chain fields. */
-export interface StoredAuditRow {
-  readonly partitionKey: string;
-  readonly rowKey: string;
-  readonly record: AuditRecord;
-  readonly chainSeq: number;
-  readonly prevHash: string;
-  readonly hash: string;
-}
+export type StoredAuditRow = AuditRow;
 
-export function fromEntity(e: Record<string, unknown>): StoredAuditRow {
-  const str = (k: string): string => (typeof e[k] === 'string' ? (e[k]) : '');
+export function fromEntity(e: Record<string, unknown>): AuditRow {
+  const str = (k: string): string => {
+    const v = e[k];
+    return typeof v === 'string' ? v : '';
+  };
   const eventTime = e['eventTime'];
   const record = {
     timestamp: eventTime instanceof Date ? eventTime : new Date(String(eventTime)),
@@ -209,11 +275,13 @@ export function fromEntity(e: Record<string, unknown>): StoredAuditRow {
     secretId: str('secretId'),
     expiresOn: str('expiresOn'),
   } as AuditRecord;
+  const seq = Number(e['chainSeq']);
   return {
     partitionKey: str('partitionKey'),
     rowKey: str('rowKey'),
     record,
-    chainSeq: Number(e['chainSeq'] ?? -1),
+    chainSeq: Number.isInteger(seq) ? seq : -1,
+    prevRowKey: str('prevRowKey'),
     prevHash: str('prevHash'),
     hash: str('hash'),
   };

@@ -54,3 +54,14 @@ export function ensureOnce(key: string, create: () => Promise<unknown>): Promise
   }
   return p;
 }
+
+/** Forgets that a table or queue was created (it was deleted, or the storage behind it was reset): the next use creates it again. */
+export function forgetEnsured(key: string): void {
+  ensured.delete(key);
+}
+
+/** Whether a storage error says the table itself is missing (not just an entity). */
+export function isTableNotFound(err: unknown): boolean {
+  const e = err as { statusCode?: number; code?: string; message?: string } | undefined;
+  return e?.statusCode === 404 && (e.code === 'TableNotFound' || /table specified does not exist/i.test(e.message ?? ''));
+}

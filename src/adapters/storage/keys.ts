@@ -3,6 +3,9 @@
  * - audit rows: PartitionKey `<vault>|<yyyymmdd>` (one tamper-evident chain per vault per day, so workers on
  *   different vaults never contend on a chain head; a vault's history is a PartitionKey range scan), RowKey
  *   `<inverted time><inverted sequence>` so a partition reads newest first;
+ * - the partition registry: PartitionKey `~partitions`, RowKey `<inverted yyyymmdd>|<vault>`, one row per audit
+ *   partition, written before the partition's first rows: it lets a query find the (vault, day) partitions of a
+ *   time range newest first with one request, and lets verification notice a day that was deleted whole;
  * - state rows: PartitionKey `<vault>`, RowKey `<type>|<name>`.
  * Key Vault names are case-insensitive: keys use the lower-case name.
  */
@@ -30,5 +33,37 @@ export function auditRowKey(timestamp: Date, seq: number): string {
 
 /** The smallest row key of rows at or before `t` (for newest-first time ranges). */
 export const rowKeyAtOrBefore = (t: Date): string => String(MAX_TIME - t.getTime()).padStart(13, '0');
+
+/** Row keys of rows with a timestamp in [from, to] lie in [rowKeyRange.lo, rowKeyRange.hi]. */
+export function rowKeyRange(from: Date, to: Date): { lo: string; hi: string } {
+  return { lo: auditRowKey(to, MAX_SEQ), hi: auditRowKey(from, 0) };
+}
+
+/** Audit row keys as this layout writes them (23 digits). */
+export const AUDIT_ROW_KEY = /^\d{23}$/;
+/** Audit partition keys as this layout writes them. */
+export const AUDIT_PARTITION_KEY = /^[a-z0-9_-]{1,63}\|\d{8}$/;
+
+/** Partition of the partition registry (sorts after every vault's audit partitions). */
+export const REGISTRY_PARTITION = '~partitions';
+
+const MAX_DAY = 99_999_999;
+
+/** Registry row key of an audit partition: newest day first, then vault. */
+export function registryRowKey(partitionKey: string): string {
+  const [vault = '', day = ''] = partitionKey.split('|');
+  return `${String(MAX_DAY - Number(day)).padStart(8, '0')}|${vault}`;
+}
+
+/** The registry row keys of days [fromDay, toDay] (yyyymmdd) lie in [lo, hi]. */
+export function registryRange(from: Date, to: Date): { lo: string; hi: string } {
+  return { lo: `${String(MAX_DAY - Number(dayOf(to))).padStart(8, '0')}|`, hi: `${String(MAX_DAY - Number(dayOf(from))).padStart(8, '0')}|~` };
+}
+
+/** The vault key and day of an audit partition key. */
+export function splitPartition(partitionKey: string): { vault: string; day: string } {
+  const bar = partitionKey.lastIndexOf('|');
+  return { vault: partitionKey.slice(0, bar), day: partitionKey.slice(bar + 1) };
+}
 
 export const stateRowKey = (type: ObjectType, name: string): string => `${type}|${name}`;

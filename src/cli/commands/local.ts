@@ -7,14 +7,16 @@ export function registerLocalCommand(program: Command): void {
     .command('local')
     .description(
       'Start the local Azure stack (Azurite tables and queues, the Key Vault-compatible endpoint, and the consumer\n' +
-        'endpoints) seeded with the demo HPC estate, print every endpoint and the settings to paste into\n' +
-        'local.settings.json (for `func start`), and run until Ctrl-C.',
+        'endpoints) seeded with the demo HPC estate, serve the HTTP functions (the audit page among them) on\n' +
+        'localhost, print every endpoint and the settings to paste into local.settings.json (for `func start`), and\n' +
+        'run until Ctrl-C.',
     )
     .option('--state <dir>', 'folder where the stack keeps its state between runs', DEFAULT_LOCAL_STATE)
     .option('--in-memory', 'keep no state: everything is lost on exit')
     .option('--latency <ms>', 'fixed latency added to every Key Vault request', (v) => Number.parseInt(v, 10))
     .option('--no-limits', "do not enforce Key Vault's per-vault throttling limits")
-    .action(async (opts: { state: string; inMemory?: boolean; latency?: number; limits: boolean }) => {
+    .option('--http-port <port>', 'port of the local HTTP functions (default: the last one used, else a free one)', (v) => Number.parseInt(v, 10))
+    .action(async (opts: { state: string; inMemory?: boolean; latency?: number; limits: boolean; httpPort?: number }) => {
       const { startEstateStack, takeLock } = await import('../local-session.js');
       const { mkdir } = await import('node:fs/promises');
       const started = Date.now();
@@ -27,9 +29,19 @@ export function registerLocalCommand(program: Command): void {
         limits: opts.limits,
         log: (line) => console.log(line),
       });
+      const { startFunctionsHttp } = await import('../local-http.js');
+      let http: Awaited<ReturnType<typeof startFunctionsHttp>>;
+      try {
+        http = await startFunctionsHttp({ stateDir, settings, port: opts.httpPort });
+      } catch (err) {
+        await stack.stop().then(cleanup).then(release);
+        throw err;
+      }
       console.log(`Local stack started in ${Date.now() - started} ms${stateDir ? ` (state: ${stateDir})` : ' (in memory)'}.\n`);
       console.log('Endpoints:');
       for (const [label, url] of Object.entries(stack.endpoints())) console.log(`  ${label.padEnd(28)} ${url}`);
+      console.log(`  ${'HTTP functions'.padEnd(28)} ${http.host.url}/api/ (function keys are not checked locally)`);
+      console.log(`\nAudit page: ${http.pageUrl}`);
       console.log('\nlocal.settings.json:');
       console.log(JSON.stringify({ IsEncrypted: false, Values: { FUNCTIONS_WORKER_RUNTIME: 'node', ROTOR_SCHEDULE: '0 0 2 * * *', ...settings } }, null, 2));
       console.log(`\nNode clients outside Rotor: export NODE_EXTRA_CA_CERTS=${stack.ca.certFile}`);
@@ -39,7 +51,7 @@ export function registerLocalCommand(program: Command): void {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
           console.log('\nStopping the local stack...');
-          void stack.stop().then(cleanup).then(release).then(resolveStop);
+          void http.host.stop().then(() => stack.stop()).then(cleanup).then(release).then(resolveStop);
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);

@@ -1,0 +1,246 @@
+/**
+ * Reads the audit log for auditors: queries, object timelines and chain verification over Table storage.
+ *
+ * Query planning follows the key layout (keys.ts). Rows of one vault and day share a partition, newest first; the
+ * partition registry lists the (day, vault) partitions newest day first. A query therefore:
+ *   1. reads the registry rows of the days in [from, to] (one single-partition range query, streamed newest day
+ *      first, narrowed to one vault by the vault filter) — days without rows cost nothing;
+ *   2. for each day, newest first, reads that day's partitions in parallel, each a single-partition query bounded by
+ *      RowKey to [from, to] and to the rows after the continuation position, with the content filters as escaped
+ *      OData, and merges them by RowKey (inverted time, so newest first across vaults too);
+ *   3. stops as soon as it has one row more than a page (so it knows whether there is a next page).
+ * Why not fewer, wider queries: Table storage returns rows in (PartitionKey, RowKey) order. A vault's PartitionKey
+ * range over [from, to] therefore comes back oldest day first, and a table-wide query with eventTime bounds (a full
+ * scan) comes back vault by vault — either way a newest-first page could only be cut after reading the whole
+ * range. Per-day, per-partition queries come back in exactly the order a page needs, stop early, and are
+ * index-assisted (PartitionKey equality, RowKey range). The cost: a rare content filter (say outcome=Failed) over a
+ * long range with many vaults issues one small query per (day, vault) until the page is full.
+ *
+ * Every user-supplied value reaches the service through the `odata` template of @azure/data-tables (quotes doubled,
+ * values typed), so no parameter can change the structure of a filter.
+ */
+import { odata, type TableClient } from '@azure/data-tables';
+import { checkRegistry, sortFindings, verifyChain, type AuditRow, type ChainFinding, type ChainHead, type ChainLayout, type VerifyReport, type VerifyScope } from '../../core/audit-chain.js';
+import { AuditQueryError, encodeContinuation, type AuditPage, type AuditQuery, type AuditReader, type ObjectRef } from '../../core/audit-query.js';
+import { fromEntity } from './audit-table.js';
+import {
+  AUDIT_PARTITION_KEY,
+  AUDIT_ROW_KEY,
+  auditPartition,
+  auditRowKey,
+  dayOf,
+  HEAD_ROW_KEY,
+  REGISTRY_PARTITION,
+  registryRange,
+  registryRowKey,
+  rowKeyRange,
+  splitPartition,
+  vaultKey,
+} from './keys.js';
+
+/** Partitions of one day read in parallel. */
+const PARALLEL_PARTITIONS = 8;
+
+export const tableLayout: ChainLayout = {
+  partition: (record) => auditPartition(record.vault, record.timestamp),
+  rowKey: (record, seq) => auditRowKey(record.timestamp, seq),
+};
+
+interface RegistryEntity {
+  auditPartition: string;
+  vault: string;
+  day: string;
+  firstEventTime?: Date;
+}
+
+const byPosition = (a: AuditRow, b: AuditRow): number =>
+  a.rowKey < b.rowKey ? -1 : a.rowKey > b.rowKey ? 1 : a.partitionKey < b.partitionKey ? -1 : a.partitionKey > b.partitionKey ? 1 : 0;
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export class TableAuditReader implements AuditReader {
+  constructor(private readonly client: TableClient) {}
+
+  /** Content filters as escaped OData (AND-ed; empty when there are none). */
+  private contentFilter(q: AuditQuery): string {
+    const parts: string[] = [];
+    if (q.objectType !== undefined) parts.push(odata`objectType eq ${q.objectType}`);
+    if (q.objectName !== undefined) parts.push(odata`objectName eq ${q.objectName}`);
+    if (q.action !== undefined) parts.push(odata`action eq ${q.action}`);
+    if (q.outcome !== undefined) parts.push(odata`outcome eq ${q.outcome}`);
+    if (q.trigger !== undefined) parts.push(odata`trigger eq ${q.trigger}`);
+    if (q.runId !== undefined) parts.push(odata`runId eq ${q.runId}`);
+    return parts.map((p) => ` and ${p}`).join('');
+  }
+
+  /** The registry rows of the query's days, newest day first, grouped by day. */
+  private async *days(q: AuditQuery): AsyncGenerator<string[]> {
+    const { hi } = registryRange(q.from, q.to);
+    let { lo } = registryRange(q.from, q.to);
+    if (q.after) {
+      // Days newer than the position's are done.
+      const newest = `${registryRowKey(q.after.partition).split('|')[0] ?? ''}|`;
+      if (newest > lo) lo = newest;
+    }
+    if (lo > hi) return;
+    let filter = odata`PartitionKey eq ${REGISTRY_PARTITION} and RowKey ge ${lo} and RowKey le ${hi}`;
+    if (q.vault !== undefined) filter += ` and ${odata`vault eq ${vaultKey(q.vault)}`}`;
+    let day = '';
+    let group: string[] = [];
+    for await (const e of this.client.listEntities<RegistryEntity>({ queryOptions: { filter } })) {
+      if (typeof e.auditPartition !== 'string' || !AUDIT_PARTITION_KEY.test(e.auditPartition)) continue;
+      if (e.day !== day && group.length) {
+        yield group;
+        group = [];
+      }
+      day = e.day;
+      group.push(e.auditPartition);
+    }
+    if (group.length) yield group;
+  }
+
+  /** Up to `limit` rows of one partition in [from, to] after the position, newest first. */
+  private async readPartition(pk: string, q: AuditQuery, limit: number): Promise<AuditRow[]> {
+    const { lo, hi } = rowKeyRange(q.from, q.to);
+    let filter = odata`PartitionKey eq ${pk} and RowKey ge ${lo} and RowKey le ${hi}`;
+    if (q.after) {
+      // Rows after the position: (RowKey, PartitionKey) greater than the position's.
+      filter += pk > q.after.partition ? ` and ${odata`RowKey ge ${q.after.row}`}` : ` and ${odata`RowKey gt ${q.after.row}`}`;
+    }
+    filter += this.contentFilter(q);
+    const rows: AuditRow[] = [];
+    const pages = this.client.listEntities({ queryOptions: { filter } }).byPage({ maxPageSize: Math.min(limit, 1000) });
+    for await (const page of pages) {
+      for (const e of page) if (rows.length < limit) rows.push(fromEntity(e));
+      if (rows.length >= limit) break;
+    }
+    return rows;
+  }
+
+  async query(q: AuditQuery): Promise<AuditPage> {
+    if (q.after && (!AUDIT_PARTITION_KEY.test(q.after.partition) || !AUDIT_ROW_KEY.test(q.after.row))) {
+      throw new AuditQueryError('continuation', 'is not a valid continuation token; pass the token a previous page returned, unchanged');
+    }
+    const rows: AuditRow[] = [];
+    const want = q.pageSize + 1;
+    try {
+      for await (const partitions of this.days(q)) {
+        const need = want - rows.length;
+        const lists = await mapLimit(partitions, PARALLEL_PARTITIONS, (pk) => this.readPartition(pk, q, need));
+        rows.push(...lists.flat().sort(byPosition).slice(0, need));
+        if (rows.length >= want) break;
+      }
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return { query: q, rows: [] }; // no audit table yet
+      throw err;
+    }
+    const page = rows.slice(0, q.pageSize);
+    const last = page[page.length - 1];
+    const more = rows.length > q.pageSize && last;
+    return { query: q, rows: page, continuation: more ? encodeContinuation(q, { partition: last.partitionKey, row: last.rowKey }) : undefined };
+  }
+
+  async objectRows(object: ObjectRef, limit: number): Promise<{ rows: AuditRow[]; truncated: boolean }> {
+    const key = vaultKey(object.vault);
+    const filter =
+      odata`PartitionKey ge ${`${key}|`} and PartitionKey lt ${`${key}|~`} and RowKey lt ${HEAD_ROW_KEY}` +
+      ` and ${odata`objectType eq ${object.objectType}`} and ${odata`objectName eq ${object.objectName}`}`;
+    const rows: AuditRow[] = [];
+    let truncated = false;
+    try {
+      for await (const e of this.client.listEntities({ queryOptions: { filter } })) {
+        if (rows.length >= limit) {
+          truncated = true;
+          break;
+        }
+        rows.push(fromEntity(e));
+      }
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    }
+    // Partitions come back oldest day first; newest first is what people read.
+    return { rows: rows.sort(byPosition), truncated };
+  }
+
+  /**
+   * Recomputes every chain in scope (a whole vault-day partition at a time, streamed in partition order) and checks
+   * the partitions against the registry.
+   */
+  async verify(scope: VerifyScope): Promise<VerifyReport> {
+    const fromDay = scope.from ? dayOf(scope.from) : '00000000';
+    const toDay = scope.to ? dayOf(scope.to) : '99999999';
+    const key = scope.vault === undefined ? undefined : vaultKey(scope.vault);
+    const filter = key
+      ? odata`PartitionKey ge ${`${key}|${fromDay}`} and PartitionKey le ${`${key}|${toDay}`}`
+      : odata`PartitionKey lt ${REGISTRY_PARTITION}`;
+    const inScope = (pk: string): boolean => {
+      const { vault, day } = splitPartition(pk);
+      return day >= fromDay && day <= toDay && (key === undefined || vault === key);
+    };
+    const findings: ChainFinding[] = [];
+    const present = new Set<string>();
+    let rowCount = 0;
+    let current = '';
+    let rows: AuditRow[] = [];
+    let head: ChainHead | undefined;
+    const finish = (): void => {
+      if (!current) return;
+      present.add(current);
+      rowCount += rows.length;
+      findings.push(...verifyChain(current, rows, head, tableLayout));
+    };
+    try {
+      for await (const e of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+        const pk = e.partitionKey ?? '';
+        if (!inScope(pk)) continue;
+        if (pk !== current) {
+          finish();
+          current = pk;
+          rows = [];
+          head = undefined;
+        }
+        const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+        if (e.rowKey === HEAD_ROW_KEY) head = { seq: Number(e['seq']), hash: text(e['hash']), lastRowKey: text(e['lastRowKey']) };
+        else rows.push(fromEntity(e));
+      }
+      finish();
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    }
+    const registered = new Map<string, string>();
+    let registryFilter = odata`PartitionKey eq ${REGISTRY_PARTITION}`;
+    if (scope.from || scope.to) {
+      const { lo, hi } = registryRange(scope.from ?? new Date(Date.UTC(2000, 0, 1)), scope.to ?? new Date(Date.UTC(2199, 11, 31)));
+      registryFilter += ` and ${odata`RowKey ge ${lo} and RowKey le ${hi}`}`;
+    }
+    if (key !== undefined) registryFilter += ` and ${odata`vault eq ${key}`}`;
+    try {
+      for await (const e of this.client.listEntities<RegistryEntity>({ queryOptions: { filter: registryFilter } })) {
+        if (typeof e.auditPartition === 'string' && inScope(e.auditPartition)) {
+          registered.set(e.auditPartition, e.firstEventTime instanceof Date ? e.firstEventTime.toISOString() : e.day);
+        }
+      }
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    }
+    const all = sortFindings([...checkRegistry(registered, present), ...findings]);
+    return {
+      ok: all.length === 0,
+      scope: { vault: key ?? null, from: scope.from?.toISOString() ?? null, to: scope.to?.toISOString() ?? null },
+      partitions: present.size,
+      rows: rowCount,
+      findings: all,
+    };
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * `rotor audit`: the auditors' commands — query the audit log (the filters of GET /api/audit), show one object's
+ * timeline, verify the tamper-evident chains. Heavy modules load only when a command runs.
+ */
+import type { Command } from 'commander';
+import { DEFAULT_LOCAL_STATE } from '../defaults.js';
+import type { TargetOptions } from '../local-session.js';
+
+const localOption = ['--local [dir]', `read the embedded local stack's audit log (state folder, default ${DEFAULT_LOCAL_STATE})`] as const;
+
+interface QueryOptions extends TargetOptions {
+  vault?: string;
+  type?: string;
+  name?: string;
+  action?: string;
+  outcome?: string;
+  trigger?: string;
+  runId?: string;
+  since?: string;
+  from?: string;
+  to?: string;
+  pageSize?: string;
+  continuation?: string;
+  all?: boolean;
+}
+
+/** API parameter → the CLI option that sets it (errors name what the user typed). */
+const OPTION_OF: Record<string, string> = {
+  vault: '--vault',
+  objectType: '--type',
+  objectName: '--name',
+  action: '--action',
+  outcome: '--outcome',
+  trigger: '--trigger',
+  runId: '--run-id',
+  from: '--from/--since',
+  to: '--to',
+  pageSize: '--page-size',
+  continuation: '--continuation',
+  type: '<type>',
+  name: '<name>',
+  format: '--format',
+};
+
+async function cliErrors<T>(fn: () => Promise<T>): Promise<T> {
+  const { AuditQueryError } = await import('../../core/audit-query.js');
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof AuditQueryError) {
+      const option = OPTION_OF[err.parameter] ?? err.parameter;
+      throw new Error(`${option}: ${err.message.slice(err.parameter.length + 2)}`);
+    }
+    throw err;
+  }
+}
+
+/** The options as query parameters (the same validation as the HTTP API). */
+async function queryParameters(opts: QueryOptions, now: Date): Promise<[string, string][]> {
+  const { parseSince } = await import('../../core/duration.js');
+  if (opts.since !== undefined && opts.from !== undefined) throw new Error('--since and --from exclude each other');
+  let from = opts.from;
+  if (opts.since !== undefined) {
+    const parsed = parseSince(opts.since, now);
+    if (!parsed.ok) throw new Error(`--since: ${parsed.message}`);
+    from = parsed.value.toISOString();
+  }
+  const pairs: [string, string | undefined][] = [
+    ['vault', opts.vault],
+    ['objectType', opts.type],
+    ['objectName', opts.name],
+    ['action', opts.action],
+    ['outcome', opts.outcome],
+    ['trigger', opts.trigger],
+    ['runId', opts.runId],
+    ['from', opts.continuation ? undefined : from],
+    ['to', opts.continuation ? undefined : opts.to],
+    ['pageSize', opts.pageSize],
+    ['continuation', opts.continuation],
+  ];
+  return pairs.filter((p): p is [string, string] => p[1] !== undefined);
+}
+
+export function registerAuditCommands(program: Command): void {
+  const audit = program
+    .command('audit')
+    .description(
+      'Query the audit log: what was rotated, when, by which trigger, from which version to which, which consumers\n' +
+        'confirmed it, what failed or needs a person. Newest first, one page at a time (--continuation, --all).\n' +
+        'Same filters as GET /api/audit. See also `rotor audit timeline` and `rotor audit verify`.',
+    )
+    .option(...localOption)
+    .option('--vault <name>', 'only this vault')
+    .option('--type <type>', 'object type: certificate | key | secret')
+    .option('--name <name>', 'object name')
+    .option('--action <action>', 'audit action, e.g. RotationCompleted, RotationFailed, ConsumerStale')
+    .option('--outcome <outcome>', 'Succeeded | Failed | Skipped | ActionRequired | Info | Pending')
+    .option('--trigger <trigger>', 'timer | eventgrid | manual')
+    .option('--run-id <id>', 'rows of one run')
+    .option('--since <when>', 'start of the range: 7d, 36h, 90m ago, or an ISO 8601 date/time (default 30d)')
+    .option('--from <iso>', 'start of the range (ISO 8601)')
+    .option('--to <iso>', 'end of the range (ISO 8601, default now)')
+    .option('--page-size <n>', 'rows per page (1-1000, default 100)')
+    .option('--continuation <token>', 'continue a previous query where its page ended')
+    .option('--all', 'read every page')
+    .option('--format <format>', 'table | json | csv', 'table')
+    .action(async (opts: QueryOptions) => {
+      const { parseFormat } = await import('../format.js');
+      const format = parseFormat(opts.format, ['table', 'json', 'csv']);
+      await (await import('../local-session.js')).withLocal(opts, async () => {
+        const [{ getAuditServices }, { parseAuditQuery, continueQuery }, { rowJson, rowsCsv }, fmt] = await Promise.all([
+          import('../../app/services.js'),
+          import('../../core/audit-query.js'),
+          import('../../app/audit-export.js'),
+          import('../audit-format.js'),
+        ]);
+        const { reader, clock } = await getAuditServices();
+        const now = clock.now();
+        let query = await cliErrors(async () => parseAuditQuery(await queryParameters(opts, now), now, []));
+        const rows: ReturnType<typeof rowJson>[] = [];
+        for (let first = true; ; first = false) {
+          const page = await cliErrors(() => reader.query(query));
+          if (format === 'csv') process.stdout.write(rowsCsv(page.rows, first));
+          else if (format === 'table') {
+            if (first) console.log(`Audit rows ${fmt.describeQuery(query)}, newest first`);
+            if (page.rows.length) console.log(fmt.formatRowsTable(page.rows, first));
+            else if (first) console.log('No rows match.');
+          } else rows.push(...page.rows.map(rowJson));
+          if (!page.continuation) break;
+          if (!opts.all) {
+            if (format === 'json') console.log(JSON.stringify({ rows, continuation: page.continuation }, null, 2));
+            else console.error(`More rows: add --continuation ${page.continuation} (or use --all).`);
+            return;
+          }
+          query = continueQuery(query, page.continuation);
+        }
+        if (format === 'json') console.log(JSON.stringify({ rows, continuation: null }, null, 2));
+      });
+    });
+
+  audit
+    .command('timeline')
+    .description("One object's story: each rotation from detection to consumer convergence, and the reports about it.")
+    .argument('<vault>', 'vault name')
+    .argument('<type>', 'certificate | key | secret')
+    .argument('<name>', 'object name')
+    .option(...localOption)
+    .option('--format <format>', 'table | json', 'table')
+    .action(async (vault: string, type: string, name: string, opts: TargetOptions) => {
+      const { parseFormat } = await import('../format.js');
+      const format = parseFormat(opts.format);
+      await (await import('../local-session.js')).withLocal(opts, async () => {
+        const [{ getAuditServices }, { parseObjectRef }, { buildTimeline, TIMELINE_ROW_LIMIT }, { timelineJson }, { formatTimeline }] = await Promise.all([
+          import('../../app/services.js'),
+          import('../../core/audit-query.js'),
+          import('../../core/audit-timeline.js'),
+          import('../../app/audit-export.js'),
+          import('../audit-format.js'),
+        ]);
+        const object = await cliErrors(async () => parseObjectRef(vault, type, name));
+        const { reader } = await getAuditServices();
+        const { rows, truncated } = await reader.objectRows(object, TIMELINE_ROW_LIMIT);
+        const timeline = buildTimeline(object, rows, truncated);
+        console.log(format === 'json' ? JSON.stringify(timelineJson(timeline), null, 2) : formatTimeline(timeline));
+      });
+    });
+
+  audit
+    .command('verify')
+    .description(
+      'Recompute the tamper-evident chains of the audit log and name the first row of each partition that was edited,\n' +
+        'deleted, inserted or reordered, and any day deleted whole. Exit code 1 when it finds a problem.',
+    )
+    .option(...localOption)
+    .option('--vault <name>', 'only this vault')
+    .option('--since <when>', 'only partitions from this day on: 7d, 36h, or an ISO 8601 date/time')
+    .option('--from <iso>', 'only partitions from this day on (ISO 8601)')
+    .option('--to <iso>', 'only partitions up to this day (ISO 8601)')
+    .option('--format <format>', 'table | json', 'table')
+    .action(async (opts: TargetOptions & { vault?: string; since?: string; from?: string; to?: string }) => {
+      const { parseFormat } = await import('../format.js');
+      const format = parseFormat(opts.format);
+      await (await import('../local-session.js')).withLocal(opts, async () => {
+        const [{ getAuditServices }, { parseVerifyScope }, { formatVerify }, { parseSince }] = await Promise.all([
+          import('../../app/services.js'),
+          import('../../core/audit-query.js'),
+          import('../audit-format.js'),
+          import('../../core/duration.js'),
+        ]);
+        const { reader, clock } = await getAuditServices();
+        if (opts.since !== undefined && opts.from !== undefined) throw new Error('--since and --from exclude each other');
+        let from = opts.from;
+        if (opts.since !== undefined) {
+          const parsed = parseSince(opts.since, clock.now());
+          if (!parsed.ok) throw new Error(`--since: ${parsed.message}`);
+          from = parsed.value.toISOString();
+        }
+        const params = [
+          ['vault', opts.vault],
+          ['from', from],
+          ['to', opts.to],
+        ].filter((p): p is [string, string] => p[1] !== undefined);
+        const scope = await cliErrors(async () => parseVerifyScope(params));
+        const report = await reader.verify(scope);
+        console.log(format === 'json' ? JSON.stringify(report, null, 2) : formatVerify(report));
+        if (!report.ok) process.exitCode = 1;
+      });
+    });
+}
