@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerLocalCommand } from './commands/local.js';
 import { registerRunCommands } from './commands/run.js';
+import { registerStatusCommands } from './commands/status.js';
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
         'AZURE_CLIENT_ID, ...; see README). With --local they run against the embedded local stack.',
     );
   registerRunCommands(program);
+  registerStatusCommands(program);
   registerAuditCommands(program);
   registerLocalCommand(program);
   return program;

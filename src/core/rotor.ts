@@ -203,3 +203,47 @@ export async function plan(
   }
   return out;
 }
+
+export interface VerifyResult {
+  readonly vault: string;
+  readonly type: ObjectType;
+  readonly name: string;
+  readonly outcome: string;
+}
+
+/**
+ * `rotor verify`: re-check consumers now — every rotation that is Verifying (or failed its deadline), or one object's
+ * last rotation (also a completed one). Each check writes its consumer rows.
+ */
+export async function verifyNow(
+  services: RotorServices,
+  target: { vault?: string | undefined; objectType?: ObjectType | undefined; objectName?: string | undefined },
+  log: Logger,
+): Promise<VerifyResult[]> {
+  const vaults = target.vault ? [findVault(services.config, target.vault)] : services.config.vaults;
+  const out: VerifyResult[] = [];
+  const runId = newRunId('manual', services.clock.now(), services.newId);
+  let found = false;
+  for (const vault of vaults) {
+    if (!vault) throw new Error(`vault "${target.vault}" is not in the configuration`);
+    const ctx = rotationContext(services, vault, { runId, trigger: 'manual' }, log);
+    const candidates = [];
+    if (target.objectType && target.objectName) {
+      const one = await services.states.get(vault.name, target.objectType, target.objectName);
+      if (one?.value.rotationId) candidates.push(one);
+    } else {
+      for await (const s of services.states.list(vault.name)) {
+        if (s.value.status === 'Verifying' || (s.value.status === 'Failed' && s.value.toVersion && s.value.verification)) candidates.push(s);
+      }
+    }
+    for (const existing of candidates) {
+      found = true;
+      const result = await recheckObject(existing.value.objectType, existing.value.objectName, existing.value.rotationId, ctx, true);
+      out.push({ vault: vault.name, type: result.type, name: result.name, outcome: result.outcome });
+    }
+  }
+  if (target.objectType && target.objectName && !found) {
+    throw new Error(`${target.objectType} "${target.objectName}" has no rotation to verify${target.vault ? ` in ${target.vault}` : ''}`);
+  }
+  return out;
+}

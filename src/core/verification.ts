@@ -219,6 +219,7 @@ export class ConsumerVerifier implements VersionCreatedHook {
   async recheck(existing: Versioned<RotationState>, ctx: RotationContext, options: { force?: boolean } = {}): Promise<ObjectOutcome> {
     const now = ctx.clock.now();
     let state = existing.value;
+    if (state.status === 'Completed' && options.force && state.toVersion) return this.recheckCompleted(existing, ctx);
     const reopen = state.status === 'Failed' && Boolean(state.toVersion) && Boolean(state.verification);
     if (state.status !== 'Verifying' && !reopen) return 'NotDue';
     if (!options.force && state.status === 'Verifying' && state.nextCheckAt && state.nextCheckAt.getTime() > now.getTime()) return 'Verifying';
@@ -261,6 +262,25 @@ export class ConsumerVerifier implements VersionCreatedHook {
     await ctx.states.put(state, etag);
     await this.schedule(state, nextCheckAt, ctx);
     return 'Verifying';
+  }
+
+  /** `rotor verify` on a finished rotation: check and audit the consumers again; the rotation stays Completed. */
+  private async recheckCompleted(existing: Versioned<RotationState>, ctx: RotationContext): Promise<ObjectOutcome> {
+    const state = existing.value;
+    const results = await this.check(state, ctx);
+    this.audit(state, results, ctx);
+    await ctx.audit.flush();
+    const previous = parseVerification(state.verification);
+    const now = ctx.clock.now();
+    try {
+      await ctx.states.put(
+        { ...state, verification: serialize(new Date(previous?.startedAt ?? now), state.verifyDeadline ?? now, (previous?.checks ?? 0) + 1, results), updatedAt: now },
+        existing.etag,
+      );
+    } catch (err) {
+      if (!(err instanceof ConcurrencyError)) throw err;
+    }
+    return 'Rotated';
   }
 
   private async schedule(state: RotationState, at: Date, ctx: RotationContext): Promise<void> {

@@ -229,7 +229,7 @@ export function estateServices(headNodePassword: string): Record<string, LocalSe
       const keyVersion = await latestKeyVersion(keyVault, `${keyVault.vaultUrl(ESTATE_VAULTS.hpc)}/keys/hpc-cache-cmk`);
       return startArmEmulator(ctx, {
         seed: estateArmSeed(keyVault, { certificate: { version: cert.version, thumbprint }, keyVersion: keyVersion ?? '' }),
-        cacheKeyRotation: { latestKeyVersion: (url) => latestKeyVersion(keyVault, url), delayMs: 0 },
+        cacheKeyRotation: { latestKeyVersion: (url) => latestKeyVersion(keyVault, url), delayMs: 0, pollIntervalMs: 5000 },
       });
     },
     hpcpack: async (ctx, peers) => {

@@ -29,6 +29,8 @@ export class CacheKeyRotation {
   ) {}
 
   start(): void {
+    // Like a cache that has been running meanwhile: catch up with newer key versions at once.
+    if (this.options?.latestKeyVersion) this.check().catch((err: unknown) => this.log(`key rotation check failed: ${String(err)}`));
     const interval = this.options?.pollIntervalMs ?? 0;
     if (interval > 0) {
       this.timer = setInterval(() => {
