@@ -1,6 +1,7 @@
 /** Human-readable and JSON renderings of run results for the CLI. */
 import type { AuditRecord } from '../core/audit.js';
 import type { PlanEntry } from '../core/scan.js';
+import { safe } from './audit-format.js';
 
 export type OutputFormat = 'table' | 'json';
 
@@ -60,14 +61,14 @@ export function formatRunTable(rows: readonly AuditRecord[], title: string): str
   const out: string[] = [title, ''];
   if (!rows.length) return [...out, 'No audit rows were written.'].join('\n');
   for (const [vault, v] of groupRows(rows)) {
-    out.push(`${vault}${v.scan ? ` — ${v.scan.detail}` : ''}`);
+    out.push(`${safe(vault)}${v.scan ? ` — ${safe(v.scan.detail)}` : ''}`);
     for (const [key, list] of v.objects) {
       const row = decisive(list);
       const detected = list.find((r) => r.action === 'Detected');
       const label = MARK[row.action] ?? row.action.toUpperCase();
-      out.push(`  ${key.padEnd(40)} ${label.padEnd(16)} ${row.reason}`);
-      if (detected && detected !== row) out.push(`  ${''.padEnd(40)} ${''.padEnd(16)} why: ${detected.detail}`);
-      out.push(`  ${''.padEnd(40)} ${''.padEnd(16)} ${row.detail}`);
+      out.push(`  ${safe(key).padEnd(40)} ${label.padEnd(16)} ${safe(row.reason)}`);
+      if (detected && detected !== row) out.push(`  ${''.padEnd(40)} ${''.padEnd(16)} why: ${safe(detected.detail)}`);
+      out.push(`  ${''.padEnd(40)} ${''.padEnd(16)} ${safe(row.detail)}`);
       const created = list.find((r) => r.action === 'VersionCreated');
       if (created) {
         out.push(
@@ -76,10 +77,10 @@ export function formatRunTable(rows: readonly AuditRecord[], title: string): str
         );
       }
       for (const c of list.filter((r) => r.action.startsWith('Consumer'))) {
-        out.push(`  ${''.padEnd(40)} ${''.padEnd(16)} ${c.action.replace('Consumer', '')}: ${c.consumer} — ${c.detail}`);
+        out.push(`  ${''.padEnd(40)} ${''.padEnd(16)} ${c.action.replace('Consumer', '')}: ${safe(c.consumer.replace(/ \(.*\)$/, ''))} — ${safe(c.detail)}`);
       }
     }
-    for (const row of v.other) out.push(`  ${(MARK[row.action] ?? row.action).padEnd(57)} ${row.reason}: ${row.detail}`);
+    for (const row of v.other) out.push(`  ${(MARK[row.action] ?? row.action).padEnd(57)} ${safe(row.reason)}: ${safe(row.detail)}`);
     out.push('');
   }
   return out.join('\n');
@@ -102,7 +103,7 @@ export function formatPlanTable(entries: ReadonlyArray<PlanEntry & { vault: stri
   if (!entries.length) return 'Nothing is due.';
   const lines = [`${'OBJECT'.padEnd(48)} ${'WOULD'.padEnd(8)} ${'REASON'.padEnd(24)} WHY`];
   for (const e of entries) {
-    lines.push(`${`${e.vault}/${e.type}/${e.name}`.padEnd(48)} ${e.action.padEnd(8)} ${e.reason.padEnd(24)} ${e.message}`);
+    lines.push(`${safe(`${e.vault}/${e.type}/${e.name}`).padEnd(48)} ${e.action.padEnd(8)} ${e.reason.padEnd(24)} ${safe(e.message)}`);
   }
   return lines.join('\n');
 }

@@ -4,6 +4,7 @@ import { DEFAULT_LOCAL_STATE } from '../defaults.js';
 import { parseFormat } from '../format.js';
 import type { TargetOptions } from '../local-session.js';
 import type { ObjectStatus } from '../../core/status.js';
+import { safe as clean } from '../audit-format.js';
 
 const localOption = ['--local [dir]', `run against the embedded local stack (state folder, default ${DEFAULT_LOCAL_STATE})`] as const;
 const OBJECT_TYPES = ['certificate', 'key', 'secret'];
@@ -14,7 +15,6 @@ function checkTarget(opts: { type?: string; name?: string }): void {
 }
 
 const day = (iso: string | undefined): string => (iso ? iso.slice(0, 10) : '-');
-const clean = (text: string): string => text.replace(/[\u0000-\u001f\u007f]/g, ' ');
 
 export function formatStatusTable(rows: readonly ObjectStatus[]): string {
   const out: string[] = [];
