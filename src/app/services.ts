@@ -55,6 +55,8 @@ export interface BuildOptions {
   telemetry?: TelemetryOptions;
   /** The Function App: with AZURE_CLIENT_ID, authenticate as the managed identity only (no developer fallback). */
   managedIdentityOnly?: boolean;
+  /** Per-request timeout and retries of the Azure SDK clients (defaults 30 s, 5 retries). */
+  transport?: { requestTimeoutMs?: number; maxRetries?: number };
 }
 
 /** Name of Rotor's OpenTelemetry meter. */
@@ -124,7 +126,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
   const config = options.config ?? (await loadConfig(env));
   const clock = options.clock ?? systemClock;
   const sleep = options.sleep ?? realSleep;
-  const azure = await azureEnvironment(env, { managedIdentityOnly: options.managedIdentityOnly });
+  const azure = { ...(await azureEnvironment(env, { managedIdentityOnly: options.managedIdentityOnly })), ...options.transport };
   const storage = storageConnection(env, azure);
   const [
     { createKeyVaultClients },

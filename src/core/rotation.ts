@@ -37,7 +37,10 @@ export interface VersionCreatedHook {
    * Returns 'completed' when nothing needs verifying, or 'verifying' after recording the verification plan in the
    * returned state (the caller persists it).
    */
-  afterVersionCreated(state: RotationState, ctx: RotationContext): Promise<{ next: 'completed'; note: string } | { next: 'verifying'; state: RotationState }>;
+  afterVersionCreated(
+    state: RotationState,
+    ctx: RotationContext,
+  ): Promise<{ next: 'completed'; note: string; state: RotationState } | { next: 'verifying'; state: RotationState }>;
   /** After RotationCompleted was recorded (e.g. disable the previous version, when configured). */
   afterCompleted(state: RotationState, ctx: RotationContext): Promise<void>;
   /** Re-checks a rotation that is Verifying (queue message, nightly run, `rotor verify`). */
@@ -389,15 +392,15 @@ export async function continueRotation(
       ctx.audit.append(versionCreatedRow(state, ctx));
     }
     if (state.status === 'VersionCreated') {
-      const next = ctx.hooks ? await ctx.hooks.afterVersionCreated(state, ctx) : ({ next: 'completed', note: '' } as const);
+      const next = ctx.hooks ? await ctx.hooks.afterVersionCreated(state, ctx) : ({ next: 'completed', note: '', state } as const);
       if (next.next === 'verifying') {
         await ctx.audit.flush();
         state = { ...next.state, status: 'Verifying', leaseUntil: undefined, updatedAt: ctx.clock.now() };
         await ctx.states.put(state, etag);
         return 'Verifying';
       }
-      const outcome = await completeRotation(state, etag, ctx, next.note);
-      await ctx.hooks?.afterCompleted(state, ctx);
+      const outcome = await completeRotation(next.state, etag, ctx, next.note);
+      await ctx.hooks?.afterCompleted(next.state, ctx);
       return outcome;
     }
     return state.status === 'Verifying' ? 'Verifying' : 'NotDue';

@@ -202,11 +202,13 @@ export class ConsumerVerifier implements VersionCreatedHook {
 
   async afterVersionCreated(state: RotationState, ctx: RotationContext) {
     const results = await this.check(state, ctx);
-    if (!results.length) return { next: 'completed' as const, note: '; no consumers found to verify' };
+    if (!results.length) return { next: 'completed' as const, note: '; no consumers found to verify', state };
     this.audit(state, results, ctx);
-    if (results.every((r) => CONVERGED.includes(r.status))) return { next: 'completed' as const, note: `; ${summarize(results)}` };
     const now = ctx.clock.now();
     const deadline = new Date(now.getTime() + ctx.config.verification.deadlineHours * 3_600_000);
+    if (results.every((r) => CONVERGED.includes(r.status))) {
+      return { next: 'completed' as const, note: `; ${summarize(results)}`, state: { ...state, verification: serialize(now, deadline, 1, results) } };
+    }
     const nextCheckAt = nextCheck(results, deadline);
     await this.schedule(state, nextCheckAt, ctx);
     return {
@@ -234,9 +236,12 @@ export class ConsumerVerifier implements VersionCreatedHook {
     const previous = parseVerification(state.verification);
     const results = await this.check(state, ctx);
     this.audit(state, results, ctx);
+    const startedAt = new Date(previous?.startedAt ?? now);
+    const checks = (previous?.checks ?? 0) + 1;
     if (results.every((r) => CONVERGED.includes(r.status))) {
       const late = reopen ? ' (after the verification deadline)' : '';
-      const outcome = await completeRotation({ ...state, status: 'VersionCreated' }, etag, ctx, `; ${summarize(results)}${late}`);
+      const converged = { ...state, status: 'VersionCreated' as const, verification: serialize(startedAt, state.verifyDeadline ?? now, checks, results) };
+      const outcome = await completeRotation(converged, etag, ctx, `; ${summarize(results)}${late}`);
       await this.afterCompleted(state, ctx);
       return outcome;
     }
@@ -244,18 +249,18 @@ export class ConsumerVerifier implements VersionCreatedHook {
     if (reopen || now.getTime() >= deadline.getTime()) {
       await ctx.audit.flush();
       if (reopen) {
-        await ctx.states.put({ ...state, verification: serialize(new Date(previous?.startedAt ?? now), deadline, (previous?.checks ?? 0) + 1, results), updatedAt: now }, etag);
+        await ctx.states.put({ ...state, verification: serialize(startedAt, deadline, checks, results), updatedAt: now }, etag);
         return 'Failed';
       }
       const stale = results.filter((r) => !CONVERGED.includes(r.status)).map((r) => `${r.label}: ${r.status} (${r.reason})`);
-      state = { ...state, verification: serialize(new Date(previous?.startedAt ?? now), deadline, (previous?.checks ?? 0) + 1, results), attempts: ctx.config.rotation.maxAttempts };
+      state = { ...state, verification: serialize(startedAt, deadline, checks, results), attempts: ctx.config.rotation.maxAttempts };
       return failRotation(state, etag, new GatewayError('Timeout', `consumers did not converge by ${deadline.toISOString()}: ${stale.join('; ')}`), ctx, { audit: true });
     }
     const nextCheckAt = nextCheck(results, deadline);
     await ctx.audit.flush();
     state = {
       ...state,
-      verification: serialize(new Date(previous?.startedAt ?? now), deadline, (previous?.checks ?? 0) + 1, results),
+      verification: serialize(startedAt, deadline, checks, results),
       nextCheckAt,
       updatedAt: now,
     };

@@ -1,0 +1,116 @@
+/**
+ * The README's first command, end to end: `rotor run --local` (what `npm start` runs) on a fresh state folder seeds
+ * the demo HPC estate, passes the work through the Azurite queue and shows exactly the seeded outcomes; a second
+ * run rotates nothing; `rotor status` and `rotor audit --format csv` tell the same story. Runs the built CLI
+ * (`npm test` builds first).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../..');
+const bin = join(root, 'bin/rotor.js');
+const run = promisify(execFile);
+let state: string;
+
+async function rotor(...args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, [bin, ...args, '--local', state], { cwd: root, maxBuffer: 20 * 1024 * 1024, timeout: 120_000 });
+  return stdout;
+}
+
+interface RunJson {
+  vaults: Array<{ vault: string; objects: Array<{ object: string; action: string; reason: string; rows: Array<{ action: string; reason: string; consumer: string }> }> }>;
+}
+
+const consumerStates = (json: RunJson, vault: string, object: string): Record<string, string> => {
+  const rows = json.vaults.find((v) => v.vault === vault)?.objects.find((o) => o.object === object)?.rows ?? [];
+  return Object.fromEntries(rows.filter((r) => r.action.startsWith('Consumer')).map((r) => [r.consumer.replace(/ \(.*\)$/, ''), r.action]));
+};
+
+const decisive = (json: RunJson, vault: string, object: string): string | undefined => {
+  const o = json.vaults.find((v) => v.vault === vault)?.objects.find((x) => x.object === object);
+  return o ? `${o.action}:${o.reason}` : undefined;
+};
+
+let first: RunJson;
+
+beforeAll(async () => {
+  if (!existsSync(join(root, 'dist/src/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does) before this test');
+  state = await mkdtemp(join(tmpdir(), 'rotor-estate-'));
+  first = JSON.parse(await rotor('run', '--format', 'json')) as RunJson;
+}, 180_000);
+
+afterAll(async () => {
+  if (state) await rm(state, { recursive: true, force: true });
+});
+
+describe('npm start on a fresh state folder', () => {
+  it('rotates the due objects of the seeded estate and reports the rest', () => {
+    expect(decisive(first, 'hpc-prod-kv', 'certificate/hpc-node-comm')).toBe('VersionCreated:NearExpiry');
+    expect(decisive(first, 'hpc-prod-kv', 'key/hpc-cache-cmk')).toBe('VersionCreated:NearExpiry');
+    expect(decisive(first, 'hpc-batch-kv', 'certificate/batch-node-tls')).toBe('VersionCreated:LifetimeElapsed');
+    expect(decisive(first, 'hpc-batch-kv', 'secret/batch-admin-password')).toBe('RotationCompleted:NearExpiry');
+    expect(decisive(first, 'hpc-prod-kv', 'certificate/hpc-portal-public')).toBe('ManualActionRequired:IssuerNotAutoRenewable');
+    expect(decisive(first, 'hpc-prod-kv', 'certificate/hpc-old-headnode')).toBe('Skipped:Disabled');
+    expect(decisive(first, 'hpc-prod-kv', 'secret/nexus-bmc-credential')).toBe('ExternalRotationStale:ExternalRotationStale');
+    expect(decisive(first, 'hpc-prod-kv', 'secret/scheduler-db-connection')).toBe('Skipped:NoExpiry');
+    expect(decisive(first, 'hpc-prod-kv', 'certificate/hpc-headnode-web')).toBeUndefined();
+  });
+
+  it('shows exactly the seeded consumer outcomes', () => {
+    expect(consumerStates(first, 'hpc-prod-kv', 'certificate/hpc-node-comm')).toEqual({
+      'HPC Pack node hpc-cluster-01/cn01': 'ConsumerVerified',
+      'HPC Pack node hpc-cluster-01/cn02': 'ConsumerVerified',
+      'HPC Pack node hpc-cluster-01/cn03': 'ConsumerStale',
+      'HPC Pack node hpc-cluster-01/cn04': 'ConsumerUnreachable',
+    });
+    expect(consumerStates(first, 'hpc-batch-kv', 'certificate/batch-node-tls')).toEqual({
+      'Batch pool hpcbatch/render-linux': 'ConsumerPending',
+      'Batch pool hpcbatch/solver-windows-pinned': 'ConsumerStale',
+      'Batch pool hpcbatch/legacy-postproc': 'ConsumerStale',
+    });
+    expect(consumerStates(first, 'hpc-prod-kv', 'key/hpc-cache-cmk')).toEqual({ 'HPC Cache hpc-cache-01': 'ConsumerPending' });
+  });
+
+  it('a second run rotates nothing', async () => {
+    const second = JSON.parse(await rotor('run', '--format', 'json')) as RunJson;
+    const actions = second.vaults.flatMap((v) => v.objects.flatMap((o) => o.rows.map((r) => r.action)));
+    expect(actions).not.toContain('VersionCreated');
+    expect(actions).not.toContain('RotationStarted');
+  });
+
+  it('rotor status shows each managed object with its last rotation and consumers', async () => {
+    const status = JSON.parse(await rotor('status', '--format', 'json')) as Array<{
+      vault: string;
+      name: string;
+      daysLeft?: number;
+      lastRotation?: { status: string };
+      consumers: Array<{ consumer: string; status: string }>;
+    }>;
+    const nodeComm = status.find((s) => s.name === 'hpc-node-comm')!;
+    expect(nodeComm.lastRotation?.status).toBe('Verifying');
+    expect(nodeComm.daysLeft).toBeGreaterThan(300);
+    expect(Object.fromEntries(nodeComm.consumers.map((c) => [c.consumer, c.status]))).toEqual({
+      'HPC Pack node hpc-cluster-01/cn01': 'Verified',
+      'HPC Pack node hpc-cluster-01/cn02': 'Verified',
+      'HPC Pack node hpc-cluster-01/cn03': 'Stale',
+      'HPC Pack node hpc-cluster-01/cn04': 'Unreachable',
+    });
+    expect(status.find((s) => s.name === 'batch-admin-password')?.lastRotation?.status).toBe('Completed');
+  });
+
+  it('rotor audit --format csv tells the same story', async () => {
+    const rows = parse(await rotor('audit', '--since', '1d', '--all', '--format', 'csv'), { columns: true }) as Array<Record<string, string>>;
+    const created = rows.filter((r) => r['action'] === 'VersionCreated').map((r) => `${r['vault']}/${r['objectName']}`).sort();
+    expect(created).toEqual(['hpc-batch-kv/batch-admin-password', 'hpc-batch-kv/batch-node-tls', 'hpc-prod-kv/hpc-cache-cmk', 'hpc-prod-kv/hpc-node-comm']);
+    const nodeComm = rows.find((r) => r['action'] === 'VersionCreated' && r['objectName'] === 'hpc-node-comm')!;
+    expect(nodeComm['thumbprint']).toMatch(/^[0-9A-F]{40}$/);
+    expect(nodeComm['secretId']).toMatch(/\/secrets\/hpc-node-comm\/[0-9a-f]{32}$/);
+    expect(rows.filter((r) => r['action'] === 'ScanCompleted')).toHaveLength(4);
+  });
+});
