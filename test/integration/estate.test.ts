@@ -105,7 +105,7 @@ describe('npm start on a fresh state folder', () => {
   });
 
   it('rotor audit --format csv tells the same story', async () => {
-    const rows = parse(await rotor('audit', '--since', '1d', '--all', '--format', 'csv'), { columns: true }) as Array<Record<string, string>>;
+    const rows: Array<Record<string, string>> = parse(await rotor('audit', '--since', '1d', '--all', '--format', 'csv'), { columns: true });
     const created = rows.filter((r) => r['action'] === 'VersionCreated').map((r) => `${r['vault']}/${r['objectName']}`).sort();
     expect(created).toEqual(['hpc-batch-kv/batch-admin-password', 'hpc-batch-kv/batch-node-tls', 'hpc-prod-kv/hpc-cache-cmk', 'hpc-prod-kv/hpc-node-comm']);
     const nodeComm = rows.find((r) => r['action'] === 'VersionCreated' && r['objectName'] === 'hpc-node-comm')!;
