@@ -12,8 +12,8 @@ export function buildProgram(): Command {
   const program = new Command()
     .name('rotor')
     .description(
-      'Rotor keeps the certificates, keys and secrets of HPC estates on Azure from expiring: it finds what is near\n' +
-        'expiry, rotates it, verifies that consumers (Batch pools, HPC Pack nodes, HPC Cache) picked up the new\n' +
+      'Rotor keeps the certificates, keys and secrets of HPC estates on Azure from expiring: it finds what is near ' +
+        'expiry, rotates it, verifies that consumers (Batch pools, HPC Pack nodes, HPC Cache) picked up the new ' +
         'version, and writes an audit row for every action to Azure Table storage.',
     )
     .version('0.1.0')
@@ -22,8 +22,20 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .addHelpText(
       'after',
-      '\nTargets: without --local, commands use the app settings in the environment (ROTOR_CONFIG, ROTOR_STORAGE,\n' +
-        'AZURE_CLIENT_ID, ...; see README). With --local they run against the embedded local stack.',
+      [
+        '',
+        'Targets:',
+        '  Without --local, commands use the app settings in the environment (ROTOR_CONFIG, ROTOR_STORAGE,',
+        '  AZURE_CLIENT_ID, ...; see README). With --local [dir] they run against the embedded local stack, whose',
+        '  state lives in dir (default .rotor/local) and which is seeded with a demo HPC estate on first use.',
+        '',
+        'Examples:',
+        '  rotor run --local                 one nightly pass on the local stack (what `npm start` does)',
+        '  rotor status --local              every object: days left, next/last rotation, consumers',
+        '  rotor verify --local              re-check consumers that have not converged yet',
+        '  rotor audit --local --since 7d    the audit log, newest first (--format csv for auditors)',
+        '  rotor local                       keep the stack running; serves the audit page',
+      ].join('\n'),
     );
   registerRunCommands(program);
   registerStatusCommands(program);

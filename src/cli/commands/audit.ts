@@ -85,8 +85,8 @@ export function registerAuditCommands(program: Command): void {
   const audit = program
     .command('audit')
     .description(
-      'Query the audit log: what was rotated, when, by which trigger, from which version to which, which consumers\n' +
-        'confirmed it, what failed or needs a person. Newest first, one page at a time (--continuation, --all).\n' +
+      'Query the audit log: what was rotated, when, by which trigger, from which version to which, which consumers ' +
+        'confirmed it, what failed or needs a person. Newest first, one page at a time (--continuation, --all). ' +
         'Same filters as GET /api/audit. See also `rotor audit timeline` and `rotor audit verify`.',
     )
     .option(...localOption)
@@ -168,7 +168,7 @@ export function registerAuditCommands(program: Command): void {
   audit
     .command('verify')
     .description(
-      'Recompute the tamper-evident chains of the audit log and name the first row of each partition that was edited,\n' +
+      'Recompute the tamper-evident chains of the audit log and name the first row of each partition that was edited, ' +
         'deleted, inserted or reordered, and any day deleted whole. Exit code 1 when it finds a problem.',
     )
     .option(...localOption)

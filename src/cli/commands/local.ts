@@ -6,9 +6,9 @@ export function registerLocalCommand(program: Command): void {
   program
     .command('local')
     .description(
-      'Start the local Azure stack (Azurite tables and queues, the Key Vault-compatible endpoint, and the consumer\n' +
-        'endpoints) seeded with the demo HPC estate, serve the HTTP functions (the audit page among them) on\n' +
-        'localhost, print every endpoint and the settings to paste into local.settings.json (for `func start`), and\n' +
+      'Start the local Azure stack (Azurite tables and queues, the Key Vault-compatible endpoint, and the consumer ' +
+        'endpoints) seeded with the demo HPC estate, serve the HTTP functions (the audit page among them) on ' +
+        'localhost, print every endpoint and the settings to paste into local.settings.json (for `func start`), and ' +
         'run until Ctrl-C.',
     )
     .option('--state <dir>', 'folder where the stack keeps its state between runs', DEFAULT_LOCAL_STATE)

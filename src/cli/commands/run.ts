@@ -51,8 +51,8 @@ export function registerRunCommands(program: Command): void {
   program
     .command('run')
     .description(
-      'Run one full nightly pass: the timer enqueues one work item per vault, the queue worker scans each vault, rotates\n' +
-        'what is due and audits every step. With --local the work runs here against the local stack (seeded with the\n' +
+      'Run one full nightly pass: the timer enqueues one work item per vault, the queue worker scans each vault, rotates ' +
+        'what is due and audits every step. With --local the work runs here against the local stack (seeded with the ' +
         'demo HPC estate on first use); without it the work items go to the deployed function app.',
     )
     .option(...localOption)
@@ -104,7 +104,7 @@ export function registerRunCommands(program: Command): void {
   program
     .command('event')
     .description(
-      'Feed a file of Key Vault events (Event Grid schema or CloudEvents; one event or an array) through the Event Grid\n' +
+      'Feed a file of Key Vault events (Event Grid schema or CloudEvents; one event or an array) through the Event Grid ' +
         'function. Accepted events become work items; malformed or foreign ones are audited as EventRejected.',
     )
     .argument('<file>', 'JSON file with the event(s)')

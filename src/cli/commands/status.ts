@@ -41,7 +41,7 @@ export function registerStatusCommands(program: Command): void {
   program
     .command('status')
     .description(
-      'Every managed object: days left, next rotation, last rotation and each consumer\'s state (like cmctl status).\n' +
+      'Every managed object: days left, next rotation, last rotation and each consumer\'s state (like cmctl status). ' +
         'Reads only.',
     )
     .option(...localOption)
@@ -69,7 +69,7 @@ export function registerStatusCommands(program: Command): void {
   program
     .command('verify')
     .description(
-      'Re-check consumers now: every rotation waiting for its consumers (or past its deadline), or the last rotation of\n' +
+      'Re-check consumers now: every rotation waiting for its consumers (or past its deadline), or the last rotation of ' +
         'one object (--type/--name, also a completed one). Each check writes its consumer audit rows.',
     )
     .option(...localOption)
