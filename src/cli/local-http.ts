@@ -29,7 +29,8 @@ export async function startFunctionsHttp(options: {
   Object.assign(process.env, options.settings);
   delete process.env[SETTINGS.config.name];
   useServices(await buildServices({ env: process.env, log: consoleLogger(true) }));
-  const [{ startHttpHost }, { HTTP_FUNCTIONS, AUDIT_PAGE_PATH }] = await Promise.all([import('../local/http-host.js'), import('../local/http-functions.js')]);
+  const [{ startHttpHost }, { loadFunctions }] = await Promise.all([import('../local/http-host.js'), import('../local/functions-host.js')]);
+  const { HTTP_FUNCTIONS, AUDIT_PAGE_PATH } = await loadFunctions(() => import('../local/http-functions.js'));
   const portFile = options.stateDir ? join(options.stateDir, 'http.json') : undefined;
   const host = await startHttpHost({
     routes: HTTP_FUNCTIONS,
