@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     setupFiles: ['test/setup.ts'],
+    // Outside the Functions host @azure/functions announces test mode on every registration: expected here.
+    onConsoleLog: (log) => !log.includes('"@azure/functions" package'),
   },
 });

@@ -59,7 +59,7 @@ function decisive(rows: readonly AuditRecord[]): AuditRecord {
 
 export function formatRunTable(rows: readonly AuditRecord[], title: string): string {
   const out: string[] = [title, ''];
-  if (!rows.length) return [...out, 'No audit rows were written.'].join('\n');
+  if (!rows.length) return [...out, 'No audit rows were written: nothing new happened (findings already reported are not repeated).'].join('\n');
   for (const [vault, v] of groupRows(rows)) {
     out.push(`${safe(vault)}${v.scan ? ` — ${safe(v.scan.detail)}` : ''}`);
     for (const [key, list] of v.objects) {

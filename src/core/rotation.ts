@@ -113,9 +113,13 @@ export async function reportOnce(
   return outcome;
 }
 
-/** Identity of the object's current version for de-duplicating reports: the version id, else its timestamps. */
+/**
+ * Identity of the object's current version for de-duplicating reports. List pages carry no version id, so it is the
+ * version's creation time — the same whether the object came from a list page (nightly scan) or was read
+ * individually (an event, rotateNow).
+ */
 export function versionIdentity(object: ObjectSnapshot): string {
-  return object.version ?? iso(object.createdOn ?? object.updatedOn ?? object.notBefore) ?? '';
+  return iso(object.createdOn ?? object.notBefore ?? object.updatedOn) || (object.version ?? '');
 }
 
 interface Refusal {

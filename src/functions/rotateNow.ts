@@ -32,7 +32,8 @@ export async function rotateNow(request: HttpRequest, context: InvocationContext
   }
   const run = { runId: newRunId('manual', services.clock.now(), services.newId), trigger: 'manual' as const };
   const result = await processObject(objectType, name, undefined, rotationContext(services, vault, run, contextLogger(context)));
-  return { status: result.outcome === 'Error' ? 500 : 200, jsonBody: { dryRun: false, runId: run.runId, vault: vault.name, ...result } };
+  const status = result.reason === 'NotFound' ? 404 : result.outcome === 'Error' ? 500 : 200;
+  return { status, jsonBody: { dryRun: false, runId: run.runId, vault: vault.name, ...result } };
 }
 
 export const rotateNowHttp: HttpFunctionOptions = { route: 'rotate/{vault}/{type}/{name}', methods: ['GET', 'POST'], authLevel: 'function', handler: rotateNow };

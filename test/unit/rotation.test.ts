@@ -199,3 +199,15 @@ describe('crash and redelivery', () => {
     expect(h.audit.actions('batch-admin').filter((a) => a === 'VersionCreated')).toHaveLength(1);
   });
 });
+
+describe('reporting once', () => {
+  it('does not report a finding again when the same version arrives by an event instead of a list page', async () => {
+    const h = harness();
+    const now = h.clock.now().getTime();
+    h.vault.add('secret', 'nexus-bmc', { createdOn: new Date(now - 45 * DAY), tags: { 'rotor-secret-kind': 'nexus-credential' } });
+    await processVault(h.ctx());
+    const before = h.audit.rows.length;
+    await processObject('secret', 'nexus-bmc', 'Microsoft.KeyVault.SecretNearExpiry', h.ctx({ run: { runId: 'evt', trigger: 'eventgrid' } }));
+    expect(h.audit.rows.slice(before)).toEqual([]);
+  });
+});
