@@ -12,16 +12,21 @@ export const cryptoRandom: Random = {
   bytes: (length) => new Uint8Array(randomBytes(length)),
 };
 
-/** A seeded, deterministic PRNG (mulberry32) for tests and benchmarks. Not for production secrets. */
-export function seededRandom(seed: number): Random {
+/** mulberry32: a tiny, well-distributed, seedable 32-bit PRNG; returns a function yielding floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
-  const next = (): number => {
+  return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A seeded, deterministic Random for tests and benchmarks. Not for production secrets. */
+export function seededRandom(seed: number): Random {
+  const next = mulberry32(seed);
   return {
     int: (maxExclusive) => Math.floor(next() * maxExclusive),
     bytes: (length) => Uint8Array.from({ length }, () => Math.floor(next() * 256)),

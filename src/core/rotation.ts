@@ -89,6 +89,20 @@ function stateFields(s: RotationState) {
   return { vault: s.vault, objectType: s.objectType, objectName: s.objectName, rotationId: s.rotationId } as const;
 }
 
+/** The from → to of a rotation whose new version exists, as audit fields. */
+function transitionFields(s: RotationState) {
+  return {
+    ...stateFields(s),
+    reason: s.reason,
+    version: s.toVersion,
+    previousVersion: s.fromVersion,
+    thumbprint: s.toThumbprint,
+    previousThumbprint: s.fromThumbprint,
+    secretId: s.toSecretId,
+    expiresOn: s.toExpiresOn,
+  } as const;
+}
+
 /** Audits a finding once per object version: a finding that needs a person is not re-audited every night. */
 export async function reportOnce(
   object: ObjectSnapshot,
@@ -355,16 +369,9 @@ export async function resumeRotation(existing: Versioned<RotationState>, ctx: Ro
 
 function versionCreatedRow(state: RotationState, ctx: RotationContext, note = '') {
   return auditRecord(ctx.run, ctx.clock.now(), {
-    ...stateFields(state),
+    ...transitionFields(state),
     action: 'VersionCreated',
     outcome: 'Succeeded',
-    reason: state.reason,
-    version: state.toVersion,
-    previousVersion: state.fromVersion,
-    thumbprint: state.toThumbprint,
-    previousThumbprint: state.fromThumbprint,
-    secretId: state.toSecretId,
-    expiresOn: state.toExpiresOn,
     detail:
       `new version ${state.toVersion}${state.toExpiresOn ? ` valid until ${state.toExpiresOn}` : ''}; previous version ` +
       `${state.fromVersion} left enabled${state.toSecretId ? `; secret identifier ${state.toSecretId}` : ''}${note}`,
@@ -419,16 +426,9 @@ export async function completeRotation(state: RotationState, etag: string, ctx: 
   const now = ctx.clock.now();
   ctx.audit.append(
     auditRecord(ctx.run, now, {
-      ...stateFields(state),
+      ...transitionFields(state),
       action: 'RotationCompleted',
       outcome: 'Succeeded',
-      reason: state.reason,
-      version: state.toVersion,
-      previousVersion: state.fromVersion,
-      thumbprint: state.toThumbprint,
-      previousThumbprint: state.fromThumbprint,
-      secretId: state.toSecretId,
-      expiresOn: state.toExpiresOn,
       detail: `rotated from ${state.fromVersion} to ${state.toVersion}${note}`,
     }),
   );

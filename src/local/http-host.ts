@@ -13,6 +13,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import functions from '@azure/functions';
 import type { HttpFunctionOptions, HttpRequest, HttpResponse, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { invocationContext, type LogSink } from './functions-host.js';
+import { listenOnLoopback } from './shared/server.js';
 
 export interface HttpRoute {
   readonly name: string;
@@ -148,28 +149,7 @@ export async function startHttpHost(options: { routes: readonly HttpRoute[]; por
       else res.destroy();
     });
   });
-  const listen = (port: number): Promise<number> =>
-    new Promise((resolve, reject) => {
-      const onError = (err: Error): void => {
-        server.off('listening', onListening);
-        reject(err);
-      };
-      const onListening = (): void => {
-        server.off('error', onError);
-        const address = server.address();
-        resolve(typeof address === 'object' && address ? address.port : port);
-      };
-      server.once('error', onError);
-      server.once('listening', onListening);
-      server.listen(port, '127.0.0.1');
-    });
-  let port: number;
-  try {
-    port = await listen(options.port ?? 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !options.port) throw err;
-    port = await listen(0); // the preferred port is taken: any free one
-  }
+  const port = await listenOnLoopback(server, options.port);
   return {
     port,
     url: `http://127.0.0.1:${port}`,

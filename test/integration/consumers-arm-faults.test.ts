@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StaticTokenCredential } from '../../src/adapters/credentials.js';
 import { DEFAULT_SUBSCRIPTION_ID, startArmEmulator, type ArmEmulator, type ArmSeed } from '../../src/local/arm/index.js';
-import { seededRandom } from '../../src/local/shared/faults.js';
+import { mulberry32 as seededRandom } from '../../src/core/generators.js';
 import { createTestContext, type TestContext } from '../helpers/local-context.js';
 import { httpsRequest, portIsClosed } from '../helpers/net.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FaultController, seededRandom } from '../../src/local/keyvault/faults.js';
+import { FaultController } from '../../src/local/keyvault/faults.js';
+import { mulberry32 as seededRandom } from '../../src/core/generators.js';
 import { SlidingWindowBudget } from '../../src/local/keyvault/throttle.js';
 import { KEY_VAULT_PUBLISHED_LIMITS } from '../../src/local/keyvault/types.js';
 

@@ -7,6 +7,7 @@ import { KeyVaultError, throttled } from './errors.js';
 import { SlidingWindowBudget, type OperationClass } from './throttle.js';
 import { withoutUndefined } from './util.js';
 import { KEY_VAULT_PUBLISHED_LIMITS, type FaultOptions, type ThrottleLimits } from './types.js';
+import { mulberry32 } from '../../core/generators.js';
 
 const share = z.number().min(0).max(1);
 const budget = z.number().int().min(0);
@@ -32,17 +33,6 @@ export const faultOptionsSchema = z.strictObject({
   seed: z.number().int().optional(),
 });
 
-/** mulberry32: a small, fast, seedable PRNG with good enough spread for picking faulty requests. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface FaultState {
   latencyMs: number;
@@ -60,7 +50,7 @@ export class FaultController {
     serverErrorShare: 0,
     limits: { ...KEY_VAULT_PUBLISHED_LIMITS },
   };
-  private random = seededRandom(1);
+  private random = mulberry32(1);
   private readonly budget: SlidingWindowBudget;
 
   constructor(monotonicNow: () => number, initial: FaultOptions = {}) {
@@ -74,7 +64,7 @@ export class FaultController {
     this.state = { ...this.state, ...withoutUndefined(rest) };
     if (limits === false) this.state.limits = false;
     else if (limits) this.state.limits = { ...(this.state.limits || KEY_VAULT_PUBLISHED_LIMITS), ...withoutUndefined(limits) };
-    if (seed !== undefined) this.random = seededRandom(seed);
+    if (seed !== undefined) this.random = mulberry32(seed);
   }
 
   get latencyMs(): number {

@@ -3,13 +3,14 @@
  * rotation policy, update. Keys are returned as public JWKs only. A certificate's managed key is read-only here.
  */
 import { nowSeconds, objectName, ok, type OperationRequest, type OperationResult, type VaultContext } from './context.js';
-import { badParameter, forbidden, notFound } from './errors.js';
+import { badParameter } from './errors.js';
 import { generateKeyMaterial, RSA_SIZES, type KeyShape, type RsaSize } from './key-material.js';
-import { currentVersion, defaultKeyOps, findVersion, newVersionId, type KeyRecord, type KeyVersion, type WireKeyType } from './model.js';
+import { currentVersion, defaultKeyOps, newVersionId, type KeyRecord, type KeyVersion, type WireKeyType } from './model.js';
 import { namePage, nextLink, parsePageRequest, versionPage } from './paging.js';
 import { keyCreateClass, type OperationClass } from './throttle.js';
 import { addIsoDuration, parseIsoDuration, unixSeconds } from './time.js';
 import * as wire from './wire.js';
+import { requireRecord, requireUnmanaged, targetVersion } from './records.js';
 
 const CURVE_BY_SIZE: Record<number, 'P-256' | 'P-384' | 'P-521'> = { 256: 'P-256', 384: 'P-384', 521: 'P-521' };
 
@@ -27,23 +28,6 @@ export function keyShapeFor(kty: WireKeyType, keySize: number | undefined, curve
   return { kind: 'RSA', size: size as RsaSize };
 }
 
-function requireKey(vault: VaultContext, name: string): KeyRecord {
-  const record = vault.state.keys.get(name);
-  if (!record?.versions.length) throw notFound('key', name);
-  return record;
-}
-
-function requireUnmanaged(record: KeyRecord, operation: string): void {
-  if (record.managed) {
-    throw forbidden(`Operation ${operation} is not allowed on the key ${record.name}: it is managed by the certificate of that name.`);
-  }
-}
-
-function targetVersion(record: KeyRecord, version: string | undefined): KeyVersion {
-  const found = version ? findVersion(record, version) : currentVersion(record);
-  if (!found) throw notFound('key', record.name, version);
-  return found;
-}
 
 /** Throttling class of a create: by the requested key type and size (RSA-2048 when the body is invalid). */
 export function createCost(_vault: VaultContext, request: OperationRequest): OperationClass[] {
@@ -72,7 +56,7 @@ export async function createKey(vault: VaultContext, request: OperationRequest):
   const name = objectName(request);
   const input = wire.parseKeyCreate(request.body);
   const existing = vault.state.keys.get(name);
-  if (existing) requireUnmanaged(existing, 'create');
+  if (existing) requireUnmanaged(existing, 'key', 'create');
   const shape = keyShapeFor(input.kty, input.keySize, input.curve);
   const material = await generateKeyMaterial(newVersionId(), shape);
   const now = nowSeconds(vault);
@@ -96,9 +80,9 @@ export async function createKey(vault: VaultContext, request: OperationRequest):
 
 /** A new version with the current one's type, size or curve, operations and tags; expiry per the rotation policy. */
 export async function rotateKey(vault: VaultContext, request: OperationRequest): Promise<OperationResult> {
-  const record = requireKey(vault, objectName(request));
-  requireUnmanaged(record, 'rotate');
-  const current = targetVersion(record, undefined);
+  const record = requireRecord(vault.state.keys, 'key', objectName(request));
+  requireUnmanaged(record, 'key', 'rotate');
+  const current = targetVersion(record, 'key', undefined);
   const material = await generateKeyMaterial(newVersionId(), current.material.shape);
   const now = vault.now();
   const expiryTime = record.rotationPolicy?.expiryTime;
@@ -121,14 +105,14 @@ export async function rotateKey(vault: VaultContext, request: OperationRequest):
 }
 
 export function getKey(vault: VaultContext, request: OperationRequest): OperationResult {
-  const record = requireKey(vault, objectName(request));
-  return ok(wire.keyBundle(vault.url, record, targetVersion(record, request.params.version)));
+  const record = requireRecord(vault.state.keys, 'key', objectName(request));
+  return ok(wire.keyBundle(vault.url, record, targetVersion(record, 'key', request.params.version)));
 }
 
 export function updateKey(vault: VaultContext, request: OperationRequest): OperationResult {
-  const record = requireKey(vault, objectName(request));
-  requireUnmanaged(record, 'update');
-  const version = targetVersion(record, request.params.version);
+  const record = requireRecord(vault.state.keys, 'key', objectName(request));
+  requireUnmanaged(record, 'key', 'update');
+  const version = targetVersion(record, 'key', request.params.version);
   const input = wire.parseKeyUpdate(request.body);
   const { attributes } = version;
   if (input.attributes.enabled !== undefined) attributes.enabled = input.attributes.enabled;
@@ -153,19 +137,19 @@ export function listKeys(vault: VaultContext, request: OperationRequest): Operat
 }
 
 export function listKeyVersions(vault: VaultContext, request: OperationRequest): OperationResult {
-  const record = requireKey(vault, objectName(request));
+  const record = requireRecord(vault.state.keys, 'key', objectName(request));
   const page = versionPage(record.versions, parsePageRequest(request.query), (version) => wire.keyItem(vault.url, record, version, true));
   return ok(wire.listResult(page.items, page.nextMarker && nextLink(vault.url, request.path, request.query, page.nextMarker)));
 }
 
 export function getRotationPolicy(vault: VaultContext, request: OperationRequest): OperationResult {
-  const record = requireKey(vault, objectName(request));
+  const record = requireRecord(vault.state.keys, 'key', objectName(request));
   return ok(wire.rotationPolicyOut(vault.url, record.name, record.rotationPolicy));
 }
 
 export function updateRotationPolicy(vault: VaultContext, request: OperationRequest): OperationResult {
-  const record = requireKey(vault, objectName(request));
-  requireUnmanaged(record, 'update rotation policy');
+  const record = requireRecord(vault.state.keys, 'key', objectName(request));
+  requireUnmanaged(record, 'key', 'update rotation policy');
   const input = wire.parseRotationPolicy(request.body);
   const now = nowSeconds(vault);
   record.rotationPolicy = { ...input, created: record.rotationPolicy?.created ?? now, updated: now };

@@ -9,24 +9,8 @@ import { currentVersion, findVersion, newVersionId, type SecretRecord, type Secr
 import { namePage, nextLink, parsePageRequest, versionPage } from './paging.js';
 import { PEM, PKCS12 } from './pkcs12.js';
 import * as wire from './wire.js';
+import { requireRecord, requireUnmanaged, targetVersion } from './records.js';
 
-function requireSecret(vault: VaultContext, name: string): SecretRecord {
-  const record = vault.state.secrets.get(name);
-  if (!record?.versions.length) throw notFound('secret', name);
-  return record;
-}
-
-function requireUnmanaged(record: SecretRecord, operation: string): void {
-  if (record.managed) {
-    throw forbidden(`Operation ${operation} is not allowed on the secret ${record.name}: it is managed by the certificate of that name.`);
-  }
-}
-
-function targetVersion(record: SecretRecord, version: string | undefined): SecretVersion {
-  const found = version ? findVersion(record, version) : currentVersion(record);
-  if (!found) throw notFound('secret', record.name, version);
-  return found;
-}
 
 /** A managed secret's value: the certificate version's PFX or PEM (`outContentType` may ask for the other). */
 function managedValue(vault: VaultContext, record: SecretRecord, version: SecretVersion, outContentType: string | null): string {
@@ -41,7 +25,7 @@ export function setSecret(vault: VaultContext, request: OperationRequest): Opera
   const name = objectName(request);
   const input = wire.parseSecretSet(request.body);
   const existing = vault.state.secrets.get(name);
-  if (existing) requireUnmanaged(existing, 'set');
+  if (existing) requireUnmanaged(existing, 'secret', 'set');
   const now = nowSeconds(vault);
   const record = existing ?? vault.state.secrets.add({ name, managed: false, versions: [] });
   const version: SecretVersion = {
@@ -65,17 +49,17 @@ export function setSecret(vault: VaultContext, request: OperationRequest): Opera
 }
 
 export function getSecret(vault: VaultContext, request: OperationRequest): OperationResult {
-  const record = requireSecret(vault, objectName(request));
-  const version = targetVersion(record, request.params.version);
+  const record = requireRecord(vault.state.secrets, 'secret', objectName(request));
+  const version = targetVersion(record, 'secret', request.params.version);
   if (!version.attributes.enabled) throw forbidden('Operation get is not allowed on a disabled secret.');
   const value = record.managed ? managedValue(vault, record, version, request.query.get('outContentType')) : version.value;
   return ok(wire.secretBundle(vault.url, record, version, value));
 }
 
 export function updateSecret(vault: VaultContext, request: OperationRequest): OperationResult {
-  const record = requireSecret(vault, objectName(request));
-  requireUnmanaged(record, 'update');
-  const version = targetVersion(record, request.params.version);
+  const record = requireRecord(vault.state.secrets, 'secret', objectName(request));
+  requireUnmanaged(record, 'secret', 'update');
+  const version = targetVersion(record, 'secret', request.params.version);
   const input = wire.parseSecretUpdate(request.body);
   const { attributes } = version;
   if (input.attributes.enabled !== undefined) attributes.enabled = input.attributes.enabled;
@@ -100,7 +84,7 @@ export function listSecrets(vault: VaultContext, request: OperationRequest): Ope
 }
 
 export function listSecretVersions(vault: VaultContext, request: OperationRequest): OperationResult {
-  const record = requireSecret(vault, objectName(request));
+  const record = requireRecord(vault.state.secrets, 'secret', objectName(request));
   const page = versionPage(record.versions, parsePageRequest(request.query), (version) => wire.secretItem(vault.url, record, version, true));
   return ok(wire.listResult(page.items, page.nextMarker && nextLink(vault.url, request.path, request.query, page.nextMarker)));
 }

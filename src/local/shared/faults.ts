@@ -3,6 +3,7 @@
  * with Retry-After, and "hang" (never answer, so the client's timeout fires). Which requests get a share-based
  * fault is drawn from a seeded PRNG, so a test that fixes the seed sees the same sequence on every run.
  */
+import { mulberry32 } from '../../core/generators.js';
 
 export interface FaultOptions {
   /** Fixed latency added to every request, in milliseconds. */
@@ -27,17 +28,6 @@ export type FaultDecision =
   | { kind: 'throttle'; retryAfterSeconds: number }
   | { kind: 'serverError'; status: number };
 
-/** mulberry32: a tiny, well-distributed 32-bit PRNG; returns a function yielding floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DEFAULT_SEED = 1;
 
@@ -64,18 +54,18 @@ export function validateFaults(faults: FaultOptions): void {
 /** The faults of one scope (a resource provider, a head node) and the PRNG that draws share-based faults. */
 export class FaultPlan {
   private options: FaultOptions = {};
-  private random = seededRandom(DEFAULT_SEED);
+  private random = mulberry32(DEFAULT_SEED);
 
   /** Merges `faults` into the current options; a `seed` restarts the PRNG. */
   set(faults: FaultOptions): void {
     validateFaults(faults);
     this.options = { ...this.options, ...faults };
-    if (faults.seed !== undefined) this.random = seededRandom(faults.seed);
+    if (faults.seed !== undefined) this.random = mulberry32(faults.seed);
   }
 
   clear(): void {
     this.options = {};
-    this.random = seededRandom(DEFAULT_SEED);
+    this.random = mulberry32(DEFAULT_SEED);
   }
 
   latencyMs(): number {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FaultPlan, seededRandom, validateFaults } from '../../../src/local/shared/faults.js';
+import { FaultPlan, validateFaults } from '../../../src/local/shared/faults.js';
+import { mulberry32 as seededRandom } from '../../../src/core/generators.js';
 
 describe('seededRandom', () => {
   it('repeats its sequence for the same seed and differs for another', () => {
