@@ -11,7 +11,9 @@ import { ConfigError, parseConfigText, type RotorConfig, type VaultConfig } from
 import { cryptoRandom } from '../core/generators.js';
 import { VaultPacer } from '../core/pacing.js';
 import type { Clock, Logger, Metrics, Random, Sleep, VaultGateway } from '../core/ports.js';
-import type { RotorServices } from '../core/rotor.js';
+import { newRunId, type RotorServices } from '../core/rotor.js';
+import { auditRecord } from '../core/audit.js';
+import type { Trigger } from '../core/model.js';
 import { readSetting, SETTINGS } from '../settings.js';
 import type { AzureEnvironment } from '../adapters/azure-clients.js';
 import type { StorageConnection } from '../adapters/storage/clients.js';
@@ -209,6 +211,31 @@ export async function buildAuditServices(options: { env?: Env; clock?: Clock; lo
     import('../adapters/storage/audit-reader.js'),
   ]);
   return { clock: options.clock ?? systemClock, reader: new TableAuditReader(tableClient(storage, TABLES.audit)), log: options.log };
+}
+
+/**
+ * A run that cannot start because the configuration is invalid still leaves an audit row (auditors must see that
+ * nothing was scanned, and why), written with the storage settings alone. Other errors are not audited here.
+ */
+export async function auditInvalidConfiguration(err: unknown, trigger: Trigger, env: Env = process.env, clock: Clock = systemClock): Promise<void> {
+  if (!(err instanceof ConfigError)) return;
+  const storage = storageConnection(env, await azureEnvironment(env, { managedIdentityOnly: env === process.env }));
+  const [{ tableClient, TABLES }, { TableAuditLog }] = await Promise.all([
+    import('../adapters/storage/clients.js'),
+    import('../adapters/storage/audit-table.js'),
+  ]);
+  const audit = new TableAuditLog(tableClient(storage, TABLES.audit));
+  const now = clock.now();
+  audit.append(
+    auditRecord({ runId: newRunId(trigger, now, randomUUID), trigger }, now, {
+      vault: '_system',
+      action: 'ScanFailed',
+      outcome: 'Failed',
+      reason: 'InvalidConfiguration',
+      detail: `no vault was scanned: ${err.issues.join('; ') || err.message}`,
+    }),
+  );
+  await audit.flush();
 }
 
 let shared: Promise<AppServices> | undefined;

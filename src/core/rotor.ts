@@ -102,10 +102,16 @@ export async function runWorkItem(raw: unknown, services: RotorServices, deliver
     if (!vault) throw new Error(`vault "${item.vault}" is not in the configuration`);
     const ctx = rotationContext(services, vault, run, log);
     switch (item.kind) {
-      case 'scanVault':
-        return { kind: 'scanVault', summary: await processVault(ctx) };
-      case 'object':
-        return { kind: 'object', result: await processObject(item.objectType, item.objectName, item.hint, ctx) };
+      case 'scanVault': {
+        const summary = await processVault(ctx);
+        await scheduleLeaseChecks(summary.objects, ctx);
+        return { kind: 'scanVault', summary };
+      }
+      case 'object': {
+        const result = await processObject(item.objectType, item.objectName, item.hint, ctx);
+        await scheduleLeaseChecks([result], ctx);
+        return { kind: 'object', result };
+      }
       case 'verify':
         return { kind: 'object', result: await recheckObject(item.objectType, item.objectName, item.rotationId, ctx) };
     }
@@ -127,6 +133,29 @@ export async function runWorkItem(raw: unknown, services: RotorServices, deliver
       await services.audit.flush().catch((flushErr: unknown) => log.error(`could not audit the poison message: ${String(flushErr)}`));
     }
     throw err;
+  }
+}
+
+/** Grace after a lease expires before looking again, so a slow holder that just finished is not raced. */
+const LEASE_GRACE_SECONDS = 30;
+
+/**
+ * Objects another worker holds (InProgressElsewhere) are looked at again just after its lease expires: if that
+ * worker stopped, the rotation resumes then — not only at the next nightly run.
+ */
+async function scheduleLeaseChecks(results: readonly ObjectResult[], ctx: RotationContext): Promise<void> {
+  if (!ctx.queue) return;
+  for (const r of results) {
+    if (r.outcome !== 'InProgressElsewhere') continue;
+    const state = (await ctx.states.get(ctx.gateway.vault.name, r.type, r.name))?.value;
+    if (!state?.leaseUntil) continue;
+    const delaySeconds = Math.ceil((state.leaseUntil.getTime() - ctx.clock.now().getTime()) / 1000) + LEASE_GRACE_SECONDS;
+    await ctx.queue
+      .enqueue(
+        { kind: 'object', vault: state.vault, objectType: r.type, objectName: r.name, runId: ctx.run.runId, trigger: ctx.run.trigger, hint: 'LeaseExpiryCheck' },
+        { delaySeconds: Math.max(delaySeconds, LEASE_GRACE_SECONDS) },
+      )
+      .catch((err: unknown) => ctx.log.warn(`could not schedule a check of ${r.type} ${r.name} after its lease: ${String(err)}`));
   }
 }
 

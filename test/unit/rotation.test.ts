@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/core/ports.js';
+import { seededRandom } from '../../src/core/generators.js';
+import { VaultPacer } from '../../src/core/pacing.js';
+import { runWorkItem } from '../../src/core/rotor.js';
 import { processObject, processVault } from '../../src/core/scan.js';
-import { baseConfig, DAY, harness, type Harness } from '../support/fakes.js';
+import { baseConfig, DAY, harness, silentLogger, type Harness } from '../support/fakes.js';
 
 const settle = () => new Promise((r) => setTimeout(r, 5));
 
@@ -209,5 +212,32 @@ describe('reporting once', () => {
     const before = h.audit.rows.length;
     await processObject('secret', 'nexus-bmc', 'Microsoft.KeyVault.SecretNearExpiry', h.ctx({ run: { runId: 'evt', trigger: 'eventgrid' } }));
     expect(h.audit.rows.slice(before)).toEqual([]);
+  });
+});
+
+describe('lease expiry checks', () => {
+  it('looks again at an object another worker holds just after its lease expires', async () => {
+    const h = harness();
+    estate(h);
+    h.vault.hangBefore.add('rotateKey'); // the worker holding the key stops here
+    void processObject('key', 'cache-cmk', undefined, h.ctx());
+    await settle();
+    const queued: Array<{ item: unknown; delaySeconds?: number }> = [];
+    const services = {
+      config: h.config,
+      clock: h.clock,
+      sleep: h.clock.sleep,
+      random: seededRandom(1),
+      newId: () => 'id',
+      audit: h.audit,
+      states: h.states,
+      queue: { enqueue: async (item: unknown, o: { delaySeconds?: number } = {}) => void queued.push({ item, ...o }) },
+      gateway: () => h.vault,
+      pacer: () => new VaultPacer(h.config.limits, h.clock, h.clock.sleep),
+    };
+    const item = { kind: 'object', vault: 'hpc-kv', objectType: 'key', objectName: 'cache-cmk', runId: 'evt', trigger: 'eventgrid' };
+    const result = await runWorkItem(item, services, { dequeueCount: 1, maxDequeueCount: 5 }, silentLogger);
+    expect(result).toMatchObject({ kind: 'object', result: { outcome: 'InProgressElsewhere' } });
+    expect(queued).toEqual([{ item: expect.objectContaining({ kind: 'object', objectName: 'cache-cmk', hint: 'LeaseExpiryCheck' }), delaySeconds: 10 * 60 + 30 }]);
   });
 });
