@@ -218,17 +218,22 @@ export async function plan(
 ): Promise<Array<PlanEntry & { vault: string }>> {
   const vaults = target.vault ? [findVault(services.config, target.vault)] : services.config.vaults;
   const out: Array<PlanEntry & { vault: string }> = [];
+  let found = false;
   for (const vault of vaults) {
     if (!vault) throw new Error(`vault "${target.vault}" is not in the configuration`);
     const ctx = { config: services.config, gateway: services.gateway(vault), clock: services.clock };
     if (target.objectType && target.objectName) {
       const current = await ctx.gateway.getCurrent(target.objectType, target.objectName);
-      if (!current) throw new Error(`${target.objectType} "${target.objectName}" does not exist in vault ${vault.name}`);
+      if (!current) continue;
+      found = true;
       const entry = await planObject(current, ctx);
       if (entry) out.push({ ...entry, vault: vault.name });
     } else {
       for (const entry of await planVault(ctx)) out.push({ ...entry, vault: vault.name });
     }
+  }
+  if (target.objectType && target.objectName && !found) {
+    throw new Error(`${target.objectType} "${target.objectName}" does not exist in ${target.vault ? `vault ${target.vault}` : 'any configured vault'}`);
   }
   return out;
 }
