@@ -15,7 +15,7 @@ import { newRunId, type RotorServices } from '../core/rotor.js';
 import { auditRecord } from '../core/audit.js';
 import type { Trigger } from '../core/model.js';
 import { readSetting, SETTINGS } from '../settings.js';
-import type { AzureEnvironment } from '../adapters/azure-clients.js';
+import type { AzureEnvironment, KeyVaultClients } from '../adapters/azure-clients.js';
 import type { StorageConnection } from '../adapters/storage/clients.js';
 import type { TableAuditLog } from '../adapters/storage/audit-table.js';
 import type { AuditReader } from '../core/audit-query.js';
@@ -121,7 +121,6 @@ export async function buildMetrics(env: Env, options: Pick<BuildOptions, 'metric
   return { metrics: new OtelMetrics(provider.getMeter(SERVICE_METER)), telemetry };
 }
 
-
 export async function buildServices(options: BuildOptions = {}): Promise<AppServices> {
   const env = options.env ?? process.env;
   const { metrics, telemetry } = await buildMetrics(env, options);
@@ -164,12 +163,20 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     }
     return p;
   };
+  const clients = new Map<string, KeyVaultClients>();
+  const clientsOf = (vault: VaultConfig): KeyVaultClients => {
+    let c = clients.get(vault.name);
+    if (!c) {
+      const throttled = pacer(vault);
+      clients.set(vault.name, (c = createKeyVaultClients(vault.url, azure, (ms) => throttled.throttled(ms))));
+    }
+    return c;
+  };
   /** Reads a secret value for an adapter that needs one (HPC Pack head node credentials); never logged. */
   const readSecret = async (vaultName: string, name: string): Promise<string> => {
     const vault = config.vaults.find((v) => v.name.toLowerCase() === vaultName.toLowerCase());
     if (!vault) throw new ConfigError(`vault "${vaultName}" is not in the configuration`, []);
-    const secret = await createKeyVaultClients(vault.url, azure).secrets.getSecret(name);
-    return secret.value ?? '';
+    return (await clientsOf(vault).secrets.getSecret(name)).value ?? '';
   };
   const consumers = createConsumerGateway(config, azure, readSetting(env, 'armEndpoint') ?? 'https://management.azure.com', readSecret, sleep);
   return {
@@ -192,11 +199,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     pacer,
     gateway(vault) {
       let g = gateways.get(vault.name);
-      if (!g) {
-        const throttled = pacer(vault);
-        g = new KeyVaultGateway({ name: vault.name, url: vault.url }, createKeyVaultClients(vault.url, azure, (ms) => throttled.throttled(ms)));
-        gateways.set(vault.name, g);
-      }
+      if (!g) gateways.set(vault.name, (g = new KeyVaultGateway({ name: vault.name, url: vault.url }, clientsOf(vault))));
       return g;
     },
   };
