@@ -63,6 +63,19 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('keeps the function app free of the local stack and the CLI (both are left out of the deployed package)', () => {
+    const app = all.filter((f) => /^(functions|app|core|adapters)\//.test(relative(src, f)));
+    const offenders = app.flatMap((f) =>
+      importsOf(f)
+        .filter((i) => {
+          const target = resolveLocal(f, i.specifier);
+          return target !== undefined && (target.startsWith(join(src, 'local')) || target.startsWith(join(src, 'cli')));
+        })
+        .map((i) => `${relative(src, f)} imports ${i.specifier}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
   it('keeps Functions adapters thin', () => {
     for (const f of all.filter((f) => relative(src, f).startsWith('functions/'))) {
       const lines = readFileSync(f, 'utf8').split('\n').filter((l) => l.trim() && !l.trim().startsWith('*') && !l.trim().startsWith('/*')).length;
