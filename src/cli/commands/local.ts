@@ -16,7 +16,8 @@ export function registerLocalCommand(program: Command): void {
     .option('--latency <ms>', 'fixed latency added to every Key Vault request', (v) => Number.parseInt(v, 10))
     .option('--no-limits', "do not enforce Key Vault's per-vault throttling limits")
     .option('--http-port <port>', 'port of the local HTTP functions (default: the last one used, else a free one)', (v) => Number.parseInt(v, 10))
-    .action(async (opts: { state: string; inMemory?: boolean; latency?: number; limits: boolean; httpPort?: number }) => {
+    .option('--seed <fixture.json>', 'also create the objects of a seed fixture in the Key Vault endpoint (see examples/seed.json)')
+    .action(async (opts: { state: string; inMemory?: boolean; latency?: number; limits: boolean; httpPort?: number; seed?: string }) => {
       const { startEstateStack, takeLock } = await import('../local-session.js');
       const { mkdir } = await import('node:fs/promises');
       const started = Date.now();
@@ -32,6 +33,12 @@ export function registerLocalCommand(program: Command): void {
       const { startFunctionsHttp } = await import('../local-http.js');
       let http: Awaited<ReturnType<typeof startFunctionsHttp>>;
       try {
+        if (opts.seed) {
+          const { readFile } = await import('node:fs/promises');
+          const fixture = JSON.parse(await readFile(opts.seed, 'utf8')) as Parameters<typeof stack.keyVault.seed>[0];
+          await stack.keyVault.seed(fixture);
+          console.log(`Seeded the objects of ${opts.seed}.`);
+        }
         http = await startFunctionsHttp({ stateDir, settings, port: opts.httpPort });
       } catch (err) {
         await stack.stop().then(cleanup).then(release);
