@@ -7,8 +7,9 @@ import { contextLogger } from '../app/logging.js';
 import { getServices } from '../app/services.js';
 import { runWorkItem } from '../core/rotor.js';
 
-/** Must match host.json extensions.queues.maxDequeueCount (a unit test checks it). */
+/** Must match host.json extensions.queues (a unit test checks it): the local host and the benchmark use them. */
 export const MAX_DEQUEUE_COUNT = 5;
+export const QUEUE_BATCH = { batchSize: 8, newBatchThreshold: 4 } as const;
 export const WORK_QUEUE = 'rotor-work';
 
 export async function rotationWorker(message: unknown, context: InvocationContext): Promise<void> {

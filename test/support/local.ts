@@ -62,7 +62,7 @@ export async function startTestEnv(options: LocalStackOptions = {}): Promise<Tes
     },
     async drain(handler, services) {
       await drainQueue(queueClient(services.storage, QUEUES.work), queueClient(services.storage, QUEUES.poison), 'rotationWorker', handler, quietSink, {
-        concurrency: 8,
+        batchSize: 8,
         retryDelaySeconds: 1,
       });
     },

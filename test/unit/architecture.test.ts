@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_DEQUEUE_COUNT, WORK_QUEUE } from '../../src/functions/rotationWorker.js';
+import { MAX_DEQUEUE_COUNT, QUEUE_BATCH, WORK_QUEUE } from '../../src/functions/rotationWorker.js';
 import { QUEUES } from '../../src/adapters/storage/clients.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -84,8 +84,10 @@ describe('architecture', () => {
   });
 
   it('agrees with host.json about the work queue', () => {
-    const host = JSON.parse(readFileSync(join(root, 'host.json'), 'utf8')) as { extensions: { queues: { maxDequeueCount: number; messageEncoding: string } } };
+    const host = JSON.parse(readFileSync(join(root, 'host.json'), 'utf8')) as { extensions: { queues: { maxDequeueCount: number; batchSize: number; newBatchThreshold: number; messageEncoding: string } } };
     expect(host.extensions.queues.maxDequeueCount).toBe(MAX_DEQUEUE_COUNT);
+    expect(host.extensions.queues.batchSize).toBe(QUEUE_BATCH.batchSize);
+    expect(host.extensions.queues.newBatchThreshold).toBe(QUEUE_BATCH.newBatchThreshold);
     expect(host.extensions.queues.messageEncoding).toBe('base64');
     expect(WORK_QUEUE).toBe(QUEUES.work);
     expect(QUEUES.poison).toBe(`${QUEUES.work}-poison`);

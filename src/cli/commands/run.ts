@@ -11,7 +11,7 @@ async function drainWork(session: LocalSession, log: (level: string, fn: string,
     import('../../local/functions-host.js'),
     import('../../adapters/storage/clients.js'),
   ]);
-  const { rotationWorker, MAX_DEQUEUE_COUNT } = await loadFunctions(() => import('../../functions/rotationWorker.js'));
+  const { rotationWorker, MAX_DEQUEUE_COUNT, QUEUE_BATCH } = await loadFunctions(() => import('../../functions/rotationWorker.js'));
   const runIds = new Set<string>();
   const storage = session.services.storage;
   await drainQueue(
@@ -24,7 +24,7 @@ async function drainWork(session: LocalSession, log: (level: string, fn: string,
       await rotationWorker(message, context);
     },
     log,
-    { maxDequeueCount: MAX_DEQUEUE_COUNT, concurrency: 8 },
+    { maxDequeueCount: MAX_DEQUEUE_COUNT, ...QUEUE_BATCH },
   );
   return runIds;
 }
