@@ -109,10 +109,18 @@ export interface VaultGateway {
   updateVersion(type: ObjectType, name: string, version: string, update: VersionUpdate): Promise<void>;
 }
 
+export interface FlushOptions {
+  /**
+   * The write may wait up to this long (ms) to share its request with rows other callers append meanwhile (group
+   * commit). Another caller's flush writes these rows too, and resolves this one, as soon as it happens.
+   */
+  readonly maxDelayMs?: number | undefined;
+}
+
 /** The audit log. `append` buffers; `flush` returns when every appended row is durable (group commit). */
 export interface AuditLog {
   append(record: AuditRecord): void;
-  flush(): Promise<void>;
+  flush(options?: FlushOptions): Promise<void>;
   /** Whether a row with this rotation id and action exists (used when resuming after a crash). */
   hasRecord(vault: string, rotationId: string, action: AuditRecord['action']): Promise<boolean>;
 }

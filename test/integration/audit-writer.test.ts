@@ -5,6 +5,8 @@
  */
 import { request as httpRequest, createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TableClient } from '@azure/data-tables';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { auditRecord, type AuditRecord } from '../../src/core/audit.js';
 import { TableAuditLog } from '../../src/adapters/storage/audit-table.js';
 import { TableAuditReader } from '../../src/adapters/storage/audit-reader.js';
@@ -45,6 +47,60 @@ describe('audit writer on Azurite', () => {
     for await (const e of env.client.listEntities({ queryOptions: { filter: `PartitionKey eq '${REGISTRY_PARTITION}' and vault eq 'wave-kv'` } })) registry.push(e);
     expect(registry).toEqual([expect.objectContaining({ auditPartition: auditPartition('wave-kv', new Date(DAY)), day: '20261119' })]);
     expect(await env.reader.verify({ vault: 'wave-kv' })).toMatchObject({ ok: true, rows: 150 });
+  });
+
+  it('lets flushes that may wait share one transaction; a flush without delay takes them along at once', async () => {
+    const log = new TableAuditLog(env.client);
+    const settled: string[] = [];
+    log.append(row('linger-kv', 1));
+    const a = log.flush({ maxDelayMs: 60_000 }).then(() => settled.push('a'));
+    log.append(row('linger-kv', 2));
+    const b = log.flush({ maxDelayMs: 60_000 }).then(() => settled.push('b'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(settled).toEqual([]); // still lingering: nothing was written yet
+    expect(log.stats.transactions).toBe(0);
+    log.append(row('linger-kv', 3));
+    await log.flush();
+    await Promise.all([a, b]);
+    expect(settled.sort()).toEqual(['a', 'b']);
+    expect(log.stats).toMatchObject({ transactions: 1, rows: 3 });
+    // A lingering flush also goes out on its own once its delay has passed.
+    log.append(row('linger-kv', 4));
+    await log.flush({ maxDelayMs: 30 });
+    expect(log.stats).toMatchObject({ transactions: 2, rows: 4 });
+    expect(await env.reader.verify({ vault: 'linger-kv' })).toMatchObject({ ok: true, rows: 4 });
+  });
+
+  it('moves the chain head it wrote last without reading it again: one request per write', async () => {
+    let requests = 0;
+    const counting = {
+      name: 'countRequests',
+      sendRequest: (request: Parameters<PipelinePolicy['sendRequest']>[0], next: Parameters<PipelinePolicy['sendRequest']>[1]) => {
+        requests++;
+        return next(request);
+      },
+    };
+    const client = TableClient.fromConnectionString(env.azurite.connectionString, TABLES.audit, {
+      allowInsecureConnection: true,
+      additionalPolicies: [{ policy: counting, position: 'perCall' }],
+    });
+    const log = new TableAuditLog(client);
+    log.append(row('head-kv', 1));
+    await log.flush(); // creates the table (once), reads the head, registers the partition, writes
+    const first = requests;
+    for (let i = 2; i <= 4; i++) {
+      log.append(row('head-kv', i));
+      await log.flush();
+    }
+    expect(requests - first).toBe(3);
+    // Another writer moves the head: the cached head is stale, the write is retried after reading it again.
+    const other = new TableAuditLog(env.client);
+    other.append(row('head-kv', 5));
+    await other.flush();
+    log.append(row('head-kv', 6));
+    await log.flush();
+    expect(log.stats.conflicts).toBe(1);
+    expect(await env.reader.verify({ vault: 'head-kv' })).toMatchObject({ ok: true, rows: 6 });
   });
 
   it('keeps one valid chain when writers on different hosts race for the same partition', async () => {

@@ -7,7 +7,10 @@
  * whole day detectable.
  *
  * Writes use group commit: `append` buffers; `flush` resolves when every row appended before it is durable.
- * Concurrent flushes coalesce into one write, so a wave of rotations writes many rows per request. A failed write
+ * Concurrent flushes coalesce into one write, and a flush that may wait (`maxDelayMs`) lingers so that rows other
+ * callers append meanwhile share its request, so a wave of rotations writes many rows per request. The chain head
+ * of each partition is cached after a successful write (read again only after a conflict), so a write costs one
+ * request. A failed write
  * keeps its rows for the next flush; before a row is tried again, the writer checks whether an earlier attempt
  * committed after all (its answer was lost, or the client's own retry met the head it had just moved), with one
  * point read per earlier attempt, so a row is never written twice.
@@ -15,7 +18,7 @@
 import { odata, type TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
 import type { AuditRecord } from '../../core/audit.js';
 import { genesisHash, rowHash, type AuditRow, type ChainHead } from '../../core/audit-chain.js';
-import type { AuditLog, Logger } from '../../core/ports.js';
+import type { AuditLog, FlushOptions, Logger } from '../../core/ports.js';
 import { ensureOnce, forgetEnsured, isTableNotFound } from './clients.js';
 import { auditPartition, auditRowKey, HEAD_ROW_KEY, REGISTRY_PARTITION, registryRowKey, splitPartition, vaultKey } from './keys.js';
 
@@ -65,6 +68,10 @@ export class TableAuditLog implements AuditLog {
   private readonly registered = new Set<string>();
   private scheduled: Promise<void> | undefined;
   private chain: Promise<void> = Promise.resolve();
+  /** A lingering flush: it starts when its timer fires or when a flush without delay is asked for. */
+  private lingering: { promise: Promise<void>; timer: NodeJS.Timeout; start: () => void; due: number } | undefined;
+  /** Chain heads this writer moved last, with their ETags (a conflict drops them). */
+  private readonly heads = new Map<string, { head: ChainHead; etag: string }>();
   /** Requests and rows written (the benchmark reports rows per request); rows found committed on a retry. */
   readonly stats = { transactions: 0, rows: 0, conflicts: 0, recovered: 0 };
 
@@ -82,6 +89,7 @@ export class TableAuditLog implements AuditLog {
     if (!isTableNotFound(err)) return;
     forgetEnsured(`table:${this.client.url}/${this.client.tableName}`);
     this.registered.clear();
+    this.heads.clear();
   }
 
   append(record: AuditRecord): void {
@@ -92,7 +100,38 @@ export class TableAuditLog implements AuditLog {
     return this.pending.length;
   }
 
-  flush(): Promise<void> {
+  flush(options: FlushOptions = {}): Promise<void> {
+    if (this.scheduled) return this.scheduled;
+    const delay = Math.max(0, options.maxDelayMs ?? 0);
+    // Rows go to Table storage 99 to a transaction: a full transaction's worth does not wait.
+    if (delay > 0 && this.pending.length < ROWS_PER_TRANSACTION) {
+      const due = Date.now() + delay;
+      if (this.lingering) {
+        // Start the lingering flush earlier when this caller cannot wait as long.
+        if (due < this.lingering.due) {
+          clearTimeout(this.lingering.timer);
+          this.lingering.due = due;
+          this.lingering.timer = setTimeout(this.lingering.start, delay);
+        }
+        return this.lingering.promise;
+      }
+      let start!: () => void;
+      const started = new Promise<void>((resolve) => (start = resolve));
+      const promise = started.then(() => this.flushNow());
+      this.lingering = { promise, timer: setTimeout(() => start(), delay), start: () => start(), due };
+      return promise;
+    }
+    return this.flushNow();
+  }
+
+  private flushNow(): Promise<void> {
+    if (this.lingering) {
+      // A flush without delay takes the lingering callers' rows too: they are served by this write.
+      const { timer, start } = this.lingering;
+      this.lingering = undefined;
+      clearTimeout(timer);
+      start();
+    }
     if (this.scheduled) return this.scheduled;
     const run = this.chain.then(async () => {
       this.scheduled = undefined; // rows appended from now on belong to the next flush
@@ -129,6 +168,8 @@ export class TableAuditLog implements AuditLog {
   }
 
   private async readHead(partitionKey: string): Promise<{ head: ChainHead; etag: string | undefined }> {
+    const cached = this.heads.get(partitionKey);
+    if (cached) return cached;
     try {
       const e = await this.client.getEntity<{ seq: number; hash: string; lastRowKey: string }>(partitionKey, HEAD_ROW_KEY);
       return { head: { seq: e.seq, hash: e.hash, lastRowKey: e.lastRowKey }, etag: e.etag };
@@ -186,7 +227,11 @@ export class TableAuditLog implements AuditLog {
       const tried: Attempt = { lastRowKey, lastHash: prev, records: chunk };
       for (const r of chunk) this.attempts.set(r, [...(this.attempts.get(r) ?? []), tried]);
       try {
-        await this.client.submitTransaction(actions);
+        const response = await this.client.submitTransaction(actions);
+        // Sub-responses come in the order of the actions: the head's is the last.
+        const headEtag = response.subResponses.length === actions.length ? response.subResponses[actions.length - 1]?.etag?.trim() : undefined;
+        if (headEtag) this.heads.set(partitionKey, { head: { seq, hash: prev, lastRowKey }, etag: headEtag });
+        else this.heads.delete(partitionKey);
         this.stats.transactions++;
         this.stats.rows += chunk.length;
         for (const r of chunk) {
@@ -197,6 +242,7 @@ export class TableAuditLog implements AuditLog {
       } catch (err) {
         // Another writer moved the head (412) or created it first (409) — or our own request committed and its answer
         // was lost before the client retried it: re-read, drop what is committed, re-chain the rest.
+        this.heads.delete(partitionKey);
         const status = statusOf(err);
         if ((status === 412 || status === 409) && attempt < CONFLICT_RETRIES) {
           this.stats.conflicts++;
