@@ -189,10 +189,10 @@ export const configSchema = z
         certificateTimeoutMinutes: z.number().min(1).max(1440).default(15),
         pollIntervalSeconds: z.number().min(0.01).max(300).default(2),
         /** Rotations in flight per vault. */
-        concurrencyPerVault: z.number().int().min(1).max(200).default(16),
+        concurrencyPerVault: z.number().int().min(1).max(200).default(32),
       })
       .strict()
-      .default({ maxAttempts: 5, retryBaseMinutes: 15, leaseMinutes: 10, certificateTimeoutMinutes: 15, pollIntervalSeconds: 2, concurrencyPerVault: 16 }),
+      .default({ maxAttempts: 5, retryBaseMinutes: 15, leaseMinutes: 10, certificateTimeoutMinutes: 15, pollIntervalSeconds: 2, concurrencyPerVault: 32 }),
     limits: limitsSchema.default({ rsa2048CreatesPer10s: 20, otherKeyCreatesPer10s: 20, secretWritesPer10s: 300 }),
     consumers: consumersSchema.default({ batch: [], hpcPack: [], hpcCache: [] }),
     verification: z

@@ -64,6 +64,80 @@ export interface RotationContext {
   readonly metrics?: Metrics | undefined;
   /** For delayed re-checks of consumers (verify work items). */
   readonly queue?: WorkQueue | undefined;
+  /**
+   * Group commit of completions (processVault): a completed rotation's rows are written with other rows, and its
+   * Completed state once they are durable. Without it, each completion is written on its own.
+   */
+  readonly completions?: CompletionQueue | undefined;
+  /**
+   * Membership in a group of due objects started together (processVault): `ready()` says this object's opening
+   * audit rows are appended (or that it has none), so the group's rows can go out in one write.
+   */
+  readonly group?: GroupMember | undefined;
+}
+
+export interface GroupMember {
+  ready(): void;
+}
+
+/**
+ * The audit rows that open a rotation (or report a finding) may wait this long (ms) for the other members of its
+ * group to append theirs, so that they share one Table storage request; the rotation waits until they are durable.
+ */
+export const START_ROWS_MAX_DELAY_MS = 1_000;
+/** Completed rotations' rows wait at most this long (ms) for a write they can join. */
+export const COMPLETION_ROWS_MAX_DELAY_MS = 2_000;
+
+interface PendingCompletion {
+  readonly state: RotationState;
+  readonly etag: string;
+}
+
+/**
+ * Completions awaiting a group commit. A rotation whose new version exists and needs no verification appends its
+ * RotationCompleted row and hands itself over here, freeing its worker slot; `commit` makes the rows durable (in
+ * the same request as other rotations' rows where possible) and only then writes the Completed states. Until then
+ * the persisted state says VersionCreated: after a crash, resuming finds the row (or writes it) and completes.
+ */
+export class CompletionQueue {
+  private pending: PendingCompletion[] = [];
+
+  constructor(private readonly ctx: RotationContext) {}
+
+  get size(): number {
+    return this.pending.length;
+  }
+
+  add(state: RotationState, etag: string, note: string): void {
+    appendCompletedRow(state, this.ctx, note);
+    this.pending.push({ state, etag });
+  }
+
+  /** Makes the queued completions durable and records them; failures leave them to be resumed (never thrown). */
+  async commit(maxDelayMs = COMPLETION_ROWS_MAX_DELAY_MS): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    if (!batch.length) return;
+    const { ctx } = this;
+    try {
+      await ctx.audit.flush({ maxDelayMs });
+    } catch (err) {
+      ctx.log.error(`could not write the RotationCompleted rows of ${batch.length} rotations; they complete when resumed: ${message(err)}`);
+      return;
+    }
+    await Promise.all(
+      batch.map(async ({ state, etag }) => {
+        try {
+          await markCompleted(state, etag, ctx);
+          await ctx.hooks?.afterCompleted(state, ctx);
+        } catch (err) {
+          ctx.log.error(`could not record the completion of ${state.vault}/${state.objectType}/${state.objectName}: ${message(err)}`, {
+            rotationId: state.rotationId,
+          });
+        }
+      }),
+    );
+  }
 }
 
 export type ObjectOutcome =
@@ -116,7 +190,7 @@ export async function reportOnce(
   if (existing?.value.reportedFinding === key) return 'AlreadyReported';
   const now = ctx.clock.now();
   for (const row of rows) ctx.audit.append(auditRecord(ctx.run, now, row));
-  await ctx.audit.flush();
+  await flushOpeningRows(ctx);
   const base = existing?.value ?? emptyState(object.vault, object.type, object.name, now);
   try {
     await ctx.states.put({ ...base, reportedFinding: key, updatedAt: now }, existing?.etag);
@@ -299,7 +373,7 @@ export async function rotateDueObject(
 
   appendStartRows(claimed, finding.message, ctx, '');
   try {
-    await ctx.audit.flush();
+    await flushOpeningRows(ctx);
   } catch (err) {
     // Fail closed: nothing is created without its RotationStarted row.
     return failRotation(claimed, etag, new GatewayError('Unavailable', `audit log unavailable, nothing was created: ${message(err)}`), ctx, {
@@ -307,6 +381,14 @@ export async function rotateDueObject(
     });
   }
   return continueRotation(claimed, etag, ctx, prepared);
+}
+
+/** Makes the rows just appended durable: alone, at once; in a group, together with the group's other rows. */
+function flushOpeningRows(ctx: RotationContext): Promise<void> {
+  if (!ctx.group) return ctx.audit.flush();
+  const flushed = ctx.audit.flush({ maxDelayMs: START_ROWS_MAX_DELAY_MS });
+  ctx.group.ready();
+  return flushed;
 }
 
 function appendStartRows(state: RotationState, findingMessage: string, ctx: RotationContext, note: string): void {
@@ -410,6 +492,10 @@ export async function continueRotation(
         await ctx.states.put(state, etag);
         return 'Verifying';
       }
+      if (ctx.completions) {
+        ctx.completions.add(next.state, etag, next.note);
+        return 'Rotated';
+      }
       const outcome = await completeRotation(next.state, etag, ctx, next.note);
       await ctx.hooks?.afterCompleted(next.state, ctx);
       return outcome;
@@ -421,19 +507,27 @@ export async function continueRotation(
   }
 }
 
-/** Writes RotationCompleted (durably) and then the Completed state. */
-export async function completeRotation(state: RotationState, etag: string, ctx: RotationContext, note: string): Promise<ObjectOutcome> {
-  const now = ctx.clock.now();
+function appendCompletedRow(state: RotationState, ctx: RotationContext, note: string): void {
   ctx.audit.append(
-    auditRecord(ctx.run, now, {
+    auditRecord(ctx.run, ctx.clock.now(), {
       ...transitionFields(state),
       action: 'RotationCompleted',
       outcome: 'Succeeded',
       detail: `rotated from ${state.fromVersion} to ${state.toVersion}${note}`,
     }),
   );
-  await ctx.audit.flush();
+}
+
+async function markCompleted(state: RotationState, etag: string, ctx: RotationContext): Promise<void> {
+  const now = ctx.clock.now();
   await ctx.states.put({ ...state, status: 'Completed', completedAt: now, leaseUntil: undefined, lastError: '', updatedAt: now }, etag);
+}
+
+/** Writes RotationCompleted (durably) and then the Completed state. */
+export async function completeRotation(state: RotationState, etag: string, ctx: RotationContext, note: string): Promise<ObjectOutcome> {
+  appendCompletedRow(state, ctx, note);
+  await ctx.audit.flush();
+  await markCompleted(state, etag, ctx);
   return 'Rotated';
 }
 

@@ -8,8 +8,18 @@ import { auditRecord, type AuditInput } from './audit.js';
 import { findVault, resolveObjectPolicy, vaultTypes, type ObjectPolicy } from './config.js';
 import type { ObjectSnapshot, ObjectType } from './model.js';
 import { evaluate, type Finding } from './policy.js';
-import { preflight, reportOnce, resumeRotation, rotateDueObject, versionIdentity, type ObjectOutcome, type RotationContext } from './rotation.js';
-import { ConcurrencyError } from './ports.js';
+import {
+  CompletionQueue,
+  preflight,
+  reportOnce,
+  resumeRotation,
+  rotateDueObject,
+  versionIdentity,
+  type GroupMember,
+  type ObjectOutcome,
+  type RotationContext,
+} from './rotation.js';
+import { ConcurrencyError, type AuditLog } from './ports.js';
 import { emptyState, isOpen } from './state.js';
 
 export interface ObjectResult {
@@ -78,8 +88,73 @@ class BoundedExecutor {
     this.running.add(p);
   }
 
+  /** Waits until `n` slots are free. */
+  async whenFree(n: number): Promise<void> {
+    while (this.running.size > Math.max(0, this.limit - n)) await Promise.race(this.running);
+  }
+
   async drain(): Promise<void> {
     while (this.running.size) await Promise.race(this.running);
+  }
+}
+
+/**
+ * Admits due objects to the executor in groups: a group starts when it is full (half the vault's concurrency) and
+ * there are slots for all of it. Rotations that start together open with audit rows written together, and each
+ * group's start also commits the completions queued since the previous one — so a wave of rotations writes many
+ * audit rows per Table storage request instead of one or two, while the pacer keeps creations inside the vault's
+ * limits.
+ */
+class GroupAdmission {
+  private group: ((member: GroupMember) => Promise<void>)[] = [];
+  private readonly commits: Promise<void>[] = [];
+
+  constructor(
+    private readonly executor: BoundedExecutor,
+    private readonly size: number,
+    private readonly completions: CompletionQueue,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async admit(task: (member: GroupMember) => Promise<void>): Promise<void> {
+    this.group.push(task);
+    if (this.group.length >= this.size) await this.release();
+  }
+
+  async release(): Promise<void> {
+    const tasks = this.group;
+    this.group = [];
+    if (!tasks.length) return;
+    await this.executor.whenFree(tasks.length);
+    this.commits.push(this.completions.commit());
+    // When every member has appended its opening rows (or finished without any), the group's write goes out.
+    let waiting = tasks.length;
+    const member = (): GroupMember => {
+      let ready = false;
+      return {
+        ready: () => {
+          if (ready) return;
+          ready = true;
+          if (--waiting === 0) this.audit.flush().catch(() => undefined); // each member awaits its own rows
+        },
+      };
+    };
+    for (const task of tasks) {
+      const m = member();
+      await this.executor.submit(() => task(m).finally(() => m.ready()));
+    }
+  }
+
+  /** Releases the last group and waits for every task. */
+  async finish(): Promise<void> {
+    await this.release();
+    await this.executor.drain();
+  }
+
+  /** Commits the completions still queued (with whatever else was appended meanwhile). */
+  async settle(): Promise<void> {
+    await this.completions.commit(0);
+    await Promise.all(this.commits);
   }
 }
 
@@ -212,7 +287,10 @@ export async function processVault(ctx: RotationContext): Promise<VaultSummary> 
   const summary = new Summary((r) => {
     if (r.outcome !== 'NotDue') ctx.metrics?.objectOutcome({ vault: vault.name, type: r.type }, r.outcome);
   });
-  const executor = new BoundedExecutor(ctx.config.rotation.concurrencyPerVault);
+  const concurrency = ctx.config.rotation.concurrencyPerVault;
+  const executor = new BoundedExecutor(concurrency);
+  const completions = new CompletionQueue(ctx);
+  const admission = new GroupAdmission(executor, Math.max(1, Math.floor(concurrency / 2)), completions, ctx.audit);
 
   // 1. Rotations a stopped worker left behind (lease expired) resume first.
   // Rotations waiting for their consumers are re-checked when their next check is due.
@@ -246,8 +324,8 @@ export async function processVault(ctx: RotationContext): Promise<VaultSummary> 
             summary.notDue++;
             continue;
           }
-          await executor.submit(async () => {
-            const result = await processSnapshot(object, ctx);
+          await admission.admit(async (group) => {
+            const result = await processSnapshot(object, { ...ctx, completions, group });
             if (result.outcome === 'NotDue') summary.notDue++;
             if (result.outcome === 'Error') summary.errors.push(`${type}/${object.name}: ${result.reason}`);
             summary.record(result);
@@ -269,7 +347,7 @@ export async function processVault(ctx: RotationContext): Promise<VaultSummary> 
     }
   };
   await Promise.all(vaultTypes(ctx.config, vault).map(scanType));
-  await executor.drain();
+  await admission.finish();
 
   ctx.audit.append(
     auditRecord(ctx.run, ctx.clock.now(), {
@@ -280,6 +358,7 @@ export async function processVault(ctx: RotationContext): Promise<VaultSummary> 
       detail: describe(summary),
     }),
   );
+  await admission.settle();
   await ctx.audit.flush();
   const result = summary.finish(vault.name, ctx.run.runId, started, ctx.clock.now().getTime());
   if (Object.values(result.scanned).every((n) => n === 0) && result.errors.length) {
