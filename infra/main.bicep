@@ -32,7 +32,7 @@ param hpcCacheKeyVaultResourceIds array = []
 @description('NCRONTAB schedule of the nightly scan (ROTOR_SCHEDULE; six fields, UTC: Flex Consumption does not support WEBSITE_TIME_ZONE).')
 param schedule string = '0 0 2 * * *'
 
-@description('Rotor configuration (the ROTOR_CONFIG document: defaults, secretKinds, objects, rotation, limits). When it has no "vaults", they are built from vaultResourceIds.')
+@description('Rotor configuration (the ROTOR_CONFIG document: defaults, secretKinds, objects, consumers, rotation, limits). When it has no "vaults", they are built from vaultResourceIds; consumers.batch / consumers.hpcCache also get the accounts and caches of batchAccountResourceIds / hpcCacheResourceIds.')
 param rotorConfig object = {}
 
 @allowed([
@@ -72,7 +72,17 @@ var derivedVaults = [for id in vaultResourceIds: {
   name: split(id, '/')[8]
   url: 'https://${split(id, '/')[8]}${environment().suffixes.keyvaultDns}/'
 }]
-var effectiveRotorConfig = contains(rotorConfig, 'vaults') ? rotorConfig : union(rotorConfig, { vaults: derivedVaults })
+// The Batch accounts and HPC Caches Rotor may read are consumers it verifies, merged with those rotorConfig lists
+// (union() merges nested objects and arrays, dropping duplicates).
+var derivedConsumers = {
+  batch: map(batchAccountResourceIds, id => { accountId: id })
+  hpcCache: map(hpcCacheResourceIds, id => { cacheId: id })
+}
+var effectiveConsumers = union(derivedConsumers, contains(rotorConfig, 'consumers') ? rotorConfig.consumers : {})
+var effectiveRotorConfig = union(rotorConfig, {
+  vaults: contains(rotorConfig, 'vaults') ? rotorConfig.vaults : derivedVaults
+  consumers: effectiveConsumers
+})
 var hpcCacheVaultIdsLower = map(hpcCacheKeyVaultResourceIds, id => toLower(id))
 // Distinct resource groups of the managed vaults (union() of arrays drops duplicates): the custom key role's scopes.
 var vaultResourceGroupIds = union(map(vaultResourceIds, id => toLower('/subscriptions/${split(id, '/')[2]}/resourceGroups/${split(id, '/')[4]}')), [])

@@ -374,6 +374,7 @@ describe('parameters', () => {
     for (const [name, d] of declared) if (!d.value) expect(parsed.parameters, name).toHaveProperty(name);
     expect(parsed.parameters['subscribeVaultEvents']?.value).toBe(false);
     expect(parsed.parameters['vaultResourceIds']?.value).toEqual(JSON.parse(sample.ROTOR_VAULT_RESOURCE_IDS));
+    expect(parsed.parameters['rotorConfig']?.value).toEqual({});
   });
 
   it('the example parameters give a configuration Rotor accepts (vaults derived as main.bicep does)', () => {
@@ -383,6 +384,15 @@ describe('parameters', () => {
     const vaults = ids.map((id) => ({ name: id.split('/')[8]!, url: `https://${id.split('/')[8]}.vault.azure.net/` }));
     const config = { ...(example.parameters['rotorConfig']!.value as object), vaults };
     expect(() => parseConfig(config)).not.toThrow();
+    // Consumers come from the resource ids Rotor is made Reader of, in the shapes the configuration schema takes.
+    const derived = find(main, 'var', 'derivedConsumers')?.value;
+    expect(render(prop(derived!, 'batch'))).toBe('map(batchAccountResourceIds, (id) => { accountId: id })');
+    expect(render(prop(derived!, 'hpcCache'))).toBe('map(hpcCacheResourceIds, (id) => { cacheId: id })');
+    const batchIds = (example.parameters['batchAccountResourceIds']?.value ?? ['/subscriptions/0/resourceGroups/rg/providers/Microsoft.Batch/batchAccounts/b1']) as string[];
+    const cacheIds = (example.parameters['hpcCacheResourceIds']?.value ?? ['/subscriptions/0/resourceGroups/rg/providers/Microsoft.StorageCache/caches/c1']) as string[];
+    const withConsumers = { ...config, consumers: { batch: batchIds.map((accountId) => ({ accountId })), hpcCache: cacheIds.map((cacheId) => ({ cacheId })) } };
+    expect(parseConfig(withConsumers).consumers.batch).toHaveLength(batchIds.length);
+    expect(render(find(main, 'var', 'effectiveRotorConfig')?.value)).toContain('consumers: effectiveConsumers');
     expect(render(find(main, 'var', 'derivedVaults')?.value)).toMatch(/name: split\(id, '\/'\)\[8\], url: 'https:\/\/\$\{split\(id, '\/'\)\[8\]\}\$\{environment\(\)\.suffixes\.keyvaultDns\}\/'/);
   });
 });
