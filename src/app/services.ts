@@ -220,7 +220,13 @@ export async function buildAuditServices(options: { env?: Env; clock?: Clock; lo
  * A run that cannot start because the configuration is invalid still leaves an audit row (auditors must see that
  * nothing was scanned, and why), written with the storage settings alone. Other errors are not audited here.
  */
-export async function auditInvalidConfiguration(err: unknown, trigger: Trigger, env: Env = process.env, clock: Clock = systemClock): Promise<void> {
+export async function auditInvalidConfiguration(
+  err: unknown,
+  trigger: Trigger,
+  env: Env = process.env,
+  clock: Clock = systemClock,
+  consequence = 'no vault was scanned',
+): Promise<void> {
   if (!(err instanceof ConfigError)) return;
   const storage = storageConnection(env, await azureEnvironment(env, { managedIdentityOnly: env === process.env }));
   const [{ tableClient, TABLES }, { TableAuditLog }] = await Promise.all([
@@ -235,7 +241,7 @@ export async function auditInvalidConfiguration(err: unknown, trigger: Trigger, 
       action: 'ScanFailed',
       outcome: 'Failed',
       reason: 'InvalidConfiguration',
-      detail: `no vault was scanned: ${err.issues.join('; ') || err.message}`,
+      detail: `${consequence}: ${err.issues.join('; ') || err.message}`,
     }),
   );
   await audit.flush();
@@ -262,6 +268,24 @@ export function getAuditServices(): Promise<AuditServices> {
     throw err;
   });
   return sharedAudit;
+}
+
+/**
+ * The function app's services for one invocation. When they cannot be built because the configuration is invalid
+ * and `consequence` is given, an audit row says what did not happen and why (written with the storage settings
+ * alone); the error is rethrown either way.
+ */
+export async function servicesForInvocation(trigger: Trigger, log: Pick<Logger, 'error'>, consequence?: string): Promise<AppServices> {
+  try {
+    return await getServices();
+  } catch (err) {
+    if (consequence !== undefined) {
+      await auditInvalidConfiguration(err, trigger, process.env, systemClock, consequence).catch((auditErr: unknown) =>
+        log.error(`could not audit the failed start: ${String(auditErr)}`),
+      );
+    }
+    throw err;
+  }
 }
 
 /** The process-wide services of the function app (built on first use; a failed build is retried next time). */

@@ -5,7 +5,7 @@
  */
 import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { contextLogger } from '../app/logging.js';
-import { getServices } from '../app/services.js';
+import { servicesForInvocation } from '../app/services.js';
 import { findVault } from '../core/config.js';
 import { OBJECT_TYPES, type ObjectType } from '../core/model.js';
 import { newRunId, plan, rotationContext } from '../core/rotor.js';
@@ -17,7 +17,7 @@ const badRequest = (parameter: string, message: string): HttpResponseInit => ({
 });
 
 export async function rotateNow(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const services = await getServices();
+  const services = await servicesForInvocation('manual', contextLogger(context), 'an on-demand rotation request was refused');
   const { vault: vaultName = '', type = '', name = '' } = request.params;
   const vault = findVault(services.config, vaultName);
   if (!vault) return { status: 404, jsonBody: { error: { code: 'VaultNotManaged', parameter: 'vault', message: `vault: "${vaultName}" is not managed by Rotor` } } };

@@ -4,7 +4,7 @@
  */
 import { app, type InvocationContext } from '@azure/functions';
 import { contextLogger } from '../app/logging.js';
-import { getServices } from '../app/services.js';
+import { servicesForInvocation } from '../app/services.js';
 import { runWorkItem } from '../core/rotor.js';
 
 /** Must match host.json extensions.queues (a unit test checks it): the local host and the benchmark use them. */
@@ -13,8 +13,10 @@ export const QUEUE_BATCH = { batchSize: 8, newBatchThreshold: 4 } as const;
 export const WORK_QUEUE = 'rotor-work';
 
 export async function rotationWorker(message: unknown, context: InvocationContext): Promise<void> {
-  const services = await getServices();
   const dequeueCount = Number(context.triggerMetadata?.['dequeueCount'] ?? 1);
+  // A configuration error is audited once, on the delivery after which the message moves to the poison queue.
+  const lastDelivery = dequeueCount >= MAX_DEQUEUE_COUNT;
+  const services = await servicesForInvocation('timer', contextLogger(context), lastDelivery ? 'a work item moves to the poison queue unrun' : undefined);
   const result = await runWorkItem(message, services, { dequeueCount, maxDequeueCount: MAX_DEQUEUE_COUNT }, contextLogger(context));
   if (result.kind === 'scanVault') {
     const s = result.summary;

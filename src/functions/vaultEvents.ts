@@ -5,11 +5,11 @@
  */
 import { app, type InvocationContext } from '@azure/functions';
 import { contextLogger } from '../app/logging.js';
-import { getServices } from '../app/services.js';
+import { servicesForInvocation } from '../app/services.js';
 import { acceptVaultEvents } from '../core/rotor.js';
 
 export async function vaultEvents(event: unknown, context: InvocationContext): Promise<void> {
-  const services = await getServices();
+  const services = await servicesForInvocation('eventgrid', contextLogger(context), 'Key Vault events were not handled (Event Grid retries them)');
   const { accepted, rejected } = await acceptVaultEvents(event, services, contextLogger(context));
   context.log(`events: ${accepted.length} accepted, ${rejected.length} rejected`, {
     accepted: accepted.map((e) => `${e.eventType} ${e.vault}/${e.objectName}`),
