@@ -214,7 +214,7 @@ const SCRIPT = `
     $('timeline-title').textContent = t.object.vault + ' / ' + t.object.objectType + ' / ' + t.object.objectName;
     $('timeline-summary').textContent = t.rotations.length + ' rotation(s), ' + t.other.length + ' other row(s)' + (t.truncated ? ' (truncated)' : '');
     t.rotations.forEach(function (r) {
-      var stale = r.consumers.some(function (c) { return c.state !== 'Verified' && c.state !== 'Skipped'; });
+      var stale = r.consumers.some(function (c) { return c.state !== 'Verified'; });
       var cls = r.status === 'Failed' ? 'failed' : stale ? 'stale' : '';
       var badge = r.status === 'Completed' ? 'ok' : r.status === 'Failed' ? 'failed' : 'stale';
       var h = el('h3', null, [

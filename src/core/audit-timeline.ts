@@ -46,7 +46,7 @@ export interface RotationStory {
   readonly completedAt: string | null;
   readonly failedAt: string | null;
   readonly consumers: readonly ConsumerStory[];
-  /** Every consumer confirmed the new version (or was skipped); false while any is stale or unreachable. */
+  /** Every consumer confirmed the new version; false while any is stale, unreachable or offline (skipped). */
   readonly converged: boolean;
   readonly convergedAt: string | null;
   /** The rotation's rows, oldest first. */
@@ -124,7 +124,7 @@ function story(rotationId: string, rows: AuditRow[]): RotationStory {
   const versioned = completed ?? created;
   const origin = records[0] as AuditRecord;
   const cs = consumers(rows);
-  const converged = cs.length > 0 && cs.every((c) => c.state === 'Verified' || c.state === 'Skipped');
+  const converged = cs.length > 0 && cs.every((c) => c.state === 'Verified');
   return {
     rotationId,
     status,

@@ -26,8 +26,12 @@ export interface ConsumerResult {
   readonly checkedAt: Date;
 }
 
-/** Statuses that count as converged. An offline node cannot be verified and does not block convergence. */
-export const CONVERGED: readonly ConsumerStatus[] = ['Verified', 'Skipped'];
+/**
+ * Statuses that count as converged: only Verified. An offline node (Skipped) cannot be checked, so it is looked at
+ * again until it is online and verified, or the deadline fails the rotation naming it — a node that comes back with
+ * the old certificate would otherwise break, and the previous version must not be disabled under it.
+ */
+export const CONVERGED: readonly ConsumerStatus[] = ['Verified'];
 
 // ── Batch ──────────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -222,7 +226,14 @@ export function checkHpcPackNode(
     expected: cert.newThumbprint,
   };
   if (node.state.toLowerCase() !== 'online' || !probe) {
-    return { ...base, status: 'Skipped', reason: `Node${node.state || 'Unknown'}`, detail: `node is ${node.state || 'in an unknown state'} (health ${node.health || 'unknown'}); not probed`, observed: '' };
+    return {
+      ...base,
+      status: 'Skipped',
+      reason: `Node${node.state || 'Unknown'}`,
+      detail: `node is ${node.state || 'in an unknown state'} (health ${node.health || 'unknown'}); not probed, checked again until it is online`,
+      observed: '',
+      nextCheckAt: recheckAt,
+    };
   }
   if (probe.kind === 'timeout') {
     return { ...base, status: 'Unreachable', reason: 'Timeout', detail: `no TLS handshake on ${node.host}:${node.port} within the probe timeout`, observed: '', nextCheckAt: recheckAt };

@@ -201,6 +201,17 @@ describe('verifying consumers after a rotation', () => {
     await hpc.setNodeReachability('c1', 'n4', 'tls');
     hpc.setNodeCertificate('c1', 'n4', { certPem: now.certPem, keyPem: now.keyPem });
     offset += HOUR;
+    // The offline node still blocks convergence: it has not been checked.
+    const waiting = await services();
+    const pending = (await waiting.states.get('hpc-kv', 'certificate', 'cluster-cert'))!.value;
+    await runWorkItem(verifyItem('cluster-cert', pending.rotationId), waiting, delivery, quietLogger);
+    const stillWaiting = await consumers(waiting, 'certificate', 'cluster-cert');
+    expect(stillWaiting.state.status).toBe('Verifying');
+    expect(stillWaiting.byLabel['HPC Pack node c1/n5']).toBe('Skipped:NodeOffline');
+    // Back online with the new certificate.
+    hpc.updateNode('c1', 'n5', { state: 'Online', health: 'OK' });
+    hpc.setNodeCertificate('c1', 'n5', { certPem: now.certPem, keyPem: now.keyPem });
+    offset += HOUR;
     const s = await services({ verification: { deadlineHours: 24, recheckMinutes: 30, disablePreviousVersion: true } });
     const before = (await s.states.get('hpc-kv', 'certificate', 'cluster-cert'))!.value;
     const previous = await t.clients('hpc-kv').certificates.getCertificateVersion('cluster-cert', before.fromVersion);
@@ -208,11 +219,11 @@ describe('verifying consumers after a rotation', () => {
     await runWorkItem(verifyItem('cluster-cert', before.rotationId), s, delivery, quietLogger);
     const after = await consumers(s, 'certificate', 'cluster-cert');
     expect(after.state.status).toBe('Completed');
-    expect(Object.values(after.byLabel).filter((v) => v.startsWith('Verified'))).toHaveLength(4);
+    expect(Object.values(after.byLabel).filter((v) => v.startsWith('Verified'))).toHaveLength(5);
     expect((await t.clients('hpc-kv').certificates.getCertificateVersion('cluster-cert', before.fromVersion)).properties.enabled).toBe(false);
     const rows = (await t.auditRows()).filter((r) => r.objectName === 'cluster-cert');
     expect(rows.map((r) => r.action)).toEqual(expect.arrayContaining(['RotationCompleted', 'PreviousVersionDisabled']));
-    expect(rows.find((r) => r.action === 'RotationCompleted')?.detail).toContain('4 of 5 consumers verified (1 skipped)');
+    expect(rows.find((r) => r.action === 'RotationCompleted')?.detail).toContain('5 of 5 consumers verified');
   });
 
   it('fails at the deadline listing the stale pools, and the previous version stays enabled', async () => {

@@ -77,9 +77,15 @@ describe('consumer verification and convergence', () => {
     consumers.presented.set('cn02', { kind: 'presented', thumbprint: created.thumbprint! });
     h.clock.advance(31 * 60_000);
     await processVault(ctx());
+    // cn03 is offline: it cannot be checked, so the rotation keeps waiting for it.
+    expect(h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')?.status).toBe('Verifying');
+    consumers.nodes = consumers.nodes.map((n) => (n.name === 'cn03' ? { ...n, state: 'Online', health: 'OK' } : n));
+    consumers.presented.set('cn03', { kind: 'presented', thumbprint: created.thumbprint! });
+    h.clock.advance(31 * 60_000);
+    await processVault(ctx());
     expect(h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')?.status).toBe('Completed');
     const completed = h.audit.rows.find((r) => r.action === 'RotationCompleted')!;
-    expect(completed.detail).toContain('2 of 3 consumers verified (1 skipped)');
+    expect(completed.detail).toContain('3 of 3 consumers verified');
     expect(h.vault.objects.get('certificate/hpc-node-comm')!.versions[0]!.enabled).toBe(true);
   });
 
@@ -107,6 +113,13 @@ describe('consumer verification and convergence', () => {
       const created = h.vault.current('certificate', 'hpc-node-comm')!;
       consumers.presented.set('cn01', { kind: 'presented', thumbprint: created.thumbprint! });
       consumers.presented.set('cn02', { kind: 'presented', thumbprint: created.thumbprint! });
+      h.clock.advance(31 * 60_000);
+      await processVault(ctx());
+      // The offline node has not confirmed anything: the previous version stays enabled under it.
+      expect(h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')?.status).toBe('Verifying');
+      expect(h.vault.objects.get('certificate/hpc-node-comm')!.versions[0]!.enabled).toBe(true);
+      consumers.nodes = consumers.nodes.map((n) => (n.name === 'cn03' ? { ...n, state: 'Online', health: 'OK' } : n));
+      consumers.presented.set('cn03', { kind: 'presented', thumbprint: created.thumbprint! });
       h.clock.advance(31 * 60_000);
       await processVault(ctx());
       expect(h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')?.status).toBe('Completed');
