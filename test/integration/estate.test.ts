@@ -24,7 +24,11 @@ async function rotor(...args: string[]): Promise<string> {
 }
 
 interface RunJson {
-  vaults: Array<{ vault: string; objects: Array<{ object: string; action: string; reason: string; rows: Array<{ action: string; reason: string; consumer: string }> }> }>;
+  vaults: Array<{
+    vault: string;
+    objects: Array<{ object: string; action: string; reason: string; rows: Array<{ action: string; reason: string; consumer: string }> }>;
+    other?: Array<{ action: string; reason: string; consumer: string }>;
+  }>;
 }
 
 const consumerStates = (json: RunJson, vault: string, object: string): Record<string, string> => {
@@ -102,6 +106,31 @@ describe('npm start on a fresh state folder', () => {
       'HPC Pack node hpc-cluster-01/cn04': 'Unreachable',
     });
     expect(status.find((s) => s.name === 'batch-admin-password')?.lastRotation?.status).toBe('Completed');
+  });
+
+  it('rotor plan is a dry run: it names what needs a person and why, and writes nothing', async () => {
+    const before = (await rotor('audit', '--since', '1d', '--all', '--format', 'json')).length;
+    const plan = JSON.parse(await rotor('plan', '--format', 'json')) as Array<{ type: string; name: string; reason: string; action: string; message: string }>;
+    const byName = Object.fromEntries(plan.map((p) => [`${p.type}/${p.name}`, `${p.action}:${p.reason}`]));
+    expect(byName['certificate/hpc-portal-public']).toBe('manual:NearExpiry');
+    expect(byName['secret/scheduler-db-connection']).toBe('report:NoExpiry');
+    expect(byName['certificate/hpc-node-comm']).toBeUndefined(); // rotated by the first run
+    const one = JSON.parse(await rotor('plan', '--type', 'certificate', '--name', 'hpc-portal-public', '--format', 'json')) as typeof plan;
+    expect(one).toHaveLength(1);
+    expect(one[0]!.message).toContain('cannot be renewed automatically');
+    expect((await rotor('audit', '--since', '1d', '--all', '--format', 'json')).length).toBe(before);
+  });
+
+  it('rotor event feeds event files through the Event Grid function: malformed and foreign events are audited as rejected', async () => {
+    const rejected = JSON.parse(await rotor('event', join(root, 'examples/events/malformed-and-foreign.json'), '--format', 'json')) as RunJson;
+    // Rows that name no object (the malformed event's) are listed under `other`.
+    const rows = rejected.vaults.flatMap((v) => [...v.objects.flatMap((o) => o.rows), ...(v.other ?? [])]);
+    expect(rows.filter((r) => r.action === 'EventRejected').map((r) => r.reason).sort()).toEqual(['MalformedEvent', 'UnknownVault']);
+    // A NearExpiry hint for an object Rotor cannot renew: the worker re-reads the vault; the finding was already reported.
+    const hinted = JSON.parse(await rotor('event', join(root, 'examples/events/near-expiry.eventgrid.json'), '--format', 'json')) as RunJson;
+    const actions = hinted.vaults.flatMap((v) => v.objects.flatMap((o) => o.rows.map((r) => r.action)));
+    expect(actions).not.toContain('VersionCreated');
+    expect(actions).not.toContain('EventRejected');
   });
 
   it('rotor audit --format csv tells the same story', async () => {

@@ -122,7 +122,8 @@ export function registerRunCommands(program: Command): void {
       await (await import('../local-session.js')).withLocal({ ...opts, quiet: !opts.verbose }, async (session) => {
         const { invokeEventGrid, loadFunctions } = await import('../../local/functions-host.js');
         const { vaultEvents } = await loadFunctions(() => import('../../functions/vaultEvents.js'));
-        const since = new Date(Date.now() - 1000);
+        // Rows are stamped by this process's clock: from now on, they are this command's own.
+        const since = new Date();
         const log = hostLog(!opts.verbose);
         await invokeEventGrid('vaultEvents', vaultEvents, events, log);
         if (!session) {
