@@ -16,7 +16,9 @@ export type FindingReason =
   | 'NoExpiry'
   | 'Expired'
   | 'NearExpiry'
-  | 'LifetimeElapsed';
+  | 'LifetimeElapsed'
+  /** Not due, but a person asked for a new version now (rotateNow with force). */
+  | 'ManualRequest';
 
 /**
  * - rotate: the object is due for a new version;

@@ -248,10 +248,21 @@ export async function observeExternalSecret(object: ObjectSnapshot, policy: Obje
   return true;
 }
 
-/** Evaluates and acts on one object snapshot. */
-export async function processSnapshot(object: ObjectSnapshot, ctx: RotationContext): Promise<ObjectResult> {
+/**
+ * A person asked for a new version of an object that is not due. Objects whose findings forbid rotation (disabled,
+ * rotated externally, invalid tags, managed by a certificate) are never forced; the object's mode still applies.
+ */
+function forcedFinding(object: ObjectSnapshot, finding: Finding | undefined): Finding | undefined {
+  if (finding) return finding;
+  const expiry = object.expiresOn ? `expires ${object.expiresOn.toISOString().slice(0, 10)}` : 'has no expiry';
+  return { reason: 'ManualRequest', message: `rotation requested on demand; not due (${expiry})`, disposition: 'rotate' };
+}
+
+/** Evaluates and acts on one object snapshot (`force`: rotate now even when not due). */
+export async function processSnapshot(object: ObjectSnapshot, ctx: RotationContext, options: { force?: boolean } = {}): Promise<ObjectResult> {
   const resolution = resolveObjectPolicy(ctx.config, object);
-  const finding = evaluate({ object, resolution }, ctx.clock.now());
+  const evaluated = evaluate({ object, resolution }, ctx.clock.now());
+  const finding = options.force ? forcedFinding(object, evaluated) : evaluated;
   const policy = resolution.ok ? resolution.policy : undefined;
   try {
     if (policy?.secretKind?.generator === 'external' && object.type === 'secret' && object.enabled) {
@@ -376,11 +387,12 @@ export async function processObject(
   name: string,
   hint: string | undefined,
   ctx: RotationContext,
+  options: { force?: boolean } = {},
 ): Promise<ObjectResult> {
   const current = await ctx.gateway.getCurrent(type, name);
   if (!current) return { type, name, outcome: 'NotDue', reason: 'NotFound' };
   if (hint?.endsWith('NewVersionCreated')) await recordNewVersion(current, ctx);
-  return processSnapshot(current, ctx);
+  return processSnapshot(current, ctx, options);
 }
 
 async function recordNewVersion(current: ObjectSnapshot & { version?: string | undefined }, ctx: RotationContext): Promise<void> {

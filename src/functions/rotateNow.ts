@@ -1,7 +1,8 @@
 /**
  * HTTP (function key): plan or rotate one object on demand.
  *   GET  /api/rotate/{vault}/{type}/{name}            → dry run: what would happen and why
- *   POST /api/rotate/{vault}/{type}/{name}[?dryRun=true] → rotate now (trigger "manual")
+ *   POST /api/rotate/{vault}/{type}/{name}[?dryRun=true] → rotate it if due (trigger "manual")
+ *   POST /api/rotate/{vault}/{type}/{name}?force=true    → rotate it now even when not due (reason ManualRequest)
  */
 import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { contextLogger } from '../app/logging.js';
@@ -25,13 +26,16 @@ export async function rotateNow(request: HttpRequest, context: InvocationContext
   if (!/^[0-9a-zA-Z-]{1,127}$/.test(name)) return badRequest('name', 'must be a Key Vault object name (letters, digits, hyphens)');
   const dryRunParam = request.query.get('dryRun');
   if (dryRunParam !== null && !['true', 'false'].includes(dryRunParam)) return badRequest('dryRun', 'must be true or false');
+  const forceParam = request.query.get('force');
+  if (forceParam !== null && !['true', 'false'].includes(forceParam)) return badRequest('force', 'must be true or false');
   const objectType = type as ObjectType;
   if (request.method === 'GET' || dryRunParam === 'true') {
     const entries = await plan(services, { vault: vault.name, objectType, objectName: name });
     return { status: 200, jsonBody: { dryRun: true, vault: vault.name, type, name, plan: entries[0] ?? { action: 'none', message: 'not due' } } };
   }
   const run = { runId: newRunId('manual', services.clock.now(), services.newId), trigger: 'manual' as const };
-  const result = await processObject(objectType, name, undefined, rotationContext(services, vault, run, contextLogger(context)));
+  const ctx = rotationContext(services, vault, run, contextLogger(context));
+  const result = await processObject(objectType, name, undefined, ctx, { force: forceParam === 'true' });
   const status = result.reason === 'NotFound' ? 404 : result.outcome === 'Error' ? 500 : 200;
   return { status, jsonBody: { dryRun: false, runId: run.runId, vault: vault.name, ...result } };
 }

@@ -4,6 +4,7 @@
  */
 import type { CertificateOperation, CertificatePolicy, KeyVaultCertificateWithPolicy } from '@azure/keyvault-certificates';
 import type { PollerLike, PollOperationState } from '@azure/core-lro';
+import type { SecretProperties } from '@azure/keyvault-secrets';
 import type { CertificateOperationStatus, NewVersionProperties, VaultGateway, VersionUpdate } from '../../core/ports.js';
 import type { CertificatePolicyModel, KeySpec, ObjectSnapshot, ObjectType, ObjectVersion, VaultRef } from '../../core/model.js';
 import { call, toGatewayError } from '../errors.js';
@@ -101,8 +102,27 @@ export class KeyVaultGateway implements VaultGateway {
         return notFoundAsUndefined(what, async () => keyVersion(vault, await keys.getKey(name, version ? { version } : {})));
       case 'secret':
         // GET returns the value; secretVersion() keeps only the properties.
-        return notFoundAsUndefined(what, async () => secretVersion(vault, await secrets.getSecret(name, version ? { version } : {})));
+        return notFoundAsUndefined(what, async () => {
+          try {
+            return secretVersion(vault, await secrets.getSecret(name, version ? { version } : {}));
+          } catch (err) {
+            // Key Vault refuses GET on a disabled secret (403); its properties are still on the versions list.
+            if (toGatewayError(err, what).kind !== 'Forbidden') throw err;
+            const disabled = await this.disabledSecretVersion(name, version);
+            if (!disabled) throw err;
+            return disabled;
+          }
+        });
     }
+  }
+
+  /** The properties of a secret version when it is disabled (the current one: the newest created), else undefined. */
+  private async disabledSecretVersion(name: string, version: string | undefined): Promise<ObjectVersion | undefined> {
+    let newest: SecretProperties | undefined;
+    for await (const p of this.clients.secrets.listPropertiesOfSecretVersions(name)) {
+      if (version ? p.version === version : !newest || (p.createdOn?.getTime() ?? 0) > (newest.createdOn?.getTime() ?? 0)) newest = p;
+    }
+    return newest && newest.enabled === false ? secretVersion(this.vault.name, { name, properties: newest }) : undefined;
   }
 
   async getCertificatePolicy(name: string): Promise<CertificatePolicyModel> {
