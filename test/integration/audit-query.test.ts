@@ -249,6 +249,20 @@ describe('GET /api/audit/objects/{vault}/{type}/{name}', () => {
     expect([...started].sort().reverse()).toEqual(started);
   });
 
+  it('a truncated timeline keeps the newest rows (partitions are read newest day first)', async () => {
+    const object = { vault: 'hpc-prod-kv', objectType: 'certificate' as const, objectName: 'hpc-node-comm' };
+    const expected = records
+      .filter((r: AuditRecord) => r.vault === object.vault && r.objectType === object.objectType && r.objectName === object.objectName)
+      .sort((a, b) => b.timestamp.getTime() - a.timestamp.getTime());
+    expect(expected.length).toBeGreaterThan(3);
+    const { rows, truncated } = await env.reader.objectRows(object, 3);
+    expect(truncated).toBe(true);
+    expect(rows.map((r) => r.record.timestamp.toISOString())).toEqual(expected.slice(0, 3).map((r) => r.timestamp.toISOString()));
+    const all = await env.reader.objectRows(object, 10_000);
+    expect(all.truncated).toBe(false);
+    expect(all.rows).toHaveLength(expected.length);
+  });
+
   it('400 naming a bad path parameter; an unknown object has an empty timeline', async () => {
     const bad = await bodyOf(await auditObject(get('/api/audit/objects/x/folder/y', { vault: 'x', type: 'folder', name: 'y' }), quietContext()));
     expect(bad.status).toBe(400);

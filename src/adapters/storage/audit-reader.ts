@@ -56,6 +56,9 @@ interface RegistryEntity {
 const byPosition = (a: AuditRow, b: AuditRow): number =>
   a.rowKey < b.rowKey ? -1 : a.rowKey > b.rowKey ? 1 : a.partitionKey < b.partitionKey ? -1 : a.partitionKey > b.partitionKey ? 1 : 0;
 
+/** The widest time range the row and registry keys can express (timelines read an object's whole history). */
+const ALL_TIME = { from: new Date(Date.UTC(2000, 0, 1)), to: new Date(Date.UTC(2286, 0, 1)) };
+
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
@@ -71,6 +74,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 
 export class TableAuditReader implements AuditReader {
   constructor(private readonly client: TableClient) {}
+
 
   /** Content filters as escaped OData (AND-ed; empty when there are none). */
   private contentFilter(q: AuditQuery): string {
@@ -151,26 +155,20 @@ export class TableAuditReader implements AuditReader {
     return { query: q, rows: page, continuation: more ? encodeContinuation(q, { partition: last.partitionKey, row: last.rowKey }) : undefined };
   }
 
+  /**
+   * Every row of one object, newest first, at most `limit`: the same registry-planned plan as a query (newest day
+   * first, one single-partition query per vault-day), so a long history keeps its newest rows when truncated.
+   */
   async objectRows(object: ObjectRef, limit: number): Promise<{ rows: AuditRow[]; truncated: boolean }> {
-    const key = vaultKey(object.vault);
-    const filter =
-      odata`PartitionKey ge ${`${key}|`} and PartitionKey lt ${`${key}|~`} and RowKey lt ${HEAD_ROW_KEY}` +
-      ` and ${odata`objectType eq ${object.objectType}`} and ${odata`objectName eq ${object.objectName}`}`;
-    const rows: AuditRow[] = [];
-    let truncated = false;
-    try {
-      for await (const e of this.client.listEntities({ queryOptions: { filter } })) {
-        if (rows.length >= limit) {
-          truncated = true;
-          break;
-        }
-        rows.push(fromEntity(e));
-      }
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
-    }
-    // Partitions come back oldest day first; newest first is what people read.
-    return { rows: rows.sort(byPosition), truncated };
+    const page = await this.query({
+      vault: object.vault,
+      objectType: object.objectType,
+      objectName: object.objectName,
+      from: ALL_TIME.from,
+      to: ALL_TIME.to,
+      pageSize: limit,
+    });
+    return { rows: [...page.rows], truncated: page.continuation !== undefined };
   }
 
   /**
