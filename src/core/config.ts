@@ -61,7 +61,17 @@ const passwordGenerator = z
     contentType: z.string().max(255).optional(),
   })
   .strict()
-  .refine((g) => g.lower || g.upper || g.digits || g.symbols.length > 0, 'enable at least one character class');
+  .refine((g) => g.lower || g.upper || g.digits || g.symbols.length > 0, 'enable at least one character class')
+  .superRefine((g, ctx) => {
+    const classes = [g.lower, g.upper, g.digits, g.symbols.length > 0].filter(Boolean).length;
+    if (classes * g.minOfEach > g.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['length'],
+        message: `must be at least ${classes * g.minOfEach} to hold ${g.minOfEach} of each of ${classes} character classes (minOfEach)`,
+      });
+    }
+  });
 
 const randomGenerator = z
   .object({

@@ -44,6 +44,15 @@ describe('configuration', () => {
     );
   });
 
+  it('refuses a password kind too short for its minimum of each character class, naming the field', () => {
+    const issues = issuesOf({
+      vaults: [{ name: 'kv1', url: 'https://kv1.vault.azure.net/' }],
+      secretKinds: { pw: { generator: 'password', length: 8, minOfEach: 3 } },
+    });
+    expect(issues).toEqual(['config.secretKinds.pw.length: must be at least 12 to hold 3 of each of 4 character classes (minOfEach)']);
+    expect(issuesOf({ vaults: [{ name: 'kv1', url: 'https://kv1.vault.azure.net/' }], secretKinds: { pw: { generator: 'password', length: 12, minOfEach: 3 } } })).toEqual([]);
+  });
+
   it('checks cross-references after the shape', () => {
     const issues = issuesOf({
       vaults: [{ name: 'kv1', url: 'https://kv1.vault.azure.net/' }, { name: 'KV1', url: 'https://kv2.vault.azure.net/' }],
