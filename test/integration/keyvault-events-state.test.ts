@@ -7,6 +7,7 @@ import { createServer as createNetServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EventGridDeserializer, isSystemEvent } from '@azure/eventgrid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyVaultEventGridEvent } from '../../src/local/keyvault/types.js';
 import type { LocalStack } from '../../src/local/stack.js';
@@ -118,6 +119,16 @@ describe('events', () => {
       time: '2026-06-01T00:00:00.000Z',
       data: { ObjectName: 'webhooked', ObjectType: 'Secret' },
     });
+
+    // The official Event Grid SDK reads both deliveries as Key Vault system events. It leaves the data as Key Vault
+    // sends it (PascalCase, although its typings say camelCase) — one reason Rotor parses field names case-insensitively.
+    const deserializer = new EventGridDeserializer();
+    const [gridEvent] = await deserializer.deserializeEventGridEvents(JSON.stringify(grid?.body));
+    const [cloudEvent] = await deserializer.deserializeCloudEvents(JSON.stringify(cloud?.body));
+    for (const event of [gridEvent, cloudEvent]) {
+      expect(event && isSystemEvent('Microsoft.KeyVault.SecretNewVersionCreated', event)).toBe(true);
+      expect(event?.data).toMatchObject({ ObjectName: 'webhooked', ObjectType: 'Secret', VaultName: 'hpc-events' });
+    }
   });
 
   it('logs failed webhook deliveries (without the URL query) and never fails the operation', async () => {
