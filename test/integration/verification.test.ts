@@ -309,4 +309,32 @@ describe('faults of the consumer endpoints', () => {
     expect(again.filter((r) => r.action === 'ConsumerUnreachable' && !r.consumer.includes('/n4'))).toEqual([]);
     expect(again.map((r) => r.consumer)).toEqual(expect.arrayContaining([expect.stringContaining('HPC Pack node c1/n1')]));
   });
+
+  it('records an HPC Cache endpoint answering 5xx as unreachable, keeps verifying, and verifies on the next check', async () => {
+    const kv = t.stack.keyVault;
+    await kv.seed({ vaults: { 'hpc-kv': { keys: [{ name: 'cache-key-2', kty: 'RSA', keySize: 2048, notBefore: '-355d', expires: '+10d' }] } } });
+    const keyUrl = `${t.vaultUrl('hpc-kv')}keys/cache-key-2/${kv.latestVersion('hpc-kv', 'key', 'cache-key-2')}`;
+    arm.updateVault({ resourceGroup: RG, name: 'hpc-kv' }, { enablePurgeProtection: true }); // an earlier test turned it off
+    arm.seed({ caches: [{ resourceGroup: RG, name: 'cache-faulty', keyEncryptionKey: { keyUrl, sourceVaultId: vaultId(DEFAULT_SUBSCRIPTION_ID, RG, 'hpc-kv') }, rotationToLatestKeyVersionEnabled: true }] });
+    const since = new Date();
+    arm.setFaults('Microsoft.StorageCache', { serverErrorShare: 1, serverErrorStatus: 503, seed: 3 });
+    const s = await services({ consumers: { batch: [], hpcPack: [], hpcCache: [{ cacheId: armId('Microsoft.StorageCache/caches', 'cache-faulty') }] } });
+    try {
+      expect(await rotate(s, 'key', 'cache-key-2')).toMatchObject({ result: { outcome: 'Verifying' } });
+    } finally {
+      arm.clearFaults('Microsoft.StorageCache');
+    }
+    const found = await rows(since, 'cache-key-2');
+    // The caches are listed in one call: the failure is reported for the list.
+    expect(found.filter((r) => r.action === 'ConsumerUnreachable').map((r) => r.consumer)).toEqual([expect.stringContaining('HPC Caches')]);
+    expect(found.filter((r) => r.action === 'RotationFailed')).toEqual([]);
+
+    await arm.checkKeyRotation(); // the cache follows the latest key version
+    offset += HOUR;
+    const state = (await s.states.get('hpc-kv', 'key', 'cache-key-2'))!.value;
+    await runWorkItem(verifyItem('cache-key-2', state.rotationId, 'key'), s, delivery, quietLogger);
+    const after = await consumers(s, 'key', 'cache-key-2');
+    expect(after.byLabel).toEqual({ 'HPC Cache cache-faulty': 'Verified:UsesNewKeyVersion' });
+    expect(after.state.status).toBe('Completed');
+  });
 });
