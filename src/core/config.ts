@@ -154,8 +154,23 @@ const consumersSchema = z
           .object({
             name: z.string().min(1).max(64),
             certificate: objectRef,
-            /** The head node's REST API; credentials come from a Key Vault secret ("user:password" or JSON). */
-            headNode: z.object({ url: z.url({ protocol: /^https$/ }), credentials: objectRef }).strict().optional(),
+            /**
+             * The head node's REST API; credentials come from a Key Vault secret ("user:password" or JSON).
+             * `caCertificate`: PEM of the CA (or the self-signed certificate) the head node's TLS certificate chains
+             * to, when it is not publicly trusted — HPC Pack head nodes often present a self-signed certificate.
+             */
+            headNode: z
+              .object({
+                url: z.url({ protocol: /^https$/ }),
+                credentials: objectRef,
+                caCertificate: z
+                  .string()
+                  .max(20_000)
+                  .regex(/^\s*-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, 'must be a PEM certificate (-----BEGIN CERTIFICATE----- …)')
+                  .optional(),
+              })
+              .strict()
+              .optional(),
             /** A static node list (instead of, or besides, the head node's). */
             nodes: z.array(z.object({ name: z.string().min(1), host: z.string().min(1), port: z.number().int().min(1).max(65535).optional() }).strict()).default([]),
             /** Node manager TLS port (Linux node manager default 40002). */

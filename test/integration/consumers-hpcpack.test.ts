@@ -14,6 +14,8 @@ import {
   type HpcPackEmulator,
 } from '../../src/local/hpcpack/index.js';
 import type { NodeJson } from '../../src/local/hpcpack/wire.js';
+import { HpcPackClusters } from '../../src/adapters/consumers/hpcpack.js';
+import { parseConfig } from '../../src/core/config.js';
 import { createTestContext, type TestContext } from '../helpers/local-context.js';
 import { basicAuth, httpsRequest, portIsClosed, probeTls } from '../helpers/net.js';
 
@@ -152,6 +154,28 @@ describe('head node REST API', () => {
     hpc.updateNode(CLUSTER, 'CN002', { state: 'Online', health: 'Warning' });
     expect((await get('/cluster/nodes/CN002')).json<NodeJson>()).toMatchObject({ State: 'Online', Health: 'Warning' });
     expect(() => hpc.updateNode(CLUSTER, 'CN002', { state: 'Asleep' as never })).toThrow(/patch\.state/);
+  });
+});
+
+describe("Rotor's head node client (HpcPackClusters)", () => {
+  const cluster = (caCertificate?: string) =>
+    parseConfig({
+      vaults: [{ name: 'hpc-kv', url: 'https://hpc-kv.vault.azure.net/' }],
+      consumers: {
+        hpcPack: [{ name: CLUSTER, certificate: { vault: 'hpc-kv', name: 'c' }, headNode: { url: hpc.headNodeUrl(CLUSTER), credentials: { vault: 'hpc-kv', name: 'login' }, ...(caCertificate ? { caCertificate } : {}) } }],
+      },
+    }).consumers.hpcPack[0]!;
+  const clusters = new HpcPackClusters(async () => `${USER}:${PASSWORD}`, undefined, async () => undefined, 2000);
+
+  it('refuses a head node whose certificate it cannot trust, and trusts the CA (or self-signed certificate) configured for it', async () => {
+    await expect(clusters.nodes(cluster())).rejects.toThrow(/certificate/i);
+    const nodes = await clusters.nodes(cluster(t.ca.certPem));
+    expect(nodes.map((n) => n.name)).toEqual(expect.arrayContaining(['HPCHN01', 'CN001', 'LN001']));
+    expect(nodes.find((n) => n.name === 'CN003')).toMatchObject({ state: 'Offline' });
+  });
+
+  it('rejects a caCertificate that is not PEM, naming the field', () => {
+    expect(() => cluster('not a certificate')).toThrow(/consumers\.hpcPack\[0\]\.headNode\.caCertificate: must be a PEM certificate/);
   });
 });
 

@@ -95,7 +95,7 @@ export class HpcPackClusters {
     for (let attempt = 0; ; attempt++) {
       let response: Awaited<ReturnType<typeof getJson>>;
       try {
-        response = await getJson(url, credentials, this.ca, this.requestTimeoutMs);
+        response = await getJson(url, credentials, cluster.headNode.caCertificate ?? this.ca, this.requestTimeoutMs);
       } catch (err) {
         if (attempt < 2) {
           await this.sleep(500 * 2 ** attempt);
