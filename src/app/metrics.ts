@@ -42,9 +42,66 @@ type ObjectRef = { vault: string; type: string; name: string };
 
 const objectKey = (o: ObjectRef): string => `${o.vault.toLowerCase()}\u0000${o.type}\u0000${o.name}`;
 
+/** 32-bit FNV-1a: the dropped objects are only counted, so a number per object is enough (not its name). */
+function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * The objects past the cap, counted without keeping their names: hashes in two generations of `staleAfterMs`
+ * each, so objects no scan has seen for that long stop being counted, and memory stays a few bytes per object.
+ */
+class DroppedObjects {
+  private current = new Set<number>();
+  private previous = new Set<number>();
+  private since: number;
+
+  constructor(
+    private readonly staleAfterMs: number,
+    private readonly now: () => number,
+  ) {
+    this.since = now();
+  }
+
+  private roll(): void {
+    const now = this.now();
+    if (now - this.since < this.staleAfterMs) return;
+    this.previous = now - this.since < 2 * this.staleAfterMs ? this.current : new Set();
+    this.current = new Set();
+    this.since = now;
+  }
+
+  add(key: string): void {
+    this.roll();
+    this.current.add(hash32(key));
+  }
+
+  delete(key: string): void {
+    const h = hash32(key);
+    this.current.delete(h);
+    this.previous.delete(h);
+  }
+
+  get size(): number {
+    this.roll();
+    let size = this.current.size;
+    for (const h of this.previous) if (!this.current.has(h)) size++;
+    return size;
+  }
+}
+
+/** A full scan of the expiry series for stale entries runs at most this often on the write path. */
+const EVICTION_INTERVAL_MS = 60_000;
+
 export class OtelMetrics implements Metrics {
   private readonly expiry = new Map<string, Series>();
-  private readonly dropped = new Set<string>();
+  private readonly dropped: DroppedObjects;
+  private lastEviction = Number.NEGATIVE_INFINITY;
   private readonly consumers = new Map<string, Map<string, Series>>();
   private readonly rotations: Counter;
   private readonly maxObjects: number;
@@ -55,6 +112,7 @@ export class OtelMetrics implements Metrics {
     this.maxObjects = options.maxObjects ?? 2000;
     this.staleAfterMs = options.staleAfterMs ?? 48 * 3_600_000;
     this.now = options.now ?? Date.now;
+    this.dropped = new DroppedObjects(this.staleAfterMs, this.now);
     meter
       .createObservableGauge(METRIC_NAMES.objectExpiry, {
         description: 'Expiry time of the current version of a certificate, key or secret (Unix seconds)',
@@ -98,7 +156,11 @@ export class OtelMetrics implements Metrics {
       existing.seen = this.now();
       return;
     }
-    this.evictStale(this.expiry);
+    if (this.expiry.size >= this.maxObjects && this.now() - this.lastEviction >= EVICTION_INTERVAL_MS) {
+      // Only when full, and not for every object past the cap: a vault larger than the cap would scan it each time.
+      this.lastEviction = this.now();
+      this.evictStale(this.expiry);
+    }
     if (this.expiry.size >= this.maxObjects) {
       this.dropped.add(key);
       return;

@@ -82,6 +82,22 @@ describe('OtelMetrics', () => {
     expect(await rec.collect(METRIC_NAMES.objectExpiryDropped)).toEqual([{ value: 2, attributes: undefined }]);
   });
 
+  it('counts the dropped objects of a large estate without keeping them, and forgets those no scan has seen', async () => {
+    let now = 0;
+    const rec = new RecordingMeter();
+    const m = new OtelMetrics(rec.meter, { maxObjects: 100, staleAfterMs: 1000, now: () => now });
+    for (let i = 0; i < 5000; i++) m.objectExpiry({ ...kv, name: `o-${i}` }, new Date('2027-01-01T00:00:00Z'));
+    expect(await rec.collect(METRIC_NAMES.objectExpiryDropped)).toEqual([{ value: 4900, attributes: undefined }]);
+    // A second scan sees the same objects: still 4,900, not twice as many.
+    now = 500;
+    for (let i = 0; i < 5000; i++) m.objectExpiry({ ...kv, name: `o-${i}` }, new Date('2027-01-01T00:00:00Z'));
+    expect(await rec.collect(METRIC_NAMES.objectExpiryDropped)).toEqual([{ value: 4900, attributes: undefined }]);
+    // Objects no scan has seen for two periods are no longer counted; the tracked ones went stale too.
+    now = 2600;
+    expect(await rec.collect(METRIC_NAMES.objectExpiryDropped)).toEqual([{ value: 0, attributes: undefined }]);
+    expect(await rec.collect(METRIC_NAMES.objectExpiry)).toHaveLength(0);
+  });
+
   it('stops reporting objects no scan has seen for staleAfterMs', async () => {
     let now = 0;
     const rec = new RecordingMeter();
