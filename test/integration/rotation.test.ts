@@ -47,12 +47,14 @@ const SEED: SeedFixture = {
         { name: 'k-cache', kty: 'RSA', keySize: 2048, notBefore: '-353d', expires: '+12d', tags: { 'rotor-profile': 'hpc-cache' } },
         { name: 'k-ec', kty: 'EC', curve: 'P-256', notBefore: '-300d', expires: '+65d' },
         { name: 'k-cache-bad', kty: 'RSA', keySize: 3072, notBefore: '-353d', expires: '+12d', tags: { 'rotor-profile': 'hpc-cache' } },
+        { name: 'k-expired', kty: 'RSA', keySize: 2048, notBefore: '-370d', expires: '-5d' },
       ],
       secrets: [
         { name: 's-password', notBefore: '-85d', expires: '+5d', contentType: 'text/plain', tags: { 'rotor-secret-kind': 'batch-password' } },
         { name: 's-noexpiry', notBefore: '-85d', expires: null },
         { name: 's-nokind', notBefore: '-85d', expires: '+3d' },
         { name: 's-nexus', notBefore: '-45d', expires: null, tags: { 'rotor-secret-kind': 'nexus-credential' } },
+        { name: 's-expired', notBefore: '-95d', expires: '-5d', tags: { 'rotor-secret-kind': 'batch-password' } },
       ],
     },
   },
@@ -123,6 +125,15 @@ describe('a nightly run on the local stack', () => {
     expect(actions('c-hpcpack-bad')).toEqual(['Detected', 'PolicyViolation']);
     expect(byObject('c-hpcpack-bad')[1]?.detail).toMatch(/key usage lacks keyEncipherment, keyAgreement, keyCertSign; enhanced key usage lacks Client Authentication/);
     expect(await versionCount(clients, 'certificate', 'c-hpcpack-bad')).toBe(1);
+  });
+
+  it('rotates an expired key and an expired secret, with reason Expired', async () => {
+    const clients = t.clients('hpc-kv');
+    for (const [type, name] of [['key', 'k-expired'], ['secret', 's-expired']] as const) {
+      expect(actions(name)).toEqual(['Detected', 'RotationStarted', 'VersionCreated', 'RotationCompleted']);
+      expect(byObject(name).every((r) => r.reason === 'Expired')).toBe(true);
+      expect(await versionCount(clients, type, name)).toBe(2);
+    }
   });
 
   it('rotates keys (RSA 2048 for HPC Cache, EC) and keeps their lifetime; refuses a 3072-bit HPC Cache key', async () => {
