@@ -386,8 +386,8 @@ describe('parameters', () => {
     expect(() => parseConfig(config)).not.toThrow();
     // Consumers come from the resource ids Rotor is made Reader of, in the shapes the configuration schema takes.
     const derived = find(main, 'var', 'derivedConsumers')?.value;
-    expect(render(prop(derived!, 'batch'))).toBe('map(batchAccountResourceIds, (id) => { accountId: id })');
-    expect(render(prop(derived!, 'hpcCache'))).toBe('map(hpcCacheResourceIds, (id) => { cacheId: id })');
+    expect(render(prop(derived, 'batch'))).toBe('map(batchAccountResourceIds, (id) => { accountId: id })');
+    expect(render(prop(derived, 'hpcCache'))).toBe('map(hpcCacheResourceIds, (id) => { cacheId: id })');
     const batchIds = (example.parameters['batchAccountResourceIds']?.value ?? ['/subscriptions/0/resourceGroups/rg/providers/Microsoft.Batch/batchAccounts/b1']) as string[];
     const cacheIds = (example.parameters['hpcCacheResourceIds']?.value ?? ['/subscriptions/0/resourceGroups/rg/providers/Microsoft.StorageCache/caches/c1']) as string[];
     const withConsumers = { ...config, consumers: { batch: batchIds.map((accountId) => ({ accountId })), hpcCache: cacheIds.map((cacheId) => ({ cacheId })) } };

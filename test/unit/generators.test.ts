@@ -37,7 +37,9 @@ describe('secret generators', () => {
     expect(generateSecretValue(external, seededRandom(1))).toBeUndefined();
   });
 
-  it('rejects impossible password rules', () => {
-    expect(() => generatePassword(password({ length: 8, minOfEach: 3 }), seededRandom(1))).toThrow(/shorter than 3 of each/);
+  it('rejects impossible password rules: the schema names the field, the generator refuses them too', () => {
+    expect(() => password({ length: 8, minOfEach: 3 })).toThrow(/must be at least 12/);
+    const impossible = { ...password({ length: 12, minOfEach: 3 }), length: 8 };
+    expect(() => generatePassword(impossible, seededRandom(1))).toThrow(/shorter than 3 of each/);
   });
 });
