@@ -2,5 +2,39 @@
 export const REPORT_NOTES = `
 ## Notes
 
-See bench/README.md for what each scenario measures and how.
+### What the figures say
+
+- **Scan cost.** The scan reads list pages and nothing else: every object that is not due costs 1/25 of a request,
+  exactly the bound. Key Vault lists a certificate's key and secret in the key and secret lists as well (\`managed\`),
+  so a vault of N objects with C certificates costs (N + 2C) / 25 list requests; no list filter avoids that. The three
+  collections are listed concurrently, so the wall time is close to the longest collection's sequential pages × the
+  latency. The naive design (read each object) needs ~26× the requests and also runs into the vault's read budget.
+- **Many vaults.** 100,000 objects in 50 vaults take seconds. The benchmark runs Key Vault, Azurite and Rotor on the
+  same 2 cores, so per-vault times above the list-page bound are CPU, not waiting; one worker invocation per vault
+  stays far inside the 10-minute function timeout.
+- **Memory.** A worker's peak RSS does not grow with the vault: pages are evaluated as they arrive and only due
+  objects are kept (a bounded group at a time).
+- **Rotation wave.** Creations are paced per vault by a sliding window of the vault's limit (plus 250 ms of margin
+  for network jitter), so the wave meets no 429 and uses ~97 % of the budget; 1,000 RSA-2048 keys take ~500 s, the
+  ideal. One worker invocation holding a 1,000-key wave is close to the 10-minute function timeout: a vault with
+  more due RSA-2048 objects than ~1,100 needs the rest picked up by the next invocation (the rotations are
+  resumable, and the nightly run or events continue them), or a longer functionTimeout.
+
+### Changed because of this benchmark (before → after)
+
+- **Audit rows per Table storage request** (wave scenario, measured with 100 keys before the change): **1.06 → 36**
+  at 100 keys, and the full-size figure in the table above. Before, each rotation made two writes of its own (its
+  opening rows, then its completion), and each write first read the chain head (two requests). Now:
+  1. the audit writer caches the chain head it wrote last (with its ETag; a conflict re-reads it), so a write is one
+     request;
+  2. a flush may linger (\`maxDelayMs\`) so that rows other callers append meanwhile share its transaction;
+  3. the worker admits due objects in groups (half its per-vault concurrency); a group's opening rows go out in one
+     write when every member has appended its own (a barrier, not a timer), and rotations that complete hand their
+     RotationCompleted row to a completion queue that rides along with the next group's write — their Completed
+     state is only written once the row is durable, so a crash leaves VersionCreated, which resuming completes.
+  Fail-closed is unchanged: no version is created before its RotationStarted row is durable.
+- **Queue concurrency of the local host** now follows the Functions host (fetch the next batch when the messages in
+  flight drop to \`newBatchThreshold\`), so the many-vaults figure uses the host's concurrency (up to 12 in flight).
+- **Memory measurement:** getrusage's maxRSS was the first choice, but Linux carries it across execve, so a child
+  process reported the parent's RSS at spawn (280 MB for every size). The worker now reads its own VmHWM.
 `;

@@ -7,7 +7,7 @@ import 'reflect-metadata';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_PARAMETERS, type BenchParameters } from './scenarios/parameters.js';
-import { machine, SUMMARY_HEADER, summaryRows, textTable, writeReport, type ScenarioResult } from './lib/report.js';
+import { machine, renderReport, SUMMARY_HEADER, summaryRows, textTable, writeReport, type ScenarioResult } from './lib/report.js';
 import { REPORT_NOTES } from './notes.js';
 
 type Scenario = (params: BenchParameters) => Promise<ScenarioResult>;
@@ -31,6 +31,7 @@ function usage(): string {
     ...Object.entries(SCENARIOS).map(([name, s]) => `  ${name.padEnd(10)} ${s.describe}`),
     '',
     '  --quick    smaller sizes, for a quick look (the report says so)',
+    '  --render   only write the day\'s Markdown report again from its JSON (after editing bench/notes.ts)',
     '  --out dir  where to write <date>.md and <date>.json (default bench/results)',
   ].join('\n');
 }
@@ -47,6 +48,12 @@ async function main(): Promise<void> {
   // Compiled to dist/bench; the results live beside the sources in bench/results.
   const out = outIndex >= 0 ? resolve(args[outIndex + 1] ?? '') : join(here, '..', '..', 'bench', 'results');
   const names = args.filter((a, i) => !a.startsWith('--') && !(outIndex >= 0 && i === outIndex + 1));
+  if (args.includes('--render')) {
+    const date = new Date().toISOString().slice(0, 10) + (quick ? '-quick' : '');
+    const written = await renderReport(out, date, REPORT_NOTES);
+    console.log(`Report: ${written}`);
+    return;
+  }
   const unknown = names.filter((n) => !(n in SCENARIOS));
   if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')}\n\n${usage()}`);
   const selected = names.length ? names : Object.keys(SCENARIOS);

@@ -130,4 +130,12 @@ export async function writeReport(dir: string, report: BenchReport, notes: strin
   return { json, md: mdFile, report: merged };
 }
 
+/** Writes <dir>/<date>.md again from <dir>/<date>.json with the current notes. */
+export async function renderReport(dir: string, date: string, notes: string): Promise<string> {
+  const report = JSON.parse(await readFile(join(dir, `${date}.json`), 'utf8')) as BenchReport;
+  const mdFile = join(dir, `${date}.md`);
+  await writeFile(mdFile, markdown(report, notes));
+  return mdFile;
+}
+
 export { HEADER as SUMMARY_HEADER };

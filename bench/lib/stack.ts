@@ -4,7 +4,7 @@
  */
 import { buildServices, useServices, type AppServices } from '../../src/app/services.js';
 import { parseConfig } from '../../src/core/config.js';
-import { noMetrics, type Logger } from '../../src/core/ports.js';
+import type { Logger } from '../../src/core/ports.js';
 import { seededRandom } from '../../src/core/generators.js';
 import { startLocalStack, type LocalStack } from '../../src/local/stack.js';
 import type { SeedFixture } from '../../src/local/keyvault/types.js';
@@ -73,7 +73,8 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
         random: seededRandom(42),
         newId: () => `00000000-0000-4000-8000-${String(++seq).padStart(12, '0')}`,
         log,
-        metrics: noMetrics,
+        // Metrics as the function app has them without Application Insights: Rotor's instruments on the global
+        // OpenTelemetry API (their bookkeeping is part of what is measured).
       });
       useServices(services);
       return services;

@@ -6,13 +6,12 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { buildServices } from '../../src/app/services.js';
-import { noMetrics } from '../../src/core/ports.js';
 import { rotationContext } from '../../src/core/rotor.js';
 import { processVault } from '../../src/core/scan.js';
 import { quiet } from '../lib/stack.js';
 
 const vaultName = process.argv[2] ?? '';
-const services = await buildServices({ env: process.env, log: quiet, metrics: noMetrics });
+const services = await buildServices({ env: process.env, log: quiet });
 const vault = services.config.vaults.find((v) => v.name === vaultName);
 if (!vault) throw new Error(`vault ${vaultName} is not in ROTOR_CONFIG`);
 const before = process.memoryUsage().rss;
