@@ -104,10 +104,6 @@ export class CompletionQueue {
 
   constructor(private readonly ctx: RotationContext) {}
 
-  get size(): number {
-    return this.pending.length;
-  }
-
   add(state: RotationState, etag: string, note: string): void {
     appendCompletedRow(state, this.ctx, note);
     this.pending.push({ state, etag });

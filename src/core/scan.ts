@@ -107,7 +107,8 @@ class BoundedExecutor {
  */
 class GroupAdmission {
   private group: ((member: GroupMember) => Promise<void>)[] = [];
-  private readonly commits: Promise<void>[] = [];
+  /** Commits in flight (each removes itself when done). */
+  private readonly commits = new Set<Promise<void>>();
 
   constructor(
     private readonly executor: BoundedExecutor,
@@ -126,7 +127,8 @@ class GroupAdmission {
     this.group = [];
     if (!tasks.length) return;
     await this.executor.whenFree(tasks.length);
-    this.commits.push(this.completions.commit());
+    const commit: Promise<void> = this.completions.commit().finally(() => this.commits.delete(commit));
+    this.commits.add(commit);
     // When every member has appended its opening rows (or finished without any), the group's write goes out.
     let waiting = tasks.length;
     const member = (): GroupMember => {
@@ -154,7 +156,7 @@ class GroupAdmission {
   /** Commits the completions still queued (with whatever else was appended meanwhile). */
   async settle(): Promise<void> {
     await this.completions.commit(0);
-    await Promise.all(this.commits);
+    await Promise.all([...this.commits]);
   }
 }
 
