@@ -503,6 +503,74 @@ export async function continueRotation(
   }
 }
 
+/** The version before `current`: the newest one created earlier (from the versions list, properties only). */
+async function previousVersion(current: ObjectVersion, ctx: RotationContext): Promise<ObjectSnapshot | undefined> {
+  let previous: ObjectSnapshot | undefined;
+  const created = (o: ObjectSnapshot): number => o.createdOn?.getTime() ?? 0;
+  for await (const page of ctx.gateway.listVersions(current.type, current.name)) {
+    for (const v of page) {
+      if (v.version === current.version || created(v) > created(current)) continue;
+      if (!previous || created(v) > created(previous)) previous = v;
+    }
+  }
+  return previous;
+}
+
+/**
+ * A version created outside Rotor (a NewVersionCreated event for a version Rotor did not make): its consumers are
+ * verified like those of a rotation (reason CreatedOutsideRotor), with the same re-checks, deadline and audit rows.
+ * Nothing is recorded when nothing consumes the object.
+ */
+export async function verifyVersionCreatedElsewhere(
+  current: ObjectVersion,
+  existing: Versioned<RotationState> | undefined,
+  ctx: RotationContext,
+): Promise<void> {
+  if (!ctx.hooks) return;
+  const previous = await previousVersion(current, ctx);
+  const now = ctx.clock.now();
+  const state: RotationState = {
+    ...(existing?.value ?? emptyState(current.vault, current.type, current.name, now)),
+    status: 'VersionCreated',
+    rotationId: ctx.newId(),
+    runId: ctx.run.runId,
+    trigger: ctx.run.trigger,
+    reason: 'CreatedOutsideRotor',
+    fromVersion: previous?.version ?? '',
+    fromThumbprint: previous?.thumbprint ?? '',
+    fromExpiresOn: iso(previous?.expiresOn),
+    toVersion: current.version,
+    toThumbprint: current.thumbprint ?? '',
+    toSecretId: current.secretId ?? '',
+    toExpiresOn: iso(current.expiresOn),
+    attempts: 1,
+    nextAttemptAt: undefined,
+    leaseUntil: undefined,
+    lastError: '',
+    startedAt: now,
+    updatedAt: now,
+    completedAt: undefined,
+    verification: '',
+    nextCheckAt: undefined,
+    verifyDeadline: undefined,
+  };
+  const next = await ctx.hooks.afterVersionCreated(state, ctx);
+  if (next.next === 'completed' && !next.state.verification) return; // no consumer found
+  let etag: string;
+  try {
+    etag = await ctx.states.put(next.next === 'verifying' ? { ...next.state, status: 'Verifying' } : next.state, existing?.etag);
+  } catch (err) {
+    if (err instanceof ConcurrencyError) return; // another worker took the object meanwhile
+    throw err;
+  }
+  if (next.next === 'verifying') {
+    await ctx.audit.flush();
+    return;
+  }
+  await completeRotation(next.state, etag, ctx, `${next.note}; the version was created outside Rotor`);
+  await ctx.hooks.afterCompleted(next.state, ctx);
+}
+
 function appendCompletedRow(state: RotationState, ctx: RotationContext, note: string): void {
   ctx.audit.append(
     auditRecord(ctx.run, ctx.clock.now(), {

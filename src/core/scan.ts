@@ -6,7 +6,7 @@
  */
 import { auditRecord, type AuditInput } from './audit.js';
 import { findVault, resolveObjectPolicy, vaultTypes, type ObjectPolicy } from './config.js';
-import type { ObjectSnapshot, ObjectType } from './model.js';
+import type { ObjectSnapshot, ObjectType, ObjectVersion } from './model.js';
 import { evaluate, type Finding } from './policy.js';
 import {
   CompletionQueue,
@@ -15,6 +15,7 @@ import {
   resumeRotation,
   rotateDueObject,
   versionIdentity,
+  verifyVersionCreatedElsewhere,
   type GroupMember,
   type ObjectOutcome,
   type RotationContext,
@@ -397,7 +398,7 @@ export async function processObject(
   return processSnapshot(current, ctx, options);
 }
 
-async function recordNewVersion(current: ObjectSnapshot & { version?: string | undefined }, ctx: RotationContext): Promise<void> {
+async function recordNewVersion(current: ObjectVersion, ctx: RotationContext): Promise<void> {
   const state = await ctx.states.get(current.vault, current.type, current.name);
   const resolution = resolveObjectPolicy(ctx.config, current);
   if (resolution.ok && resolution.policy.secretKind?.generator === 'external') return; // observed by processSnapshot
@@ -417,6 +418,8 @@ async function recordNewVersion(current: ObjectSnapshot & { version?: string | u
     }),
   );
   await ctx.audit.flush();
+  // Its consumers must pick it up as they would one of Rotor's versions.
+  if (!state || !isOpen(state.value)) await verifyVersionCreatedElsewhere(current, state, ctx);
 }
 
 export interface PlanEntry {

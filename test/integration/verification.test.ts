@@ -263,6 +263,30 @@ describe('verifying consumers after a rotation', () => {
   });
 });
 
+describe('versions created outside Rotor', () => {
+  it('verifies the pools of a certificate version someone else created, when its NewVersionCreated event arrives', async () => {
+    const kv = t.stack.keyVault;
+    await kv.seed({ vaults: { 'hpc-kv': { certificates: [{ name: 'outside-cert', notBefore: '-10d', expires: '+355d' }] } } });
+    const before = kv.latestVersion('hpc-kv', 'certificate', 'outside-cert')!;
+    const vaultUrl = t.vaultUrl('hpc-kv');
+    const ext = { kind: 'keyVault' as const, observedCertificates: [{ url: `${vaultUrl}secrets/outside-cert` }], pollingIntervalInS: 60, msiClientId: MSI };
+    arm.seed({ batchPools: [{ resourceGroup: RG, account: 'acct', name: 'outside-pool', os: 'linux', identities: [{ name: 'id-nodes', clientId: MSI }], extensions: [ext] }] });
+    // Someone renews the certificate in the portal.
+    const certificates = t.clients('hpc-kv').certificates;
+    const poller = await certificates.beginCreateCertificate('outside-cert', await certificates.getCertificatePolicy('outside-cert'), { intervalInMs: 50 });
+    const created = await poller.pollUntilDone();
+    const s = await services();
+    const event = { kind: 'object', vault: 'hpc-kv', objectType: 'certificate', objectName: 'outside-cert', runId: 'eventgrid-outside', trigger: 'eventgrid', hint: 'Microsoft.KeyVault.CertificateNewVersionCreated' } as const;
+    await runWorkItem(event, s, delivery, quietLogger);
+    const { state, byLabel } = await consumers(s, 'certificate', 'outside-cert');
+    expect(state).toMatchObject({ status: 'Verifying', reason: 'CreatedOutsideRotor', fromVersion: before, toVersion: created.properties.version, trigger: 'eventgrid' });
+    expect(byLabel).toEqual({ 'Batch pool acct/outside-pool': 'Pending:AwaitingPollingInterval' });
+    const rows = (await t.auditRows()).filter((r) => r.objectName === 'outside-cert');
+    expect(rows.map((r) => r.action)).toEqual(['NewVersionObserved', 'ConsumerPending']);
+    expect(kv.latestVersion('hpc-kv', 'certificate', 'outside-cert')).toBe(created.properties.version); // Rotor created nothing
+  });
+});
+
 describe('faults of the consumer endpoints', () => {
   const rows = async (since: Date, name: string): Promise<AuditRecord[]> => (await t.auditRows(since)).filter((r) => r.objectName === name);
 

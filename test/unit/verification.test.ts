@@ -128,6 +128,33 @@ describe('consumer verification and convergence', () => {
     }
   });
 
+  it('verifies the consumers of a version created outside Rotor, announced by a NewVersionCreated event', async () => {
+    const { h, consumers, ctx, old } = setup();
+    h.clock.advance(60_000);
+    const outside = h.vault.add('certificate', 'hpc-node-comm', { notBefore: h.clock.now(), expiresOn: new Date(h.clock.now().getTime() + 365 * DAY) });
+    consumers.presented.set('cn01', { kind: 'presented', thumbprint: outside.thumbprint! });
+    consumers.presented.set('cn02', { kind: 'presented', thumbprint: old.thumbprint! });
+    await processObject('certificate', 'hpc-node-comm', 'Microsoft.KeyVault.CertificateNewVersionCreated', ctx());
+    expect(h.vault.versionCount('certificate', 'hpc-node-comm')).toBe(2); // Rotor created nothing
+    const state = h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')!;
+    expect(state).toMatchObject({ status: 'Verifying', reason: 'CreatedOutsideRotor', fromVersion: old.version, toVersion: outside.version, toThumbprint: outside.thumbprint });
+    const rows = h.audit.rows.filter((r) => r.objectName === 'hpc-node-comm');
+    expect(rows.map((r) => r.action)).toEqual(['NewVersionObserved', 'ConsumerVerified', 'ConsumerStale', 'ConsumerSkipped']);
+    expect(rows.find((r) => r.action === 'ConsumerStale')).toMatchObject({ expected: outside.thumbprint, observed: old.thumbprint, rotationId: state.rotationId });
+    // The same event delivered again changes nothing.
+    await processObject('certificate', 'hpc-node-comm', 'Microsoft.KeyVault.CertificateNewVersionCreated', ctx());
+    expect(h.audit.rows.filter((r) => r.objectName === 'hpc-node-comm')).toHaveLength(rows.length);
+  });
+
+  it('records nothing more for a version created outside Rotor that nothing consumes', async () => {
+    const { h, ctx } = setup({ consumers: {} });
+    h.clock.advance(60_000);
+    h.vault.add('certificate', 'hpc-node-comm', { notBefore: h.clock.now(), expiresOn: new Date(h.clock.now().getTime() + 365 * DAY) });
+    await processObject('certificate', 'hpc-node-comm', 'Microsoft.KeyVault.CertificateNewVersionCreated', ctx());
+    expect(h.audit.actions('hpc-node-comm')).toEqual(['NewVersionObserved']);
+    expect(h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')).toBeUndefined();
+  });
+
   it('completes at once when nothing consumes the object', async () => {
     const { h, ctx } = setup({ consumers: {} });
     expect((await processObject('certificate', 'hpc-node-comm', undefined, ctx())).outcome).toBe('Rotated');
