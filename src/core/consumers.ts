@@ -288,6 +288,8 @@ export interface RotatedKey {
   readonly vaultUrl: string;
   readonly name: string;
   readonly newVersion: string;
+  /** Versions created after the new one (a later rotation): a cache that already uses one of them has moved on. */
+  readonly laterVersions?: readonly string[] | undefined;
   readonly keyType?: string | undefined;
   readonly keySize?: number | undefined;
   readonly enabled: boolean;
@@ -327,6 +329,14 @@ export function checkHpcCache(
   }
   if (observed === key.newVersion) {
     return { ...base, status: 'Verified', reason: 'UsesNewKeyVersion', detail: `encrypts with key version ${key.newVersion}; health ${cache.healthState}` };
+  }
+  if (observed && key.laterVersions?.includes(observed)) {
+    return {
+      ...base,
+      status: 'Verified',
+      reason: 'UsesLaterKeyVersion',
+      detail: `encrypts with key version ${observed}, created after ${key.newVersion}; health ${cache.healthState}`,
+    };
   }
   if (cache.rotationToLatestKeyVersionEnabled) {
     return {

@@ -107,6 +107,7 @@ export class ConsumerVerifier implements VersionCreatedHook {
         vaultUrl,
         name: state.objectName,
         newVersion: state.toVersion,
+        laterVersions: await this.versionsAfter('key', state.objectName, version?.createdOn, ctx),
         keyType: version?.keyType,
         keySize: version?.keySize,
         enabled: version?.enabled ?? true,
@@ -114,6 +115,16 @@ export class ConsumerVerifier implements VersionCreatedHook {
       return this.checkCaches(key, now, recheckAt);
     }
     return [];
+  }
+
+  /** Versions of an object created after `createdOn` (none when it is unknown). */
+  private async versionsAfter(type: 'key', name: string, createdOn: Date | undefined, ctx: RotationContext): Promise<string[]> {
+    if (!createdOn) return [];
+    const out: string[] = [];
+    for await (const page of ctx.gateway.listVersions(type, name)) {
+      for (const v of page) if (v.version && v.createdOn && v.createdOn.getTime() > createdOn.getTime()) out.push(v.version);
+    }
+    return out;
   }
 
   private async oldThumbprints(state: RotationState, ctx: RotationContext): Promise<string[]> {

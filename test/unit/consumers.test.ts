@@ -81,6 +81,15 @@ describe('HPC Cache', () => {
     });
     expect(checkHpcCache({ ...cache, keyUrl: 'https://hpc-kv.vault.azure.net/keys/cmk/old' }, key, ok, now, recheck)).toMatchObject({ status: 'Stale', reason: 'PinnedToOldKeyVersion', observed: 'old' });
   });
+  it('counts a cache that already moved on to a later key version as verified, not stale', () => {
+    const later = { ...key, laterVersions: ['newer'] };
+    expect(checkHpcCache({ ...cache, keyUrl: 'https://hpc-kv.vault.azure.net/keys/cmk/newer', rotationToLatestKeyVersionEnabled: true }, later, ok, now, recheck)).toMatchObject({
+      status: 'Verified',
+      reason: 'UsesLaterKeyVersion',
+      observed: 'newer',
+    });
+    expect(checkHpcCache({ ...cache, keyUrl: 'https://hpc-kv.vault.azure.net/keys/cmk/newer' }, key, ok, now, recheck).status).toBe('Stale');
+  });
   it('reports WaitingForKey and the vault prerequisites of seed 002', () => {
     expect(checkHpcCache({ ...cache, keyUrl: 'https://hpc-kv.vault.azure.net/keys/cmk/new', healthState: 'WaitingForKey' }, key, ok, now, recheck).reason).toBe('WaitingForKey');
     const r = checkHpcCache({ ...cache, keyUrl: 'https://hpc-kv.vault.azure.net/keys/cmk/new' }, { ...key, keySize: 3072 }, { softDeleteEnabled: true, purgeProtectionEnabled: false }, now, recheck);
