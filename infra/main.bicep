@@ -48,6 +48,9 @@ param subscribeVaultEvents bool = false
 @description('Vault name → name of a system topic that already exists for that vault (Azure allows one system topic per vault). The template then adds Rotor\'s subscription to that topic instead of creating one.')
 param existingSystemTopics object = {}
 
+@description('Resource id of a subnet (delegated to Microsoft.App/environments) for the Function App\'s outbound traffic, so Rotor reaches HPC Pack head nodes and node managers (TLS probes) on private networks. Empty: no VNet integration.')
+param virtualNetworkSubnetId string = ''
+
 @minValue(1)
 @maxValue(1000)
 @description('Flex Consumption maximumInstanceCount. Rotor paces Key Vault calls per instance, so fewer instances means gentler vaults.')
@@ -103,6 +106,7 @@ module app 'modules/app.bicep' = {
     schedule: schedule
     rotorConfigJson: string(effectiveRotorConfig)
     maximumInstanceCount: maximumInstanceCount
+    virtualNetworkSubnetId: virtualNetworkSubnetId
     instanceMemoryMB: instanceMemoryMB
   }
 }

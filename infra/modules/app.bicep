@@ -24,6 +24,9 @@ param maximumInstanceCount int
 @description('Flex Consumption instanceMemoryMB.')
 param instanceMemoryMB int
 
+@description('Subnet for outbound VNet integration (delegated to Microsoft.App/environments), or empty for none.')
+param virtualNetworkSubnetId string
+
 // Names Rotor's code uses (src/adapters/storage/clients.ts TABLES and QUEUES; the infra test checks they agree).
 var auditTableName = 'RotorAudit'
 var stateTableName = 'RotorState'
@@ -187,6 +190,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // HPC Pack head nodes and node managers usually live on private networks: the probes need a way in.
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     // Key Vault references in app settings (if a setting ever needs a secret) resolve with the same identity.
     keyVaultReferenceIdentity: identity.id
     siteConfig: {

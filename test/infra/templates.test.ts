@@ -58,6 +58,33 @@ const body = (file: BicepFile, type: string, index = 0) => {
   return bodyOf(resource.value).body;
 };
 
+describe('template wiring', () => {
+  it('module calls pass every parameter a module requires and none it does not declare', () => {
+    for (const file of templates.values()) {
+      for (const call of file.declarations.filter((d) => d.kind === 'module')) {
+        const target = template(join(file.path, '..', call.type ?? '').replace(/^.*?infra\//, 'infra/'));
+        const declared = target.declarations.filter((d) => d.kind === 'param');
+        const params = prop(bodyOf(call.value).body, 'params');
+        const passed = params?.kind === 'object' ? params.properties.map((p) => p.key) : [];
+        for (const key of passed) expect(declared.map((d) => d.name), `${file.path}: module ${call.name} passes ${key}`).toContain(key);
+        for (const d of declared.filter((d) => !d.value)) expect(passed, `${file.path}: module ${call.name} misses ${d.name}`).toContain(d.name);
+      }
+    }
+  });
+
+  it('uses each parameter decorator only on the types it applies to', () => {
+    const applies: Record<string, string[]> = { minValue: ['int'], maxValue: ['int'], minLength: ['string', 'array'], maxLength: ['string', 'array'] };
+    for (const file of templates.values()) {
+      for (const d of file.declarations.filter((x) => x.kind === 'param')) {
+        for (const decorator of d.decorators) {
+          const types = applies[decorator.name];
+          if (types) expect(types, `${file.path}: @${decorator.name} on param ${d.name} (${d.type})`).toContain(d.type);
+        }
+      }
+    }
+  });
+});
+
 describe('the Bicep reader', () => {
   it('reads every template in infra/', () => {
     expect(templatePaths.length).toBeGreaterThanOrEqual(6);
