@@ -19,7 +19,7 @@ export function groupRows(rows: readonly AuditRecord[]) {
   for (const row of rows) {
     let v = vaults.get(row.vault);
     if (!v) vaults.set(row.vault, (v = { objects: new Map(), other: [] }));
-    if (row.action === 'ScanCompleted' || row.action === 'ScanFailed') v.scan = row;
+    if (row.action === 'ScanCompleted' || row.action === 'ScanContinued' || row.action === 'ScanFailed') v.scan = row;
     else if (row.objectName) {
       const key = `${row.objectType}/${row.objectName}`;
       const list = v.objects.get(key);

@@ -22,6 +22,7 @@ export const AUDIT_ACTIONS = [
   'WorkItemRejected',
   'WorkItemFailed',
   'ScanCompleted',
+  'ScanContinued',
   'ScanFailed',
   'ConsumerVerified',
   'ConsumerPending',

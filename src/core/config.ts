@@ -215,9 +215,22 @@ export const configSchema = z
         pollIntervalSeconds: z.number().min(0.01).max(300).default(2),
         /** Rotations in flight per vault. */
         concurrencyPerVault: z.number().int().min(1).max(200).default(32),
+        /**
+         * A vault's work item stops taking on objects after this long and continues in a new work item, so that one
+         * invocation ends inside the Functions timeout (host.json functionTimeout, 10 minutes).
+         */
+        workItemMinutes: z.number().min(0.1).max(120).default(9),
       })
       .strict()
-      .default({ maxAttempts: 5, retryBaseMinutes: 15, leaseMinutes: 10, certificateTimeoutMinutes: 15, pollIntervalSeconds: 2, concurrencyPerVault: 32 }),
+      .default({
+        maxAttempts: 5,
+        retryBaseMinutes: 15,
+        leaseMinutes: 10,
+        certificateTimeoutMinutes: 15,
+        pollIntervalSeconds: 2,
+        concurrencyPerVault: 32,
+        workItemMinutes: 9,
+      }),
     limits: limitsSchema.default({ rsa2048CreatesPer10s: 20, otherKeyCreatesPer10s: 20, secretWritesPer10s: 300 }),
     consumers: consumersSchema.default({ batch: [], hpcPack: [], hpcCache: [] }),
     verification: z

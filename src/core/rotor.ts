@@ -105,6 +105,8 @@ export async function runWorkItem(raw: unknown, services: RotorServices, deliver
       case 'scanVault': {
         const summary = await processVault(ctx);
         await scheduleLeaseChecks(summary.objects, ctx);
+        // The time budget ran out: the vault's scan continues in a new work item (same run).
+        if (summary.continued) await services.queue.enqueue({ kind: 'scanVault', vault: item.vault, runId: item.runId, trigger: item.trigger });
         return { kind: 'scanVault', summary };
       }
       case 'object': {

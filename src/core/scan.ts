@@ -41,6 +41,8 @@ export interface VaultSummary {
   readonly unlisted: number;
   readonly errors: string[];
   readonly durationMs: number;
+  /** The work item's time budget ran out after some progress: the rest continues in a new work item. */
+  readonly continued: boolean;
 }
 
 const MAX_LISTED = 1000;
@@ -63,8 +65,9 @@ class Summary {
     else this.unlisted++;
   }
 
-  finish(vault: string, runId: string, started: number, now: number): VaultSummary {
+  finish(vault: string, runId: string, started: number, now: number, continued: boolean): VaultSummary {
     return {
+      continued,
       vault,
       runId,
       scanned: this.scanned,
@@ -305,15 +308,22 @@ export async function processVault(ctx: RotationContext): Promise<VaultSummary> 
   const executor = new BoundedExecutor(concurrency);
   const completions = new CompletionQueue(ctx);
   const admission = new GroupAdmission(executor, Math.max(1, Math.floor(concurrency / 2)), completions, ctx.audit);
+  // Past the work item's time budget, no new object is taken on; what is in flight finishes.
+  const budgetMs = ctx.config.rotation.workItemMinutes * 60_000;
+  let outOfTime = false;
+  const overBudget = (): boolean => (outOfTime ||= ctx.clock.now().getTime() - started >= budgetMs);
+  let taken = 0;
 
   // 1. Rotations a stopped worker left behind (lease expired) resume first.
   // Rotations waiting for their consumers are re-checked when their next check is due.
   for await (const open of ctx.states.listOpen(vault.name)) {
+    if (overBudget()) break;
     const state = open.value;
     if (!isOpen(state)) continue;
     const verifying = state.status === 'Verifying';
     if (verifying && (!ctx.hooks || (state.nextCheckAt && state.nextCheckAt.getTime() > ctx.clock.now().getTime()))) continue;
     if (!verifying && state.leaseUntil && state.leaseUntil.getTime() > ctx.clock.now().getTime()) continue;
+    taken++;
     await executor.submit(async () => {
       const work = verifying && ctx.hooks ? ctx.hooks.recheck(open, ctx) : resumeRotation(open, ctx);
       const outcome = await work.catch((err: unknown) => {
@@ -328,6 +338,7 @@ export async function processVault(ctx: RotationContext): Promise<VaultSummary> 
   const scanType = async (type: ObjectType): Promise<void> => {
     try {
       for await (const page of ctx.gateway.listObjects(type)) {
+        if (overBudget()) break;
         for (const object of page) {
           summary.scanned[type]++;
           ctx.metrics?.objectExpiry(object, object.expiresOn);
@@ -338,6 +349,8 @@ export async function processVault(ctx: RotationContext): Promise<VaultSummary> 
             summary.notDue++;
             continue;
           }
+          if (overBudget()) break;
+          taken++;
           await admission.admit(async (group) => {
             const result = await processSnapshot(object, { ...ctx, completions, group });
             if (result.outcome === 'NotDue') summary.notDue++;
@@ -363,18 +376,31 @@ export async function processVault(ctx: RotationContext): Promise<VaultSummary> 
   await Promise.all(vaultTypes(ctx.config, vault).map(scanType));
   await admission.finish();
 
+  // Out of time: continue in a new work item — unless nothing was taken on (then another try would fare no better).
+  const continued = outOfTime && taken > 0;
   ctx.audit.append(
     auditRecord(ctx.run, ctx.clock.now(), {
       vault: vault.name,
-      action: 'ScanCompleted',
-      outcome: summary.errors.length ? 'Failed' : 'Succeeded',
-      reason: summary.errors.length ? 'PartialScan' : 'Scanned',
-      detail: describe(summary),
+      ...(outOfTime
+        ? {
+            action: continued ? 'ScanContinued' : 'ScanFailed',
+            outcome: continued ? 'Info' : 'Failed',
+            reason: 'WorkItemTimeBudget',
+            detail:
+              `stopped taking on objects after ${ctx.config.rotation.workItemMinutes} minutes ` +
+              `(${continued ? 'the rest continues in a new work item' : 'no object could be taken on; the next run tries again'}): ${describe(summary)}`,
+          }
+        : {
+            action: 'ScanCompleted',
+            outcome: summary.errors.length ? 'Failed' : 'Succeeded',
+            reason: summary.errors.length ? 'PartialScan' : 'Scanned',
+            detail: describe(summary),
+          }),
     }),
   );
   await admission.settle();
   await ctx.audit.flush();
-  const result = summary.finish(vault.name, ctx.run.runId, started, ctx.clock.now().getTime());
+  const result = summary.finish(vault.name, ctx.run.runId, started, ctx.clock.now().getTime(), continued);
   if (Object.values(result.scanned).every((n) => n === 0) && result.errors.length) {
     throw new Error(`vault ${vault.name} could not be scanned: ${result.errors.join('; ')}`);
   }

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/core/config.js';
 import { MAX_DEQUEUE_COUNT, QUEUE_BATCH, WORK_QUEUE } from '../../src/functions/rotationWorker.js';
 import { QUEUES } from '../../src/adapters/storage/clients.js';
 
@@ -90,6 +91,10 @@ describe('architecture', () => {
     expect(host.extensions.queues.newBatchThreshold).toBe(QUEUE_BATCH.newBatchThreshold);
     expect(host.extensions.queues.messageEncoding).toBe('base64');
     expect(WORK_QUEUE).toBe(QUEUES.work);
+    // A vault's work item hands over to a new one before the host's function timeout ends the invocation.
+    const [h = 0, m = 0, sec = 0] = (JSON.parse(readFileSync(join(root, 'host.json'), 'utf8')) as { functionTimeout: string }).functionTimeout.split(':').map(Number);
+    const defaults = parseConfig({ vaults: [{ name: 'kv1', url: 'https://kv1.vault.azure.net/' }] });
+    expect(defaults.rotation.workItemMinutes).toBeLessThan(h * 60 + m + sec / 60);
     expect(QUEUES.poison).toBe(`${QUEUES.work}-poison`);
   });
 });

@@ -241,3 +241,44 @@ describe('lease expiry checks', () => {
     expect(queued).toEqual([{ item: expect.objectContaining({ kind: 'object', objectName: 'cache-cmk', hint: 'LeaseExpiryCheck' }), delaySeconds: 10 * 60 + 30 }]);
   });
 });
+
+describe('the work item time budget', () => {
+  it('stops taking on objects when its time is up, finishes what is in flight, and continues in a new work item', async () => {
+    const h = harness(baseConfig({ rotation: { concurrencyPerVault: 8, workItemMinutes: 0.25, pollIntervalSeconds: 1, certificateTimeoutMinutes: 1 } }));
+    const now = h.clock.now().getTime();
+    for (let i = 0; i < 60; i++) h.vault.add('key', `k-${String(i).padStart(2, '0')}`, { notBefore: new Date(now - 355 * DAY), expiresOn: new Date(now + 10 * DAY) });
+    const queued: unknown[] = [];
+    const pacer = new VaultPacer(h.config.limits, h.clock, h.clock.sleep); // one per vault, as in the app
+    const services = {
+      config: h.config,
+      clock: h.clock,
+      sleep: h.clock.sleep,
+      random: seededRandom(1),
+      newId: (() => {
+        let n = 0;
+        return () => `id-${++n}`;
+      })(),
+      audit: h.audit,
+      states: h.states,
+      queue: { enqueue: async (item: unknown) => void queued.push(item) },
+      gateway: () => h.vault,
+      pacer: () => pacer,
+    };
+    const item = { kind: 'scanVault', vault: 'hpc-kv', runId: 'run-1', trigger: 'timer' } as const;
+    // 20 RSA-2048 creations per 10 s (virtual time): 15 s of budget cannot hold 60 rotations.
+    const first = await runWorkItem(item, services, { dequeueCount: 1, maxDequeueCount: 5 }, silentLogger);
+    const rotatedFirst = first.kind === 'scanVault' ? (first.summary.outcomes.Rotated ?? 0) : 0;
+    expect(rotatedFirst).toBeGreaterThan(0);
+    expect(rotatedFirst).toBeLessThan(60);
+    expect(first).toMatchObject({ kind: 'scanVault', summary: { continued: true, outcomes: { Rotated: rotatedFirst } } });
+    expect(queued).toEqual([item]);
+    expect(h.audit.rows.at(-1)).toMatchObject({ action: 'ScanContinued', outcome: 'Info', reason: 'WorkItemTimeBudget' });
+    expect(h.audit.rows.filter((r) => r.action === 'RotationStarted')).toHaveLength(rotatedFirst); // nothing left half-done
+
+    // The continuations finish the vault; every key is rotated exactly once.
+    for (let round = 0; round < 5 && queued.length; round++) await runWorkItem(queued.shift(), services, { dequeueCount: 1, maxDequeueCount: 5 }, silentLogger);
+    expect(queued).toEqual([]);
+    for (let i = 0; i < 60; i++) expect(h.vault.versionCount('key', `k-${String(i).padStart(2, '0')}`)).toBe(2);
+    expect(h.audit.rows.at(-1)).toMatchObject({ action: 'ScanCompleted', outcome: 'Succeeded' });
+  });
+});
