@@ -21,9 +21,9 @@ export const REPORT_NOTES = `
   alone and up to 1.24 while a type check ran beside it. The requests are the bound exactly.
 - **Rotation wave.** Creations are paced per vault by a sliding window of the vault's limit (plus 250 ms of margin
   for network jitter), so the wave meets no 429 and uses ~97 % of the budget; 1,000 RSA-2048 keys take ~500 s, the
-  ideal. One worker invocation holding a 1,000-key wave is close to the 10-minute function timeout: a vault with
-  more due RSA-2048 objects than ~1,100 needs the rest picked up by the next invocation (the rotations are
-  resumable, and the nightly run or events continue them), or a longer functionTimeout.
+  ideal, in one work item. A larger wave would not fit one invocation (the function timeout is 10 minutes): a
+  vault's work item stops taking on objects after \`rotation.workItemMinutes\` (9) and the scan continues in a new
+  work item (\`ScanContinued\`), which the scenario follows as the queue would.
 
 ### Changed because of this benchmark (before → after)
 

@@ -108,6 +108,23 @@ describe('npm start on a fresh state folder', () => {
     expect(status.find((s) => s.name === 'batch-admin-password')?.lastRotation?.status).toBe('Completed');
   });
 
+  it('rotor verify re-checks the rotations waiting for their consumers and audits each check', async () => {
+    const verify = JSON.parse(await rotor('verify', '--format', 'json')) as {
+      results: Array<{ vault: string; type: string; name: string; outcome: string }>;
+      status: Array<{ name: string; consumers: Array<{ consumer: string; status: string }> }>;
+    };
+    const checked = verify.results.map((r) => `${r.vault}/${r.type}/${r.name}`).sort();
+    expect(checked).toEqual(expect.arrayContaining(['hpc-prod-kv/certificate/hpc-node-comm', 'hpc-batch-kv/certificate/batch-node-tls']));
+    const nodeComm = verify.status.find((s) => s.name === 'hpc-node-comm')!;
+    expect(Object.fromEntries(nodeComm.consumers.map((c) => [c.consumer, c.status]))).toMatchObject({
+      'HPC Pack node hpc-cluster-01/cn03': 'Stale',
+      'HPC Pack node hpc-cluster-01/cn04': 'Unreachable',
+    });
+    const rows: Array<Record<string, string>> = parse(await rotor('audit', '--since', '1d', '--all', '--format', 'csv', '--name', 'hpc-node-comm'), { columns: true });
+    // Two checks so far (the run's and this one), each with a row per node.
+    expect(rows.filter((r) => r['consumer'] === 'HPC Pack node hpc-cluster-01/cn03' || r['consumer']?.startsWith('HPC Pack node hpc-cluster-01/cn03'))).toHaveLength(2);
+  });
+
   it('rotor plan is a dry run: it names what needs a person and why, and writes nothing', async () => {
     const before = (await rotor('audit', '--since', '1d', '--all', '--format', 'json')).length;
     const plan = JSON.parse(await rotor('plan', '--format', 'json')) as Array<{ type: string; name: string; reason: string; action: string; message: string }>;
