@@ -294,6 +294,36 @@ function leaseMs(ctx: RotationContext, type: ObjectSnapshot['type']): number {
   return (type === 'certificate' ? leaseMinutes + certificateTimeoutMinutes : leaseMinutes) * 60_000;
 }
 
+/** A new rotation on top of an object's state: this run's ids, and every field of an earlier rotation reset. */
+function newRotation(
+  base: RotationState,
+  ctx: RotationContext,
+  now: Date,
+  fields: Pick<RotationState, 'status' | 'reason' | 'fromVersion' | 'fromThumbprint' | 'fromExpiresOn'> & Partial<RotationState>,
+): RotationState {
+  return {
+    ...base,
+    rotationId: ctx.newId(),
+    runId: ctx.run.runId,
+    trigger: ctx.run.trigger,
+    toVersion: '',
+    toThumbprint: '',
+    toSecretId: '',
+    toExpiresOn: '',
+    attempts: 1,
+    nextAttemptAt: undefined,
+    leaseUntil: undefined,
+    lastError: '',
+    startedAt: now,
+    updatedAt: now,
+    completedAt: undefined,
+    verification: '',
+    nextCheckAt: undefined,
+    verifyDeadline: undefined,
+    ...fields,
+  };
+}
+
 /**
  * Rotates a due object in mode `auto`: preflight, claim, audit (fail closed), create, record, complete.
  * `object` is what the list page reported; the current version is re-read here (due objects only).
@@ -334,31 +364,15 @@ export async function rotateDueObject(
     );
   }
 
-  const claimed: RotationState = {
-    ...(prior ?? emptyState(object.vault, object.type, object.name, now)),
+  const claimed = newRotation(prior ?? emptyState(object.vault, object.type, object.name, now), ctx, now, {
     status: 'RotationStarted',
-    rotationId: ctx.newId(),
-    runId: ctx.run.runId,
-    trigger: ctx.run.trigger,
     reason: finding.reason,
     fromVersion: current.version,
     fromThumbprint: current.thumbprint ?? '',
     fromExpiresOn: iso(current.expiresOn),
-    toVersion: '',
-    toThumbprint: '',
-    toSecretId: '',
-    toExpiresOn: '',
     attempts: sameVersionFailed ? prior.attempts + 1 : 1,
-    nextAttemptAt: undefined,
     leaseUntil: new Date(now.getTime() + leaseMs(ctx, object.type)),
-    lastError: '',
-    startedAt: now,
-    updatedAt: now,
-    completedAt: undefined,
-    verification: '',
-    nextCheckAt: undefined,
-    verifyDeadline: undefined,
-  };
+  });
   let etag: string;
   try {
     etag = await ctx.states.put(claimed, existing?.etag);
@@ -529,12 +543,8 @@ export async function verifyVersionCreatedElsewhere(
   if (!ctx.hooks) return;
   const previous = await previousVersion(current, ctx);
   const now = ctx.clock.now();
-  const state: RotationState = {
-    ...(existing?.value ?? emptyState(current.vault, current.type, current.name, now)),
+  const state = newRotation(existing?.value ?? emptyState(current.vault, current.type, current.name, now), ctx, now, {
     status: 'VersionCreated',
-    rotationId: ctx.newId(),
-    runId: ctx.run.runId,
-    trigger: ctx.run.trigger,
     reason: 'CreatedOutsideRotor',
     fromVersion: previous?.version ?? '',
     fromThumbprint: previous?.thumbprint ?? '',
@@ -543,17 +553,7 @@ export async function verifyVersionCreatedElsewhere(
     toThumbprint: current.thumbprint ?? '',
     toSecretId: current.secretId ?? '',
     toExpiresOn: iso(current.expiresOn),
-    attempts: 1,
-    nextAttemptAt: undefined,
-    leaseUntil: undefined,
-    lastError: '',
-    startedAt: now,
-    updatedAt: now,
-    completedAt: undefined,
-    verification: '',
-    nextCheckAt: undefined,
-    verifyDeadline: undefined,
-  };
+  });
   const next = await ctx.hooks.afterVersionCreated(state, ctx);
   if (next.next === 'completed' && !next.state.verification) return; // no consumer found
   let etag: string;
