@@ -57,8 +57,8 @@ export interface BuildOptions {
   telemetry?: TelemetryOptions;
   /** The Function App: with AZURE_CLIENT_ID, authenticate as the managed identity only (no developer fallback). */
   managedIdentityOnly?: boolean;
-  /** Per-request timeout and retries of the Azure SDK clients (defaults 30 s, 5 retries). */
-  transport?: { requestTimeoutMs?: number; maxRetries?: number };
+  /** Per-request timeout and retries of the Azure SDK clients (defaults 30 s, 5 retries), and Rotor's 429 backoff. */
+  transport?: Pick<AzureEnvironment, 'requestTimeoutMs' | 'maxRetries' | 'throttle'>;
 }
 
 /** Name of Rotor's OpenTelemetry meter. */
@@ -139,6 +139,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     { createConsumerGateway },
     { ConsumerVerifier },
     { TableAuditReader },
+    { asyncDeadlines },
   ] = await Promise.all([
     import('../adapters/azure-clients.js'),
     import('../adapters/keyvault/gateway.js'),
@@ -149,10 +150,11 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     import('../adapters/consumers/index.js'),
     import('../core/verification.js'),
     import('../adapters/storage/audit-reader.js'),
+    import('../adapters/deadline.js'),
   ]);
   const { TABLES, QUEUES, tableClient, queueClient } = storageClients;
-  const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit), options.log);
-  const auditReader = new TableAuditReader(tableClient(storage, TABLES.audit));
+  const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit, azure.throttle), options.log);
+  const auditReader = new TableAuditReader(tableClient(storage, TABLES.audit, azure.throttle));
   const pacers = new Map<string, VaultPacer>();
   const gateways = new Map<string, VaultGateway>();
   const pacer = (vault: VaultConfig): VaultPacer => {
@@ -168,7 +170,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     let c = clients.get(vault.name);
     if (!c) {
       const throttled = pacer(vault);
-      clients.set(vault.name, (c = createKeyVaultClients(vault.url, azure, (ms) => throttled.throttled(ms))));
+      clients.set(vault.name, (c = createKeyVaultClients(vault.url, azure, (ms, operations) => throttled.throttled(ms, operations))));
     }
     return c;
   };
@@ -194,7 +196,8 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     random: options.random ?? cryptoRandom,
     newId: options.newId ?? randomUUID,
     audit: auditLog,
-    states: new TableStateStore(tableClient(storage, TABLES.state)),
+    states: new TableStateStore(tableClient(storage, TABLES.state, azure.throttle)),
+    deadlines: asyncDeadlines,
     queue: new StorageWorkQueue(queueClient(storage, QUEUES.work)),
     pacer,
     gateway(vault) {

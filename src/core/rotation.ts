@@ -64,6 +64,8 @@ export interface RotationContext {
   readonly metrics?: Metrics | undefined;
   /** For delayed re-checks of consumers (verify work items). */
   readonly queue?: WorkQueue | undefined;
+  /** No wait of this invocation may run past this (the function timeout minus a margin); undefined: no limit. */
+  readonly deadline?: Date | undefined;
   /**
    * Group commit of completions (processVault): a completed rotation's rows are written with other rows, and its
    * Completed state once they are durable. Without it, each completion is written on its own.

@@ -44,10 +44,11 @@ export const conflict = (message: string): KeyVaultError => new KeyVaultError(40
 
 export const forbidden = (message: string): KeyVaultError => new KeyVaultError(403, 'Forbidden', message);
 
-export const throttled = (retryAfterSeconds: number, reason: string): KeyVaultError =>
+/** A 429; `retryAfterSeconds` undefined: no Retry-After header, as real Key Vault answers (THROTTLING-429-NOTE). */
+export const throttled = (retryAfterSeconds: number | undefined, reason: string): KeyVaultError =>
   new KeyVaultError(
     429,
     'Throttled',
     `Request was not processed because too many requests were received. Reason: ${reason}`,
-    { 'Retry-After': String(retryAfterSeconds) },
+    retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) },
   );

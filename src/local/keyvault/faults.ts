@@ -17,6 +17,7 @@ export const faultOptionsSchema = z.strictObject({
   latencyMs: z.number().int().min(0).optional(),
   throttleShare: share.optional(),
   retryAfterSeconds: z.number().int().min(0).optional(),
+  throttleRetryAfter: z.boolean().optional(),
   serverErrorShare: share.optional(),
   limits: z
     .union([
@@ -38,6 +39,7 @@ interface FaultState {
   latencyMs: number;
   throttleShare: number;
   retryAfterSeconds: number;
+  throttleRetryAfter: boolean;
   serverErrorShare: number;
   limits: ThrottleLimits | false;
 }
@@ -47,6 +49,7 @@ export class FaultController {
     latencyMs: 0,
     throttleShare: 0,
     retryAfterSeconds: 1,
+    throttleRetryAfter: true,
     serverErrorShare: 0,
     limits: { ...KEY_VAULT_PUBLISHED_LIMITS },
   };
@@ -76,9 +79,9 @@ export class FaultController {
    * of its operation classes. Returns the error to answer with, or undefined to proceed.
    */
   decide(classes: readonly OperationClass[]): KeyVaultError | undefined {
-    const { throttleShare, serverErrorShare, retryAfterSeconds, limits } = this.state;
+    const { throttleShare, serverErrorShare, retryAfterSeconds, throttleRetryAfter, limits } = this.state;
     if (throttleShare > 0 && this.random() < throttleShare) {
-      return throttled(retryAfterSeconds, 'injected throttling (throttleShare).');
+      return throttled(throttleRetryAfter ? retryAfterSeconds : undefined, 'injected throttling (throttleShare).');
     }
     if (serverErrorShare > 0 && this.random() < serverErrorShare) {
       return this.random() < 0.5
@@ -89,7 +92,7 @@ export class FaultController {
     const decision = this.budget.tryAcquire(classes, limits);
     if (decision.ok) return undefined;
     return throttled(
-      decision.retryAfterSeconds,
+      throttleRetryAfter ? decision.retryAfterSeconds : undefined,
       `the vault's budget of ${limits[decision.operationClass]} '${decision.operationClass}' requests per 10 seconds is exhausted.`,
     );
   }

@@ -33,6 +33,8 @@ export interface FaultOptions {
   throttleShare?: number;
   /** Retry-After (seconds) sent with share-based 429s. */
   retryAfterSeconds?: number;
+  /** Whether 429s (share-based and budget) carry Retry-After; `false` answers like real Key Vault, without it. */
+  throttleRetryAfter?: boolean;
   /** Share (0..1) of requests answered 500/503. */
   serverErrorShare?: number;
   /** Per-10-second budgets; `false` switches budget enforcement off. */
