@@ -157,7 +157,7 @@ describe('injected faults', () => {
       const r = seededRandom(s);
       return r() < 0.5 && r() < 0.5 && r() >= 0.5;
     });
-    arm.setFaults('Microsoft.Batch', { throttleShare: 0.5, throttleRetryAfter: false, seed });
+    arm.setFaults('Microsoft.Batch', { throttleShare: 0.5, sendRetryAfter: false, seed });
     const sdkAlone = await batch(3).poolOperations.get('rg', 'acct', 'pool').catch((e: unknown) => e);
     expect(sdkAlone).toMatchObject({ statusCode: 429 });
     arm.setFaults('Microsoft.Batch', { seed });

@@ -47,7 +47,7 @@ describe('429 without Retry-After', () => {
       },
     });
     // A third of all requests — list pages, reads, creates — is answered 429 without Retry-After.
-    t.stack.keyVault.setFaults('scan-kv', { throttleShare: 0.3, throttleRetryAfter: false, seed: 7 });
+    t.stack.keyVault.setFaults('scan-kv', { throttleShare: 0.3, sendRetryAfter: false, seed: 7 });
     t.stack.keyVault.resetCounters();
     try {
       const services = await t.services(
@@ -74,7 +74,7 @@ describe('429 without Retry-After', () => {
       expect(rows.filter((r) => r.outcome === 'Failed')).toEqual([]);
       expect(rows.filter((r) => r.action === 'ScanCompleted').map((r) => r.outcome)).toEqual(['Succeeded']);
     } finally {
-      t.stack.keyVault.setFaults('scan-kv', { throttleShare: 0, throttleRetryAfter: true });
+      t.stack.keyVault.setFaults('scan-kv', { throttleShare: 0, sendRetryAfter: true });
     }
   }, 240_000);
 
@@ -87,7 +87,7 @@ describe('429 without Retry-After', () => {
     });
     // The vault's budget is below what Rotor's pacer allows, so the vault must push back — with 429s that carry no
     // Retry-After, as Key Vault's do; a share of reads and writes is throttled too.
-    t.stack.keyVault.setFaults('wave-kv', { limits: { rsa2048Create: 40 }, throttleShare: 0.05, throttleRetryAfter: false, seed: 11 });
+    t.stack.keyVault.setFaults('wave-kv', { limits: { rsa2048Create: 40 }, throttleShare: 0.05, sendRetryAfter: false, seed: 11 });
     t.stack.keyVault.resetCounters();
     try {
       const services = await t.services(
@@ -112,7 +112,7 @@ describe('429 without Retry-After', () => {
       expect(services.pacer(services.config.vaults[0]!).currentLimit('rsa2048Create')).toBeLessThan(100);
       expect(rows.filter((r) => r.action === 'RotationCompleted')).toHaveLength(count);
     } finally {
-      t.stack.keyVault.setFaults('wave-kv', { limits: {}, throttleShare: 0, throttleRetryAfter: true });
+      t.stack.keyVault.setFaults('wave-kv', { limits: {}, throttleShare: 0, sendRetryAfter: true });
     }
   }, 400_000);
 });
