@@ -16,7 +16,6 @@ import type { Finding } from './policy.js';
 import {
   ConcurrencyError,
   GatewayError,
-  isGatewayError,
   type AuditLog,
   type Clock,
   type Logger,
@@ -27,6 +26,7 @@ import {
   type VaultGateway,
   type Versioned,
 } from './ports.js';
+import { findOwnVersion, isOwnVersion, isPending, tagsForRotation } from './ownership.js';
 import { hpcCacheKeyViolations, hpcPackPolicyViolations } from './profiles.js';
 import type { WorkQueue } from './work.js';
 import { emptyState, isOpen, type RotationState } from './state.js';
@@ -481,9 +481,10 @@ export async function continueRotation(
 ): Promise<ObjectOutcome> {
   let state = start;
   let etag = startEtag;
+  let elsewhere = '';
   try {
     if (state.status === 'RotationStarted') {
-      const created = await ensureNewVersion(state, ctx, prepared);
+      const { version: created, own } = await ensureNewVersion(state, ctx, prepared);
       state = {
         ...state,
         status: 'VersionCreated',
@@ -494,10 +495,23 @@ export async function continueRotation(
         updatedAt: ctx.clock.now(),
       };
       etag = await ctx.states.put(state, etag);
-      ctx.audit.append(versionCreatedRow(state, ctx));
+      if (own) ctx.audit.append(versionCreatedRow(state, ctx));
+      else {
+        elsewhere = `; version ${state.toVersion} was created outside Rotor (it does not carry this rotation's id), so this rotation created none`;
+        ctx.audit.append(
+          auditRecord(ctx.run, ctx.clock.now(), {
+            ...transitionFields(state),
+            action: 'NewVersionObserved',
+            outcome: 'Info',
+            reason: 'CreatedOutsideRotor',
+            detail: `rotation ${state.rotationId} found a new version it did not create; its consumers are verified like Rotor's own`,
+          }),
+        );
+      }
     }
     if (state.status === 'VersionCreated') {
-      const next = ctx.hooks ? await ctx.hooks.afterVersionCreated(state, ctx) : ({ next: 'completed', note: '', state } as const);
+      const verified = ctx.hooks ? await ctx.hooks.afterVersionCreated(state, ctx) : ({ next: 'completed', note: '', state } as const);
+      const next = verified.next === 'completed' ? { ...verified, note: verified.note + elsewhere } : verified;
       if (next.next === 'verifying') {
         await ctx.audit.flush();
         state = { ...next.state, status: 'Verifying', leaseUntil: undefined, updatedAt: ctx.clock.now() };
@@ -597,49 +611,81 @@ export async function completeRotation(state: RotationState, etag: string, ctx: 
   return 'Rotated';
 }
 
-/** Creates the new version — or adopts the one an interrupted attempt already created. */
-async function ensureNewVersion(state: RotationState, ctx: RotationContext, prepared: Prepared | undefined): Promise<ObjectVersion> {
+/** The new version of a rotation: Rotor's own (tagged with the rotation id), or one someone else made meanwhile. */
+interface NewVersion {
+  readonly version: ObjectVersion;
+  /** False: a version Rotor did not create became current (by a person, another tool, Key Vault's own renewal). */
+  readonly own: boolean;
+}
+
+/**
+ * Creates the new version — or adopts the one an interrupted attempt of this rotation already created, recognised by
+ * its rotation-id tag (ownership.ts). `prepared` is set on a first attempt (nothing can exist yet); a resumed
+ * rotation (`prepared` undefined) looks for its own version first.
+ */
+async function ensureNewVersion(state: RotationState, ctx: RotationContext, prepared: Prepared | undefined): Promise<NewVersion> {
   const { gateway } = ctx;
+  if (!prepared) {
+    const own = await ownVersion(state, ctx);
+    if (own) return { version: own, own: true };
+  }
   const current = prepared?.current ?? (await gateway.getCurrent(state.objectType, state.objectName));
   if (!current) throw new GatewayError('NotFound', `${state.objectType} ${state.objectName} no longer exists`);
-  if (current.version !== state.fromVersion) {
-    // Created before an interruption: adopt it (and finish what the interrupted attempt would have done).
-    if (state.objectType !== 'key') return current;
-    const previous = await gateway.getVersion('key', state.objectName, state.fromVersion);
-    return previous ? keepKeyLifetime(current, previous, ctx) : current;
+  if (state.objectType === 'certificate' && !prepared) {
+    // A create is pending — an interrupted attempt's, or someone else's: wait for it, never issue a second one.
+    const operation = await gateway.getCertificateOperation(state.objectName);
+    if (operation.status === 'inProgress') return settleCertificate(state, ctx);
   }
-  const tags = { ...current.tags };
+  if (current.version !== state.fromVersion && !isPending(current)) {
+    // Someone else made a new version since this rotation started: that due point is served, nothing is created.
+    return { version: current, own: false };
+  }
+  const tags = tagsForRotation(current.tags, state.rotationId);
   switch (state.objectType) {
     case 'certificate': {
-      const operation = await gateway.getCertificateOperation(state.objectName);
-      if (operation.status !== 'inProgress') {
-        const policy = prepared?.certificatePolicy ?? (await gateway.getCertificatePolicy(state.objectName));
-        await ctx.pacer.acquire(operationClassForKey(policy.keyType, policy.keySize));
-        await gateway.startCertificateVersion(state.objectName, policy, tags);
-      }
-      await waitForCertificate(state, ctx);
-      const created = await gateway.getCurrent('certificate', state.objectName);
-      if (!created || created.version === state.fromVersion) {
-        throw new GatewayError('Unknown', 'the certificate operation completed but no new version is visible');
-      }
-      return created;
+      const operation = prepared ? await gateway.getCertificateOperation(state.objectName) : { status: 'none' as const };
+      if (operation.status === 'inProgress') return settleCertificate(state, ctx);
+      const policy = prepared?.certificatePolicy ?? (await gateway.getCertificatePolicy(state.objectName));
+      await ctx.pacer.acquire(operationClassForKey(policy.keyType, policy.keySize));
+      await gateway.startCertificateVersion(state.objectName, policy, tags);
+      return settleCertificate(state, ctx);
     }
     case 'key':
-      return rotateKey(current, ctx);
+      return { version: await createKeyVersion(current, tags, ctx), own: true };
     case 'secret': {
       const policy = policyForSecret(state, current, ctx);
       const value = policy.kind ? generateSecretValue(policy.kind, ctx.random) : undefined;
       if (value === undefined) throw new GatewayError('BadRequest', 'no generator for this secret kind');
       const now = ctx.clock.now();
       await ctx.pacer.acquire('secretWrite');
-      return gateway.setSecretVersion(state.objectName, value, {
+      const version = await gateway.setSecretVersion(state.objectName, value, {
         tags,
         contentType: current.contentType ?? (policy.kind && 'contentType' in policy.kind ? policy.kind.contentType : undefined),
         notBefore: now,
         expiresOn: new Date(now.getTime() + policy.lifetimeMs),
       });
+      return { version, own: true };
     }
   }
+}
+
+/** This rotation's own finished version, found by its tag (the current one, or an older one someone built upon). */
+async function ownVersion(state: RotationState, ctx: RotationContext): Promise<ObjectVersion | undefined> {
+  const found = await findOwnVersion(ctx.gateway, state.objectType, state.objectName, state.rotationId);
+  if (!found?.version) return undefined;
+  const version = await ctx.gateway.getVersion(state.objectType, state.objectName, found.version);
+  return version && isOwnVersion(version, state.rotationId) ? version : undefined;
+}
+
+/** Waits for the pending certificate operation, then names the version it produced: this rotation's, or another's. */
+async function settleCertificate(state: RotationState, ctx: RotationContext): Promise<NewVersion> {
+  await waitForCertificate(state, ctx);
+  const created = await ctx.gateway.getCurrent('certificate', state.objectName);
+  if (created && isOwnVersion(created, state.rotationId)) return { version: created, own: true };
+  const own = await ownVersion(state, ctx);
+  if (own) return { version: own, own: true };
+  if (created && created.version !== state.fromVersion && !isPending(created)) return { version: created, own: false };
+  throw new GatewayError('Unknown', 'the certificate operation completed but no new version is visible');
 }
 
 function policyForSecret(state: RotationState, current: ObjectVersion, ctx: RotationContext) {
@@ -655,32 +701,17 @@ function policyForSecret(state: RotationState, current: ObjectVersion, ctx: Rota
   return { kind, lifetimeMs: previousLifetime > 0 ? previousLifetime : validityDays * MS_PER_DAY };
 }
 
-async function rotateKey(current: ObjectVersion, ctx: RotationContext): Promise<ObjectVersion> {
-  const operation = operationClassForKey(current.keyType, current.keySize);
-  await ctx.pacer.acquire(operation);
-  let created: ObjectVersion;
-  try {
-    created = await ctx.gateway.rotateKey(current.name);
-  } catch (err) {
-    // Without the rotate permission (or where rotation is not supported) create a version of the same type and size.
-    if (!isGatewayError(err, 'Forbidden') && !isGatewayError(err, 'BadRequest')) throw err;
-    ctx.log.warn(`rotateKey refused for ${current.vault}/${current.name} (${message(err)}); creating a new version instead`);
-    await ctx.pacer.acquire(operation);
-    return ctx.gateway.createKeyVersion(
-      current.name,
-      { keyType: current.keyType ?? 'RSA', keySize: current.keySize, curve: current.curve },
-      { tags: current.tags, notBefore: ctx.clock.now(), expiresOn: nextExpiry(current, ctx) },
-    );
-  }
-  return keepKeyLifetime(created, current, ctx);
-}
-
-/** A rotation policy without expiryTime leaves the new version without expiry: keep the previous lifetime and tags. */
-async function keepKeyLifetime(created: ObjectVersion, previous: ObjectVersion, ctx: RotationContext): Promise<ObjectVersion> {
-  if (created.expiresOn || !previous.expiresOn) return created;
-  const expiresOn = nextExpiry(previous, ctx);
-  await ctx.gateway.updateVersion('key', created.name, created.version, { expiresOn, tags: previous.tags });
-  return { ...created, expiresOn, tags: previous.tags };
+/**
+ * A new key version of the same type, size, curve and operations, keeping the previous lifetime. Created with
+ * createKey rather than rotateKey: only a create request carries tags, and the rotation id must travel in it.
+ */
+async function createKeyVersion(current: ObjectVersion, tags: Record<string, string>, ctx: RotationContext): Promise<ObjectVersion> {
+  await ctx.pacer.acquire(operationClassForKey(current.keyType, current.keySize));
+  return ctx.gateway.createKeyVersion(
+    current.name,
+    { keyType: current.keyType ?? 'RSA', keySize: current.keySize, curve: current.curve, keyOps: current.keyOps },
+    { tags, notBefore: ctx.clock.now(), expiresOn: nextExpiry(current, ctx) },
+  );
 }
 
 function nextExpiry(current: ObjectVersion, ctx: RotationContext): Date | undefined {
