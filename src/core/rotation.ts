@@ -149,6 +149,8 @@ export type ObjectOutcome =
   | 'AlreadyReported'
   | 'InProgressElsewhere'
   | 'WaitingForRetry'
+  /** A certificate operation is still pending; a delayed work item looks again. */
+  | 'Pending'
   | 'NotDue';
 
 const iso = (d: Date | undefined): string => (d ? d.toISOString() : '');
@@ -291,9 +293,12 @@ export async function preflight(
   }
 }
 
-function leaseMs(ctx: RotationContext, type: ObjectSnapshot['type']): number {
-  const { leaseMinutes, certificateTimeoutMinutes } = ctx.config.rotation;
-  return (type === 'certificate' ? leaseMinutes + certificateTimeoutMinutes : leaseMinutes) * 60_000;
+/**
+ * How long a worker holds an object. No wait of one invocation outlasts the function timeout (a pending certificate
+ * is handed to a delayed work item), so the same lease serves every type.
+ */
+function leaseMs(ctx: RotationContext, _type: ObjectSnapshot['type']): number {
+  return ctx.config.rotation.leaseMinutes * 60_000;
 }
 
 /** A new rotation on top of an object's state: this run's ids, and every field of an earlier rotation reset. */
@@ -529,6 +534,16 @@ export async function continueRotation(
     return state.status === 'Verifying' ? 'Verifying' : 'NotDue';
   } catch (err) {
     if (err instanceof ConcurrencyError) return 'InProgressElsewhere';
+    if (err instanceof CertificateStillPending) {
+      try {
+        return await handOverPending(state, etag, err, ctx);
+      } catch (handOverErr) {
+        if (handOverErr instanceof ConcurrencyError) return 'InProgressElsewhere';
+        // The state keeps its lease; the nightly scan resumes the rotation once it expires.
+        ctx.log.error(`could not schedule the re-check of a pending certificate: ${message(handOverErr)}`, { rotationId: state.rotationId });
+        return 'Pending';
+      }
+    }
     return failRotation(state, etag, err, ctx, { audit: true });
   }
 }
@@ -647,8 +662,9 @@ async function ensureNewVersion(state: RotationState, ctx: RotationContext, prep
       if (operation.status === 'inProgress') return settleCertificate(state, ctx);
       const policy = prepared?.certificatePolicy ?? (await gateway.getCertificatePolicy(state.objectName));
       await ctx.pacer.acquire(operationClassForKey(policy.keyType, policy.keySize));
+      const issuedAt = ctx.clock.now().getTime();
       await gateway.startCertificateVersion(state.objectName, policy, tags);
-      return settleCertificate(state, ctx);
+      return settleCertificate(state, ctx, issuedAt);
     }
     case 'key':
       return { version: await createKeyVersion(current, tags, ctx), own: true };
@@ -678,8 +694,8 @@ async function ownVersion(state: RotationState, ctx: RotationContext): Promise<O
 }
 
 /** Waits for the pending certificate operation, then names the version it produced: this rotation's, or another's. */
-async function settleCertificate(state: RotationState, ctx: RotationContext): Promise<NewVersion> {
-  await waitForCertificate(state, ctx);
+async function settleCertificate(state: RotationState, ctx: RotationContext, issuedAt?: number): Promise<NewVersion> {
+  await waitForCertificate(state, ctx, issuedAt);
   const created = await ctx.gateway.getCurrent('certificate', state.objectName);
   if (created && isOwnVersion(created, state.rotationId)) return { version: created, own: true };
   const own = await ownVersion(state, ctx);
@@ -720,18 +736,73 @@ function nextExpiry(current: ObjectVersion, ctx: RotationContext): Date | undefi
   return new Date(ctx.clock.now().getTime() + (current.expiresOn.getTime() - start.getTime()));
 }
 
-async function waitForCertificate(state: RotationState, ctx: RotationContext): Promise<void> {
+/**
+ * The certificate operation is still pending when this invocation has to stop waiting (its deadline: the function
+ * timeout minus a margin). Not a failure: a delayed work item looks again (like consumer re-checks).
+ */
+export class CertificateStillPending extends Error {
+  constructor(
+    /** When the pending operation started (epoch ms): certificateTimeoutMinutes counts from here. */
+    readonly since: number,
+    pendingFor: string,
+  ) {
+    super(`the certificate is still pending (${pendingFor}); a delayed work item checks it again`);
+    this.name = 'CertificateStillPending';
+  }
+}
+
+/** Work item hint of the delayed re-check of a pending certificate operation. */
+export const CERTIFICATE_PENDING_HINT = 'CertificatePending';
+/** Delay before a pending certificate operation is checked again. */
+export const CERTIFICATE_RECHECK_SECONDS = 60;
+
+/**
+ * Polls the pending certificate operation. `certificateTimeoutMinutes` is a deadline across work items, counted from
+ * `issuedAt` (this attempt issued the create) or else from the rotation's start (a resumed or re-checked rotation;
+ * a hand-over records the operation's start there); inside one invocation no wait runs past `ctx.deadline`
+ * (CertificateStillPending).
+ */
+async function waitForCertificate(state: RotationState, ctx: RotationContext, issuedAt?: number): Promise<void> {
   const { pollIntervalSeconds, certificateTimeoutMinutes } = ctx.config.rotation;
-  const maxPolls = Math.max(1, Math.ceil((certificateTimeoutMinutes * 60) / pollIntervalSeconds));
-  for (let poll = 0; poll < maxPolls; poll++) {
+  const pollMs = pollIntervalSeconds * 1000;
+  const started = issuedAt ?? (state.startedAt ?? ctx.clock.now()).getTime();
+  const timeoutAt = started + certificateTimeoutMinutes * 60_000;
+  for (;;) {
     const operation = await ctx.gateway.getCertificateOperation(state.objectName);
     if (operation.status === 'completed' || operation.status === 'none') return;
     if (operation.status === 'failed' || operation.status === 'cancelled') {
       throw new GatewayError('Unknown', `certificate operation ${operation.status}: ${operation.message}`);
     }
-    await ctx.sleep(pollIntervalSeconds * 1000);
+    const now = ctx.clock.now().getTime();
+    if (now >= timeoutAt) throw new GatewayError('Timeout', `the certificate is still pending ${certificateTimeoutMinutes} minutes after its operation started`);
+    if (ctx.deadline && now + pollMs >= ctx.deadline.getTime()) {
+      throw new CertificateStillPending(started, `${Math.round((now - started) / 1000)} s since the operation started`);
+    }
+    await ctx.sleep(Math.min(pollMs, timeoutAt - now));
   }
-  throw new GatewayError('Timeout', `the certificate is still pending after ${certificateTimeoutMinutes} minutes`);
+}
+
+/**
+ * Hands a rotation whose certificate is still pending over to a delayed work item: the state keeps its lease until
+ * the re-check is due (nobody else takes it meanwhile), then the re-check resumes it and waits again.
+ */
+async function handOverPending(state: RotationState, etag: string, err: CertificateStillPending, ctx: RotationContext): Promise<ObjectOutcome> {
+  const now = ctx.clock.now();
+  const delaySeconds = Math.max(CERTIFICATE_RECHECK_SECONDS, ctx.config.rotation.pollIntervalSeconds);
+  const item = {
+    kind: 'object' as const,
+    vault: state.vault,
+    objectType: state.objectType,
+    objectName: state.objectName,
+    runId: ctx.run.runId,
+    trigger: ctx.run.trigger,
+    hint: CERTIFICATE_PENDING_HINT,
+  };
+  const startedAt = new Date(err.since); // the operation's start: the re-check's certificateTimeoutMinutes counts from it
+  await ctx.states.put({ ...state, startedAt, leaseUntil: new Date(now.getTime() + delaySeconds * 1000), updatedAt: now }, etag);
+  if (ctx.queue) await ctx.queue.enqueue(item, { delaySeconds });
+  ctx.log.info(`${state.vault}/${state.objectType}/${state.objectName}: ${err.message}`, { rotationId: state.rotationId });
+  return 'Pending';
 }
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));

@@ -128,7 +128,7 @@ async function runWorkItemUntil(raw: unknown, services: RotorServices, delivery:
         return { kind: 'scanVault', summary };
       }
       case 'object': {
-        const result = await processObject(item.objectType, item.objectName, item.hint, ctx);
+        const result = await processObject(item.objectType, item.objectName, item.hint, ctx, { force: item.force === true });
         await scheduleLeaseChecks([result], ctx);
         return { kind: 'object', result };
       }

@@ -16,7 +16,8 @@ const VAULT = 'once-kv';
 const config = () => ({
   vaults: [{ name: VAULT, url: t.vaultUrl(VAULT) }],
   secretKinds: { pw: { generator: 'password', length: 16 } },
-  rotation: { pollIntervalSeconds: 0.05, leaseMinutes: 10, certificateTimeoutMinutes: 5 },
+  // certificateTimeoutMinutes counts from the rotation's start across work items; the resume below comes 3 h later.
+  rotation: { pollIntervalSeconds: 0.05, leaseMinutes: 10, certificateTimeoutMinutes: 240 },
 });
 const delivery = { dequeueCount: 1, maxDequeueCount: 5 };
 const objectItem = (type: 'certificate' | 'key' | 'secret', name: string) => ({ kind: 'object' as const, vault: VAULT, objectType: type, objectName: name, runId: `once-${name}`, trigger: 'manual' as const });

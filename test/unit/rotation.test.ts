@@ -181,7 +181,7 @@ describe('crash and redelivery', () => {
   }
 
   it('resumes a certificate rotation interrupted while pending by waiting for the same operation', async () => {
-    const h = harness();
+    const h = harness(baseConfig({ rotation: { pollIntervalSeconds: 1, certificateTimeoutMinutes: 60 } }));
     estate(h);
     h.vault.pendingPolls = 3;
     h.vault.hangAfter.add('startCertificateVersion');
@@ -197,7 +197,7 @@ describe('crash and redelivery', () => {
   });
 
   it('a pending certificate version (disabled, no thumbprint) is never adopted: the resume waits for the operation', async () => {
-    const h = harness();
+    const h = harness(baseConfig({ rotation: { pollIntervalSeconds: 1, certificateTimeoutMinutes: 60 } }));
     estate(h);
     h.vault.pendingVisible = true;
     h.vault.pendingPolls = 3;
@@ -331,5 +331,46 @@ describe('the work item time budget', () => {
     expect(queued).toEqual([]);
     for (let i = 0; i < 60; i++) expect(h.vault.versionCount('key', `k-${String(i).padStart(2, '0')}`)).toBe(2);
     expect(h.audit.rows.at(-1)).toMatchObject({ action: 'ScanCompleted', outcome: 'Succeeded' });
+  });
+});
+
+describe('time limits that fit the host', () => {
+  const setup = () => {
+    const h = harness(baseConfig({ rotation: { pollIntervalSeconds: 10, certificateTimeoutMinutes: 30 } }));
+    estate(h);
+    h.vault.pendingPolls = 10_000;
+    const queued: Array<{ item: unknown; delaySeconds?: number }> = [];
+    const queue = { enqueue: async (item: unknown, o: { delaySeconds?: number } = {}) => void queued.push({ item, ...o }) };
+    const invocation = () => h.ctx({ queue: queue as never, deadline: new Date(h.clock.now().getTime() + 5 * 60_000) });
+    return { h, queued, invocation };
+  };
+
+  it('hands a certificate still pending at the invocation deadline to a delayed work item, which finishes it', async () => {
+    const { h, queued, invocation } = setup();
+    const started = h.clock.now().getTime();
+    expect((await processObject('certificate', 'hpc-node-comm', undefined, invocation())).outcome).toBe('Pending');
+    expect(h.clock.now().getTime() - started).toBeLessThan(5 * 60_000); // no wait past the invocation's deadline
+    expect(queued).toEqual([{ item: expect.objectContaining({ kind: 'object', objectName: 'hpc-node-comm', hint: 'CertificatePending' }), delaySeconds: 60 }]);
+    expect(h.vault.versionCount('certificate', 'hpc-node-comm')).toBe(1);
+    // The delayed work item resumes the rotation: the operation completes, nothing is created twice.
+    h.vault.objects.get('certificate/hpc-node-comm')!.pending!.remainingPolls = 2;
+    h.clock.advance(60_000);
+    expect((await processObject('certificate', 'hpc-node-comm', 'CertificatePending', invocation())).outcome).toBe('Rotated');
+    expect(h.vault.calls.filter((c) => c === 'startCertificateVersion')).toHaveLength(1);
+    expect(h.vault.versionCount('certificate', 'hpc-node-comm')).toBe(2);
+    expect(h.audit.actions('hpc-node-comm')).toEqual(['Detected', 'RotationStarted', 'VersionCreated', 'RotationCompleted']);
+  });
+
+  it('certificateTimeoutMinutes is a deadline across work items', async () => {
+    const { h, queued, invocation } = setup();
+    let outcome = (await processObject('certificate', 'hpc-node-comm', undefined, invocation())).outcome;
+    for (let i = 0; i < 20 && outcome === 'Pending'; i++) {
+      h.clock.advance((queued.at(-1)?.delaySeconds ?? 0) * 1000);
+      outcome = (await processObject('certificate', 'hpc-node-comm', 'CertificatePending', invocation())).outcome;
+    }
+    expect(outcome).toBe('Failed');
+    expect(queued.length).toBeGreaterThan(3);
+    expect(h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')?.lastError).toMatch(/still pending 30 minutes after its operation started/);
+    expect(h.vault.calls.filter((c) => c === 'startCertificateVersion')).toHaveLength(1);
   });
 });
