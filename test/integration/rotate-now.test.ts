@@ -45,7 +45,7 @@ async function call(method: 'GET' | 'POST', path: string, query = '') {
   const response = await rotateNow(request, invocationContext('rotateNow', quietSink));
   return {
     status: response.status ?? 200,
-    headers: new Headers(response.headers as Record<string, string> | undefined),
+    headers: new Headers(response.headers),
     body: response.jsonBody as Record<string, unknown> & { plan?: Record<string, unknown>; error?: Record<string, unknown>; statusUrl?: string; runId?: string },
   };
 }

@@ -341,7 +341,7 @@ describe('time limits that fit the host', () => {
     h.vault.pendingPolls = 10_000;
     const queued: Array<{ item: unknown; delaySeconds?: number }> = [];
     const queue = { enqueue: async (item: unknown, o: { delaySeconds?: number } = {}) => void queued.push({ item, ...o }) };
-    const invocation = () => h.ctx({ queue: queue as never, deadline: new Date(h.clock.now().getTime() + 5 * 60_000) });
+    const invocation = () => h.ctx({ queue: queue, deadline: new Date(h.clock.now().getTime() + 5 * 60_000) });
     return { h, queued, invocation };
   };
 
