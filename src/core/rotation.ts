@@ -317,7 +317,7 @@ function newRotation(
     startedAt: now,
     updatedAt: now,
     completedAt: undefined,
-    verification: '',
+    verification: undefined,
     nextCheckAt: undefined,
     verifyDeadline: undefined,
     ...fields,
