@@ -122,8 +122,12 @@ export interface FlushOptions {
 export interface AuditLog {
   append(record: AuditRecord): void;
   flush(options?: FlushOptions): Promise<void>;
-  /** Whether a row with this rotation id and action exists (used when resuming after a crash). */
-  hasRecord(vault: string, rotationId: string, action: AuditRecord['action']): Promise<boolean>;
+  /**
+   * Whether a row with this rotation id and action exists (used when resuming after a crash). `since` is when the
+   * rotation started: only rows from then on can belong to it, so only those are read — the cost of a resume does
+   * not grow with the age of the log.
+   */
+  hasRecord(vault: string, rotationId: string, action: AuditRecord['action'], since: Date): Promise<boolean>;
 }
 
 export class ConcurrencyError extends Error {

@@ -418,6 +418,9 @@ function appendStartRows(state: RotationState, findingMessage: string, ctx: Rota
   );
 }
 
+/** When a rotation's rows can have started (its claim; rows from before the startedAt field existed: the last update). */
+const rotationStart = (state: RotationState): Date => state.startedAt ?? state.updatedAt;
+
 /** Resumes a rotation whose worker stopped (crash, timeout, redelivery) once its lease has expired. */
 export async function resumeRotation(existing: Versioned<RotationState>, ctx: RotationContext): Promise<ObjectOutcome> {
   const now = ctx.clock.now();
@@ -436,7 +439,7 @@ export async function resumeRotation(existing: Versioned<RotationState>, ctx: Ro
     throw err;
   }
   const note = ' (resumed after an interrupted attempt)';
-  if (state.status === 'RotationStarted' && !(await ctx.audit.hasRecord(state.vault, state.rotationId, 'RotationStarted'))) {
+  if (state.status === 'RotationStarted' && !(await ctx.audit.hasRecord(state.vault, state.rotationId, 'RotationStarted', rotationStart(state)))) {
     appendStartRows(state, `rotation ${state.rotationId} was claimed but not yet recorded`, ctx, note);
     try {
       await ctx.audit.flush();
@@ -447,12 +450,12 @@ export async function resumeRotation(existing: Versioned<RotationState>, ctx: Ro
     }
   }
   if (state.status === 'VersionCreated') {
-    if (await ctx.audit.hasRecord(state.vault, state.rotationId, 'RotationCompleted')) {
+    if (await ctx.audit.hasRecord(state.vault, state.rotationId, 'RotationCompleted', rotationStart(state))) {
       // Interrupted after the completion was audited: only the state is missing.
       await ctx.states.put({ ...state, status: 'Completed', completedAt: now, leaseUntil: undefined, updatedAt: now }, etag);
       return 'Rotated';
     }
-    if (!(await ctx.audit.hasRecord(state.vault, state.rotationId, 'VersionCreated'))) {
+    if (!(await ctx.audit.hasRecord(state.vault, state.rotationId, 'VersionCreated', rotationStart(state)))) {
       ctx.audit.append(versionCreatedRow(state, ctx, note));
     }
   }

@@ -75,8 +75,8 @@ export class MemoryAuditLog implements AuditLog {
     this.rows.push(...this.pending);
     this.pending = [];
   }
-  async hasRecord(vault: string, rotationId: string, action: AuditRecord['action']): Promise<boolean> {
-    return this.rows.some((r) => r.vault === vault && r.rotationId === rotationId && r.action === action);
+  async hasRecord(vault: string, rotationId: string, action: AuditRecord['action'], since: Date): Promise<boolean> {
+    return this.rows.some((r) => r.vault === vault && r.rotationId === rotationId && r.action === action && r.timestamp.getTime() >= since.getTime() - 3_600_000);
   }
   /** The process holding this buffer died: rows appended but not flushed are gone. */
   crash(): void {

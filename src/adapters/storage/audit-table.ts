@@ -29,6 +29,8 @@ export { genesisHash, rowHash, type ChainHead };
 const ROWS_PER_TRANSACTION = 99;
 const CONFLICT_RETRIES = 8;
 const PLACEHOLDER_ROW_KEY = '0'.repeat(23);
+/** hasRecord reads from this long before the rotation started (writers' clocks may disagree a little). */
+const HAS_RECORD_SKEW_MS = 3_600_000;
 const PLACEHOLDER_HASH = '0'.repeat(64);
 
 /** Stored audit row. The record's timestamp is stored as `eventTime` (Table storage reserves `Timestamp`). */
@@ -285,10 +287,14 @@ export class TableAuditLog implements AuditLog {
     return chunk.filter((r) => !done.has(r));
   }
 
-  async hasRecord(vault: string, rotationId: string, action: AuditRecord['action']): Promise<boolean> {
+  /**
+   * One range query over the vault's partitions from the day the rotation started (an hour earlier, for clocks that
+   * disagree) on: O(1) requests whatever the age of the log, since a rotation's rows span days, not years.
+   */
+  async hasRecord(vault: string, rotationId: string, action: AuditRecord['action'], since: Date): Promise<boolean> {
     await this.ensureTable();
-    const key = vaultKey(vault);
-    const filter = odata`PartitionKey ge ${`${key}|`} and PartitionKey lt ${`${key}|~`} and rotationId eq ${rotationId} and action eq ${action}`;
+    const from = auditPartition(vault, new Date(since.getTime() - HAS_RECORD_SKEW_MS));
+    const filter = odata`PartitionKey ge ${from} and PartitionKey lt ${`${vaultKey(vault)}|~`} and rotationId eq ${rotationId} and action eq ${action}`;
     for await (const page of this.client.listEntities({ queryOptions: { filter, select: ['rotationId'] } }).byPage({ maxPageSize: 1 })) {
       if (page.length) return true;
     }
