@@ -10,7 +10,7 @@ import { metrics as otelMetrics } from '@opentelemetry/api';
 import { ConfigError, parseConfigText, type RotorConfig, type VaultConfig } from '../core/config.js';
 import { cryptoRandom } from '../core/generators.js';
 import { VaultPacer } from '../core/pacing.js';
-import type { Clock, Logger, Metrics, Random, Sleep, VaultGateway } from '../core/ports.js';
+import type { Clock, ConsumerResultReader, Logger, Metrics, Random, Sleep, VaultGateway } from '../core/ports.js';
 import { newRunId, type RotorServices } from '../core/rotor.js';
 import { auditRecord } from '../core/audit.js';
 import type { Trigger } from '../core/model.js';
@@ -39,6 +39,8 @@ export interface AppServices extends RotorServices {
 export interface AuditServices {
   readonly clock: Clock;
   readonly reader: AuditReader;
+  /** Consumer rows (RotorConsumers): the timelines show each consumer's latest check from them. */
+  readonly consumers?: ConsumerResultReader | undefined;
   readonly log?: Logger | undefined;
 }
 
@@ -139,6 +141,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     { createConsumerGateway },
     { ConsumerVerifier },
     { TableAuditReader },
+    { TableConsumerStore },
     { asyncDeadlines },
   ] = await Promise.all([
     import('../adapters/azure-clients.js'),
@@ -150,9 +153,11 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     import('../adapters/consumers/index.js'),
     import('../core/verification.js'),
     import('../adapters/storage/audit-reader.js'),
+    import('../adapters/storage/consumer-table.js'),
     import('../adapters/deadline.js'),
   ]);
   const { TABLES, QUEUES, tableClient, queueClient } = storageClients;
+  const consumerResults = new TableConsumerStore(tableClient(storage, TABLES.consumers, azure.throttle));
   const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit, azure.throttle), options.log);
   const auditReader = new TableAuditReader(tableClient(storage, TABLES.audit, azure.throttle));
   const pacers = new Map<string, VaultPacer>();
@@ -184,7 +189,8 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
   return {
     env,
     azure,
-    hooks: new ConsumerVerifier(consumers),
+    hooks: new ConsumerVerifier(consumers, consumerResults),
+    consumerResults,
     storage,
     auditLog,
     metrics,
@@ -212,11 +218,17 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
 export async function buildAuditServices(options: { env?: Env; clock?: Clock; log?: Logger } = {}): Promise<AuditServices> {
   const env = options.env ?? process.env;
   const storage = storageConnection(env, await azureEnvironment(env));
-  const [{ tableClient, TABLES }, { TableAuditReader }] = await Promise.all([
+  const [{ tableClient, TABLES }, { TableAuditReader }, { TableConsumerStore }] = await Promise.all([
     import('../adapters/storage/clients.js'),
     import('../adapters/storage/audit-reader.js'),
+    import('../adapters/storage/consumer-table.js'),
   ]);
-  return { clock: options.clock ?? systemClock, reader: new TableAuditReader(tableClient(storage, TABLES.audit)), log: options.log };
+  return {
+    clock: options.clock ?? systemClock,
+    reader: new TableAuditReader(tableClient(storage, TABLES.audit)),
+    consumers: new TableConsumerStore(tableClient(storage, TABLES.consumers)),
+    log: options.log,
+  };
 }
 
 /**
@@ -256,7 +268,7 @@ let sharedAudit: Promise<AuditServices> | undefined;
 /** Installs the process-wide services (the local host and the CLI build them from explicit options). */
 export function useServices(services: AppServices): void {
   shared = Promise.resolve(services);
-  sharedAudit = Promise.resolve({ clock: services.clock, reader: services.auditReader });
+  sharedAudit = Promise.resolve({ clock: services.clock, reader: services.auditReader, consumers: services.consumerResults });
 }
 
 /** Installs the process-wide auditors' services (tests, and tools that only read the audit log). */
