@@ -33,6 +33,9 @@ export const AUDIT_ACTIONS = [
   'VerificationChecked',
   'PreviousVersionDisabled',
   'VerificationStarted',
+  'KeyVaultManaged',
+  'RenewalOverdue',
+  'KeyVaultRenewalTakenOver',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -197,9 +197,25 @@ export const configSchema = z
         types: z.array(z.enum(OBJECT_TYPES)).min(1).default([...OBJECT_TYPES]),
         /** Certificate issuers Key Vault renews without a person (Self, or integrated CAs configured in the vault). */
         autoRenewableIssuers: z.array(z.string().min(1)).default(['Self']),
+        /**
+         * Objects Key Vault renews itself (certificate AutoRenew with an auto-renewable issuer, key rotation policy
+         * Rotate): `respect` — Rotor creates no version, reports KeyVaultManaged (RenewalOverdue after the trigger plus
+         * the grace period) and verifies the consumers of Key Vault's version; `takeOver` — Rotor switches the policy
+         * to EmailContacts / Notify (audited) and rotates the object itself.
+         */
+        keyVaultLifetimeActions: z.enum(['respect', 'takeOver']).default('respect'),
+        /** How long after Key Vault's trigger a missing renewal is reported RenewalOverdue. */
+        keyVaultRenewalGraceHours: z.number().min(0).max(24 * 30).default(48),
       })
       .strict()
-      .default({ mode: 'auto', renewBefore: { days: 30, percentOfLifetime: 80 }, types: [...OBJECT_TYPES], autoRenewableIssuers: ['Self'] }),
+      .default({
+        mode: 'auto',
+        renewBefore: { days: 30, percentOfLifetime: 80 },
+        types: [...OBJECT_TYPES],
+        autoRenewableIssuers: ['Self'],
+        keyVaultLifetimeActions: 'respect',
+        keyVaultRenewalGraceHours: 48,
+      }),
     secretKinds: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits, hyphens'), secretKindSchema).default({}),
     objects: z.array(objectOverrideSchema).default([]),
     rotation: z

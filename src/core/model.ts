@@ -68,8 +68,23 @@ export interface CertificatePolicyModel {
   readonly enhancedKeyUsage: readonly string[];
   readonly validityInMonths?: number | undefined;
   readonly contentType?: string | undefined;
+  /** Key Vault's own renewal (a lifetime action AutoRenew), or undefined (EmailContacts or none). */
+  readonly renewal?: KeyVaultRenewal | undefined;
   /** The adapter's opaque policy object, passed back to create a version from the certificate's own policy. */
   readonly raw: unknown;
+}
+
+/**
+ * Key Vault renews this object by itself: a certificate policy's lifetime action AutoRenew, or a key rotation
+ * policy's action Rotate. The trigger is one of: a share of the lifetime, days before expiry (certificates), a time
+ * after creation or before expiry (keys).
+ */
+export interface KeyVaultRenewal {
+  readonly action: 'AutoRenew' | 'Rotate';
+  readonly lifetimePercentage?: number | undefined;
+  readonly daysBeforeExpiry?: number | undefined;
+  readonly afterCreateMs?: number | undefined;
+  readonly beforeExpiryMs?: number | undefined;
 }
 
 /** Key material parameters for creating a key version. */

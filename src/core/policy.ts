@@ -5,7 +5,7 @@
  * and what the finding calls for. The first rule that fires wins.
  */
 import type { ObjectPolicy, PolicyResolution } from './config.js';
-import { MS_PER_DAY, type ObjectSnapshot } from './model.js';
+import { MS_PER_DAY, type KeyVaultRenewal, type ObjectSnapshot } from './model.js';
 
 export type FindingReason =
   | 'ManagedByCertificate'
@@ -162,4 +162,50 @@ export function nextRotationDate(object: ObjectSnapshot, policy: ObjectPolicy): 
     candidates.push(start.getTime() + ((exp.getTime() - start.getTime()) * policy.renewBefore.percentOfLifetime) / 100);
   }
   return candidates.length ? new Date(Math.min(...candidates)) : exp;
+}
+
+/**
+ * Coexistence with Key Vault's own renewal (a certificate policy's AutoRenew with an issuer Key Vault can use, a key
+ * rotation policy's Rotate): such an object is Key Vault's to renew, and Rotor creates no version for it
+ * (`keyVaultLifetimeActions: respect`) — one due point, one renewal. Rotor only reports it: `KeyVaultManaged` while
+ * Key Vault's trigger (plus a grace period) has not passed, `RenewalOverdue` once it has and no new version appeared.
+ */
+export type KeyVaultRenewalFinding =
+  | { readonly reason: 'KeyVaultManaged'; readonly dueAt?: Date | undefined; readonly message: string }
+  | { readonly reason: 'RenewalOverdue'; readonly dueAt: Date; readonly message: string };
+
+/** When Key Vault's renewal of this version is due, or undefined when the version's dates do not tell. */
+export function keyVaultRenewalDue(object: ObjectSnapshot, renewal: KeyVaultRenewal): Date | undefined {
+  const exp = object.expiresOn?.getTime();
+  const start = (object.notBefore ?? object.createdOn)?.getTime();
+  const created = (object.createdOn ?? object.notBefore)?.getTime();
+  if (renewal.lifetimePercentage !== undefined && exp !== undefined && start !== undefined && exp > start) {
+    return new Date(start + ((exp - start) * renewal.lifetimePercentage) / 100);
+  }
+  if (renewal.daysBeforeExpiry !== undefined && exp !== undefined) return new Date(exp - renewal.daysBeforeExpiry * MS_PER_DAY);
+  if (renewal.afterCreateMs !== undefined && created !== undefined) return new Date(created + renewal.afterCreateMs);
+  if (renewal.beforeExpiryMs !== undefined && exp !== undefined) return new Date(exp - renewal.beforeExpiryMs);
+  return undefined;
+}
+
+export function keyVaultRenewalFinding(object: ObjectSnapshot, renewal: KeyVaultRenewal, now: Date, graceMs: number): KeyVaultRenewalFinding {
+  const dueAt = keyVaultRenewalDue(object, renewal);
+  const what = renewal.action === 'AutoRenew' ? "the certificate policy's lifetime action AutoRenew" : "the key rotation policy's action Rotate";
+  if (dueAt && now.getTime() > dueAt.getTime() + graceMs) {
+    return {
+      reason: 'RenewalOverdue',
+      dueAt,
+      message:
+        `Key Vault renews this ${object.type} itself (${what}), due ${dueAt.toISOString().slice(0, 16)}Z, but no new version ` +
+        `appeared within the grace period of ${fmtDays(graceMs / MS_PER_DAY)}; Rotor creates none while keyVaultLifetimeActions is respect: check the ` +
+        `vault (issuer, permissions) or set keyVaultLifetimeActions to takeOver`,
+    };
+  }
+  return {
+    reason: 'KeyVaultManaged',
+    dueAt,
+    message:
+      `Key Vault renews this ${object.type} itself (${what}${dueAt ? `, due ${dueAt.toISOString().slice(0, 16)}Z` : ''}); ` +
+      `Rotor creates no version and verifies the consumers of the version Key Vault creates`,
+  };
 }

@@ -3,7 +3,7 @@
  * clients; unit tests implement them in memory. Nothing here imports an SDK.
  */
 import type { AuditRecord } from './audit.js';
-import type { CertificatePolicyModel, KeySpec, ObjectSnapshot, ObjectType, ObjectVersion, VaultRef } from './model.js';
+import type { CertificatePolicyModel, KeySpec, KeyVaultRenewal, ObjectSnapshot, ObjectType, ObjectVersion, VaultRef } from './model.js';
 import type { ConsumerResult } from './consumers.js';
 import type { RotationState } from './state.js';
 
@@ -108,6 +108,13 @@ export interface VaultGateway {
   /** Pages of versions of one object (properties only). */
   listVersions(type: ObjectType, name: string): AsyncIterable<ObjectSnapshot[]>;
   getCertificatePolicy(name: string): Promise<CertificatePolicyModel>;
+  /** Key Vault's own rotation of a key (its rotation policy's Rotate action), or undefined. */
+  getKeyRenewal(name: string): Promise<KeyVaultRenewal | undefined>;
+  /**
+   * Takes renewal over from Key Vault: the certificate policy's AutoRenew becomes EmailContacts (same trigger), the
+   * key rotation policy's Rotate becomes Notify.
+   */
+  stopKeyVaultRenewal(type: 'certificate' | 'key', name: string): Promise<void>;
   /** Starts creating a certificate version from a policy; returns once Key Vault accepted the operation. */
   startCertificateVersion(name: string, policy: CertificatePolicyModel, tags: Readonly<Record<string, string>>): Promise<void>;
   getCertificateOperation(name: string): Promise<CertificateOperationStatus>;

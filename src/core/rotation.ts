@@ -10,9 +10,9 @@
 import { auditRecord, type AuditInput, type RunContext } from './audit.js';
 import { resolveObjectPolicy, type ObjectPolicy, type RotorConfig, type SecretKind } from './config.js';
 import { generateSecretValue } from './generators.js';
-import { MS_PER_DAY, type CertificatePolicyModel, type ObjectSnapshot, type ObjectVersion } from './model.js';
+import { MS_PER_DAY, type CertificatePolicyModel, type KeyVaultRenewal, type ObjectSnapshot, type ObjectVersion } from './model.js';
 import { operationClassForKey, type VaultPacer } from './pacing.js';
-import type { Finding } from './policy.js';
+import { keyVaultRenewalFinding, type Finding } from './policy.js';
 import {
   ConcurrencyError,
   GatewayError,
@@ -149,6 +149,8 @@ export type ObjectOutcome =
   | 'AlreadyReported'
   | 'InProgressElsewhere'
   | 'WaitingForRetry'
+  /** Key Vault renews the object itself (keyVaultLifetimeActions respect): Rotor creates nothing. */
+  | 'KeyVaultManaged'
   /** A certificate operation is still pending; a delayed work item looks again. */
   | 'Pending'
   | 'NotDue';
@@ -211,7 +213,7 @@ export function versionIdentity(object: ObjectSnapshot): string {
 }
 
 interface Refusal {
-  readonly action: 'ManualActionRequired' | 'PolicyViolation';
+  readonly action: 'ManualActionRequired' | 'PolicyViolation' | 'KeyVaultManaged' | 'RenewalOverdue';
   readonly reason: string;
   readonly detail: string;
 }
@@ -219,13 +221,32 @@ interface Refusal {
 interface Prepared {
   readonly current: ObjectVersion;
   readonly certificatePolicy?: CertificatePolicyModel | undefined;
+  /** keyVaultLifetimeActions takeOver: Key Vault's own renewal to switch off before Rotor rotates. */
+  readonly takeOver?: KeyVaultRenewal | undefined;
+}
+
+/**
+ * Key Vault renews the object itself: with `respect` (default) a refusal that reports it (KeyVaultManaged, or
+ * RenewalOverdue past its trigger plus the grace period) — Rotor creates nothing; with `takeOver` the renewal to
+ * switch off before rotating.
+ */
+function keyVaultRenewalCheck(
+  current: ObjectVersion,
+  renewal: KeyVaultRenewal | undefined,
+  ctx: Pick<RotationContext, 'config' | 'clock'>,
+): { refusal?: Refusal; takeOver?: KeyVaultRenewal } {
+  if (!renewal) return {};
+  const { keyVaultLifetimeActions, keyVaultRenewalGraceHours } = ctx.config.defaults;
+  if (keyVaultLifetimeActions === 'takeOver') return { takeOver: renewal };
+  const finding = keyVaultRenewalFinding(current, renewal, ctx.clock.now(), keyVaultRenewalGraceHours * 3_600_000);
+  return { refusal: { action: finding.reason, reason: finding.reason, detail: finding.message } };
 }
 
 /** Checks that need the object's details (policy, key parameters) before anything is claimed or created. */
 export async function preflight(
   current: ObjectVersion,
   policy: ObjectPolicy,
-  ctx: Pick<RotationContext, 'config' | 'gateway'>,
+  ctx: Pick<RotationContext, 'config' | 'gateway' | 'clock'>,
 ): Promise<{ refusal?: Refusal; prepared: Prepared }> {
   switch (current.type) {
     case 'certificate': {
@@ -246,6 +267,9 @@ export async function preflight(
           },
         };
       }
+      // AutoRenew with an issuer Key Vault can use: Key Vault renews it (one due point, one renewal).
+      const renewalCheck = keyVaultRenewalCheck(current, certificatePolicy.renewal, ctx);
+      if (renewalCheck.refusal) return { prepared, refusal: renewalCheck.refusal };
       if (policy.profile === 'hpc-pack') {
         const problems = hpcPackPolicyViolations(certificatePolicy);
         if (problems.length) {
@@ -259,9 +283,11 @@ export async function preflight(
           };
         }
       }
-      return { prepared };
+      return { prepared: { ...prepared, takeOver: renewalCheck.takeOver } };
     }
     case 'key': {
+      const renewalCheck = keyVaultRenewalCheck(current, await ctx.gateway.getKeyRenewal(current.name), ctx);
+      if (renewalCheck.refusal) return { prepared: { current }, refusal: renewalCheck.refusal };
       if (policy.profile === 'hpc-cache') {
         const problems = hpcCacheKeyViolations(current);
         if (problems.length) {
@@ -275,7 +301,7 @@ export async function preflight(
           };
         }
       }
-      return { prepared: { current } };
+      return { prepared: { current, takeOver: renewalCheck.takeOver } };
     }
     case 'secret': {
       if (!policy.secretKind) {
@@ -357,14 +383,14 @@ export async function rotateDueObject(
 
   const { refusal, prepared } = await preflight(current, policy, ctx);
   if (refusal) {
-    const outcome = refusal.action === 'PolicyViolation' ? 'PolicyViolation' : 'ManualActionRequired';
+    const outcome = refusal.action === 'PolicyViolation' ? 'PolicyViolation' : refusal.action === 'KeyVaultManaged' ? 'KeyVaultManaged' : 'ManualActionRequired';
     const base = { ...objectFields(current), version: current.version, thumbprint: current.thumbprint ?? '' };
     return reportOnce(
       current,
       `${refusal.reason}@${current.version}`,
       [
         { ...base, action: 'Detected', outcome: 'Info', reason: finding.reason, detail: finding.message },
-        { ...base, action: refusal.action, outcome: 'ActionRequired', reason: refusal.reason, detail: refusal.detail },
+        { ...base, action: refusal.action, outcome: refusal.action === 'KeyVaultManaged' ? 'Info' : 'ActionRequired', reason: refusal.reason, detail: refusal.detail },
       ],
       ctx,
       outcome,
@@ -396,6 +422,27 @@ export async function rotateDueObject(
     return failRotation(claimed, etag, new GatewayError('Unavailable', `audit log unavailable, nothing was created: ${message(err)}`), ctx, {
       audit: false,
     });
+  }
+  if (prepared.takeOver && claimed.objectType !== 'secret') {
+    // keyVaultLifetimeActions takeOver: Key Vault's own renewal is switched off before Rotor renews (one renewal).
+    try {
+      await ctx.gateway.stopKeyVaultRenewal(claimed.objectType, claimed.objectName);
+    } catch (err) {
+      return failRotation(claimed, etag, err, ctx, { audit: true });
+    }
+    ctx.audit.append(
+      auditRecord(ctx.run, ctx.clock.now(), {
+        ...stateFields(claimed),
+        version: claimed.fromVersion,
+        action: 'KeyVaultRenewalTakenOver',
+        outcome: 'Succeeded',
+        reason: 'TakeOver',
+        detail:
+          claimed.objectType === 'certificate'
+            ? "keyVaultLifetimeActions is takeOver: the certificate policy's AutoRenew became EmailContacts (same trigger); Rotor renews it"
+            : "keyVaultLifetimeActions is takeOver: the key rotation policy's Rotate became Notify (same trigger); Rotor rotates it",
+      }),
+    );
   }
   return continueRotation(claimed, etag, ctx, prepared);
 }

@@ -519,7 +519,10 @@ export async function planObject(object: ObjectSnapshot, ctx: Pick<RotationConte
   if (decision.kind !== 'rotate') return { ...entry, action: decision.kind, message: decision.message };
   const current = object.version ? undefined : await ctx.gateway.getCurrent(object.type, object.name);
   const { refusal } = await preflight(current ?? { ...object, version: object.version ?? '', id: '' }, decision.policy, ctx);
-  if (refusal) return { ...entry, action: refusal.action === 'PolicyViolation' ? 'refuse' : 'manual', message: `${finding.message}; ${refusal.detail}` };
+  if (refusal) {
+    const action = refusal.action === 'PolicyViolation' ? 'refuse' : refusal.action === 'KeyVaultManaged' ? 'report' : 'manual';
+    return { ...entry, action, message: `${finding.message}; ${refusal.detail}` };
+  }
   return { ...entry, action: 'rotate' };
 }
 

@@ -5,7 +5,7 @@
 import type { AuditRecord } from '../../src/core/audit.js';
 import { parseConfig, type RotorConfig } from '../../src/core/config.js';
 import { seededRandom } from '../../src/core/generators.js';
-import type { CertificatePolicyModel, KeySpec, ObjectSnapshot, ObjectType, ObjectVersion } from '../../src/core/model.js';
+import type { CertificatePolicyModel, KeySpec, KeyVaultRenewal, ObjectSnapshot, ObjectType, ObjectVersion } from '../../src/core/model.js';
 import { VaultPacer } from '../../src/core/pacing.js';
 import {
   ConcurrencyError,
@@ -263,6 +263,20 @@ export class FakeVault implements VaultGateway {
   async getCertificatePolicy(name: string) {
     this.calls.push(`policy:${name}`);
     return this.obj('certificate', name).policy!;
+  }
+  /** Key rotation policies whose action is Rotate (Key Vault rotates the key itself). */
+  readonly keyRenewals = new Map<string, KeyVaultRenewal>();
+  async getKeyRenewal(name: string) {
+    this.calls.push(`keyRotationPolicy:${name}`);
+    return this.keyRenewals.get(name);
+  }
+  async stopKeyVaultRenewal(type: 'certificate' | 'key', name: string) {
+    this.calls.push(`stopKeyVaultRenewal:${type}:${name}`);
+    if (type === 'key') this.keyRenewals.delete(name);
+    else {
+      const o = this.obj('certificate', name);
+      o.policy = { ...o.policy!, renewal: undefined };
+    }
   }
   async startCertificateVersion(name: string, policy: CertificatePolicyModel, tags: Readonly<Record<string, string>>) {
     await this.step('startCertificateVersion');

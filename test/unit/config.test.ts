@@ -20,6 +20,8 @@ describe('configuration', () => {
       renewBefore: { days: 30, percentOfLifetime: 80 },
       types: ['certificate', 'key', 'secret'],
       autoRenewableIssuers: ['Self'],
+      keyVaultLifetimeActions: 'respect',
+      keyVaultRenewalGraceHours: 48,
     });
     expect(config.limits.rsa2048CreatesPer10s).toBe(20);
   });

@@ -374,3 +374,66 @@ describe('time limits that fit the host', () => {
     expect(h.vault.calls.filter((c) => c === 'startCertificateVersion')).toHaveLength(1);
   });
 });
+
+describe("coexistence with Key Vault's own renewal", () => {
+  const autoRenew = { action: 'AutoRenew' as const, lifetimePercentage: 80 };
+
+  it('respect (default): an AutoRenew certificate and a Rotate key are KeyVaultManaged — reported once, nothing created', async () => {
+    const h = harness();
+    const now = h.clock.now().getTime();
+    // Due by Rotor's rule (80.3 % of its lifetime); Key Vault's AutoRenew at 80 % was a day ago, inside the grace period.
+    h.vault.add('certificate', 'kv-renewed', { notBefore: new Date(now - 293 * DAY), expiresOn: new Date(now + 72 * DAY), policy: { renewal: autoRenew } });
+    h.vault.add('key', 'kv-rotated', { notBefore: new Date(now - 300 * DAY), expiresOn: new Date(now + 65 * DAY) });
+    h.vault.keyRenewals.set('kv-rotated', { action: 'Rotate', afterCreateMs: 290 * DAY });
+    const summary = await processVault(h.ctx());
+    expect(summary.outcomes).toMatchObject({ KeyVaultManaged: 2 });
+    expect(h.vault.versionCount('certificate', 'kv-renewed')).toBe(1);
+    expect(h.vault.versionCount('key', 'kv-rotated')).toBe(1);
+    expect(h.vault.calls).not.toContain('startCertificateVersion');
+    expect(h.vault.calls).not.toContain('createKeyVersion');
+    expect(h.audit.actions('kv-renewed')).toEqual(['Detected', 'KeyVaultManaged']);
+    const row = h.audit.rows.find((r) => r.objectName === 'kv-renewed' && r.action === 'KeyVaultManaged')!;
+    expect(row).toMatchObject({ outcome: 'Info', reason: 'KeyVaultManaged' });
+    expect(row.detail).toMatch(/AutoRenew, due \d{4}-\d\d-\d\dT/);
+    expect(h.audit.actions('kv-rotated')).toEqual(['Detected', 'KeyVaultManaged']);
+    // Reported once per version, not every night.
+    await processVault(h.ctx());
+    expect(h.audit.actions('kv-renewed')).toEqual(['Detected', 'KeyVaultManaged']);
+  });
+
+  it("reports RenewalOverdue when Key Vault's renewal has not happened by its trigger plus the grace period", async () => {
+    const h = harness(baseConfig({ defaults: { keyVaultRenewalGraceHours: 24 } }));
+    const now = h.clock.now().getTime();
+    // 80 % of a 365-day lifetime was 20 days ago.
+    h.vault.add('certificate', 'kv-stuck', { notBefore: new Date(now - 312 * DAY), expiresOn: new Date(now + 53 * DAY), policy: { renewal: autoRenew } });
+    expect((await processObject('certificate', 'kv-stuck', undefined, h.ctx())).outcome).toBe('ManualActionRequired');
+    expect(h.audit.rows.find((r) => r.action === 'RenewalOverdue')).toMatchObject({ outcome: 'ActionRequired', reason: 'RenewalOverdue' });
+    expect(h.vault.versionCount('certificate', 'kv-stuck')).toBe(1);
+  });
+
+  it('AutoRenew with an issuer Key Vault cannot use is not Key Vault’s to renew: a person must act', async () => {
+    const h = harness();
+    const now = h.clock.now().getTime();
+    h.vault.add('certificate', 'kv-public', { notBefore: new Date(now - 300 * DAY), expiresOn: new Date(now + 5 * DAY), policy: { issuerName: 'Unknown', renewal: autoRenew } });
+    expect((await processObject('certificate', 'kv-public', undefined, h.ctx())).outcome).toBe('ManualActionRequired');
+    expect(h.audit.rows.find((r) => r.action === 'ManualActionRequired')?.reason).toBe('IssuerNotAutoRenewable');
+  });
+
+  it('takeOver: switches the policy to EmailContacts / Notify (audited) before rotating, then rotates once', async () => {
+    const h = harness(baseConfig({ defaults: { keyVaultLifetimeActions: 'takeOver' } }));
+    const now = h.clock.now().getTime();
+    h.vault.add('certificate', 'kv-renewed', { notBefore: new Date(now - 300 * DAY), expiresOn: new Date(now + 65 * DAY), policy: { renewal: autoRenew } });
+    h.vault.add('key', 'kv-rotated', { notBefore: new Date(now - 300 * DAY), expiresOn: new Date(now + 65 * DAY) });
+    h.vault.keyRenewals.set('kv-rotated', { action: 'Rotate', afterCreateMs: 290 * DAY });
+    const summary = await processVault(h.ctx());
+    expect(summary.outcomes).toMatchObject({ Rotated: 2 });
+    for (const [type, name] of [['certificate', 'kv-renewed'], ['key', 'kv-rotated']] as const) {
+      const calls = h.vault.calls.filter((c) => c.startsWith('stopKeyVaultRenewal') || c === 'startCertificateVersion' || c === 'createKeyVersion');
+      expect(calls.indexOf(`stopKeyVaultRenewal:${type}:${name}`)).toBeGreaterThanOrEqual(0);
+      expect(h.vault.versionCount(type, name)).toBe(2);
+      expect(h.audit.actions(name)).toEqual(['Detected', 'RotationStarted', 'KeyVaultRenewalTakenOver', 'VersionCreated', 'RotationCompleted']);
+    }
+    expect(h.vault.objects.get('certificate/kv-renewed')!.policy!.renewal).toBeUndefined();
+    expect(h.vault.keyRenewals.has('kv-rotated')).toBe(false);
+  });
+});

@@ -6,13 +6,14 @@ import type { CertificateOperation, CertificatePolicy, KeyVaultCertificateWithPo
 import type { PollerLike, PollOperationState } from '@azure/core-lro';
 import type { SecretProperties } from '@azure/keyvault-secrets';
 import type { CertificateOperationStatus, NewVersionProperties, VaultGateway, VersionUpdate } from '../../core/ports.js';
-import type { CertificatePolicyModel, KeySpec, ObjectSnapshot, ObjectType, ObjectVersion, VaultRef } from '../../core/model.js';
+import type { CertificatePolicyModel, KeySpec, KeyVaultRenewal, ObjectSnapshot, ObjectType, ObjectVersion, VaultRef } from '../../core/model.js';
 import { call, toGatewayError } from '../errors.js';
 import type { KeyVaultClients } from '../azure-clients.js';
 import {
   certificatePolicy,
   certificateSnapshot,
   certificateVersion,
+  keyRenewal,
   keySnapshot,
   keyVersion,
   secretSnapshot,
@@ -127,6 +128,23 @@ export class KeyVaultGateway implements VaultGateway {
 
   async getCertificatePolicy(name: string): Promise<CertificatePolicyModel> {
     return certificatePolicy(await call(`get policy of certificate ${name}`, () => this.clients.certificates.getCertificatePolicy(name)));
+  }
+
+  async getKeyRenewal(name: string): Promise<KeyVaultRenewal | undefined> {
+    const policy = await notFoundAsUndefined(`get the rotation policy of key ${name}`, () => this.clients.keys.getKeyRotationPolicy(name));
+    return keyRenewal(policy);
+  }
+
+  async stopKeyVaultRenewal(type: 'certificate' | 'key', name: string): Promise<void> {
+    if (type === 'certificate') {
+      const policy = await call(`get policy of certificate ${name}`, () => this.clients.certificates.getCertificatePolicy(name));
+      const lifetimeActions = (policy.lifetimeActions ?? []).map((a) => (a.action?.toLowerCase() === 'autorenew' ? { ...a, action: 'EmailContacts' as const } : a));
+      await call(`update policy of certificate ${name}`, () => this.clients.certificates.updateCertificatePolicy(name, { ...policy, lifetimeActions }));
+      return;
+    }
+    const policy = await call(`get the rotation policy of key ${name}`, () => this.clients.keys.getKeyRotationPolicy(name));
+    const lifetimeActions = (policy.lifetimeActions ?? []).map((a) => (a.action.toLowerCase() === 'rotate' ? { ...a, action: 'Notify' as const } : a));
+    await call(`update the rotation policy of key ${name}`, () => this.clients.keys.updateKeyRotationPolicy(name, { lifetimeActions, expiresIn: policy.expiresIn }));
   }
 
   async startCertificateVersion(name: string, policy: CertificatePolicyModel, tags: Readonly<Record<string, string>>): Promise<void> {

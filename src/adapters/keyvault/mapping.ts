@@ -5,7 +5,9 @@
 import type { CertificatePolicy, CertificateProperties, KeyVaultCertificateWithPolicy } from '@azure/keyvault-certificates';
 import type { KeyProperties, KeyVaultKey } from '@azure/keyvault-keys';
 import type { KeyVaultSecret, SecretProperties } from '@azure/keyvault-secrets';
-import type { CertificatePolicyModel, ObjectSnapshot, ObjectVersion } from '../../core/model.js';
+import type { KeyRotationPolicy } from '@azure/keyvault-keys';
+import { parseIsoDuration } from '../../core/duration.js';
+import type { CertificatePolicyModel, KeyVaultRenewal, ObjectSnapshot, ObjectVersion } from '../../core/model.js';
 
 export const thumbprintHex = (bytes: Uint8Array | undefined): string | undefined =>
   bytes && bytes.length ? Buffer.from(bytes).toString('hex').toUpperCase() : undefined;
@@ -51,8 +53,27 @@ export function certificatePolicy(p: CertificatePolicy): CertificatePolicyModel 
     enhancedKeyUsage: [...(p.enhancedKeyUsage ?? [])],
     validityInMonths: p.validityInMonths,
     contentType: p.contentType,
+    renewal: certificateRenewal(p),
     raw: p,
   };
+}
+
+/** The policy's AutoRenew lifetime action (Key Vault renews the certificate itself), if any. */
+function certificateRenewal(p: CertificatePolicy): KeyVaultRenewal | undefined {
+  const auto = (p.lifetimeActions ?? []).find((a) => a.action?.toLowerCase() === 'autorenew');
+  return auto ? { action: 'AutoRenew', lifetimePercentage: auto.lifetimePercentage, daysBeforeExpiry: auto.daysBeforeExpiry } : undefined;
+}
+
+const isoMs = (text: string | undefined): number | undefined => {
+  if (!text) return undefined;
+  const parsed = parseIsoDuration(text);
+  return parsed.ok ? parsed.value : undefined;
+};
+
+/** The key rotation policy's Rotate action (Key Vault rotates the key itself), if any. */
+export function keyRenewal(p: KeyRotationPolicy | undefined): KeyVaultRenewal | undefined {
+  const rotate = (p?.lifetimeActions ?? []).find((a) => a.action.toLowerCase() === 'rotate');
+  return rotate ? { action: 'Rotate', afterCreateMs: isoMs(rotate.timeAfterCreate), beforeExpiryMs: isoMs(rotate.timeBeforeExpiry) } : undefined;
 }
 
 export function keySnapshot(vault: string, p: KeyProperties): ObjectSnapshot {
