@@ -21,6 +21,7 @@ import {
   type ObjectOutcome,
   type RotationContext,
 } from './rotation.js';
+import { rotationIdOf } from './ownership.js';
 import { ConcurrencyError, type AuditLog } from './ports.js';
 import { emptyState, isOpen } from './state.js';
 
@@ -479,6 +480,9 @@ async function recordNewVersion(current: ObjectVersion, ctx: RotationContext): P
   const resolution = resolveObjectPolicy(ctx.config, current);
   if (resolution.ok && resolution.policy.secretKind?.generator === 'external') return; // observed by processSnapshot
   if (state && (state.value.toVersion === current.version || state.value.fromVersion === current.version)) return; // Rotor's own
+  if (state?.value.rotationId && rotationIdOf(current) === state.value.rotationId) return; // Rotor's own, by its tag
+  // An object Rotor reported as Key Vault's to renew (KeyVaultManaged / RenewalOverdue): this is that renewal.
+  const byKeyVault = /^(KeyVaultManaged|RenewalOverdue)@/.test(state?.value.reportedFinding ?? '');
   ctx.audit.append(
     auditRecord(ctx.run, ctx.clock.now(), {
       vault: current.vault,
@@ -488,9 +492,11 @@ async function recordNewVersion(current: ObjectVersion, ctx: RotationContext): P
       thumbprint: current.thumbprint ?? '',
       action: 'NewVersionObserved',
       outcome: 'Info',
-      reason: 'CreatedOutsideRotor',
+      reason: byKeyVault ? 'KeyVaultManaged' : 'CreatedOutsideRotor',
       expiresOn: current.expiresOn?.toISOString() ?? '',
-      detail: 'a new version was created outside Rotor (Key Vault NewVersionCreated event)',
+      detail: byKeyVault
+        ? "Key Vault renewed it itself (its own lifetime action; Rotor created no version); its consumers are verified (Key Vault NewVersionCreated event)"
+        : 'a new version was created outside Rotor (Key Vault NewVersionCreated event)',
     }),
   );
   await ctx.audit.flush();

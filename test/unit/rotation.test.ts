@@ -4,7 +4,10 @@ import { seededRandom } from '../../src/core/generators.js';
 import { VaultPacer } from '../../src/core/pacing.js';
 import { runWorkItem } from '../../src/core/rotor.js';
 import { processObject, processVault } from '../../src/core/scan.js';
+import { CONSUMER_COUNT_KEYS, type ConsumerCounts } from '../../src/core/state.js';
 import { baseConfig, DAY, harness, silentLogger, type Harness } from '../support/fakes.js';
+
+const emptyCounts = (): ConsumerCounts => Object.fromEntries(CONSUMER_COUNT_KEYS.map((k) => [k, 0])) as unknown as ConsumerCounts;
 
 const settle = () => new Promise((r) => setTimeout(r, 5));
 
@@ -399,6 +402,32 @@ describe("coexistence with Key Vault's own renewal", () => {
     // Reported once per version, not every night.
     await processVault(h.ctx());
     expect(h.audit.actions('kv-renewed')).toEqual(['Detected', 'KeyVaultManaged']);
+  });
+
+  it("Key Vault's renewal, when its NewVersionCreated event arrives, is audited as such and its consumers are verified; Rotor creates nothing", async () => {
+    const h = harness();
+    const now = h.clock.now().getTime();
+    h.vault.add('certificate', 'kv-renewed', { notBefore: new Date(now - 293 * DAY), expiresOn: new Date(now + 72 * DAY), policy: { renewal: autoRenew } });
+    expect((await processObject('certificate', 'kv-renewed', undefined, h.ctx())).outcome).toBe('KeyVaultManaged');
+    // Key Vault performs its AutoRenew.
+    h.clock.advance(DAY);
+    const renewed = h.vault.add('certificate', 'kv-renewed', { notBefore: h.clock.now(), expiresOn: new Date(h.clock.now().getTime() + 365 * DAY) });
+    const verified: string[] = [];
+    const hooks = {
+      afterVersionCreated: async (state: Parameters<NonNullable<ReturnType<Harness['ctx']>['hooks']>['afterVersionCreated']>[0]) => {
+        verified.push(state.toVersion);
+        const verification = { startedAt: h.clock.now(), checks: 1, counts: { ...emptyCounts(), verified: 1 } };
+        return { next: 'completed' as const, note: '; 1 of 1 consumers verified', state: { ...state, verification } };
+      },
+      afterCompleted: async () => undefined,
+      recheck: async () => 'Verifying' as const,
+    };
+    const result = await processObject('certificate', 'kv-renewed', 'Microsoft.KeyVault.CertificateNewVersionCreated', h.ctx({ hooks, run: { runId: 'evt', trigger: 'eventgrid' } }));
+    expect(result.outcome).toBe('NotDue');
+    expect(verified).toEqual([renewed.version]);
+    expect(h.audit.rows.find((r) => r.action === 'NewVersionObserved')).toMatchObject({ reason: 'KeyVaultManaged', version: renewed.version });
+    expect(h.vault.calls).not.toContain('startCertificateVersion');
+    expect(h.vault.versionCount('certificate', 'kv-renewed')).toBe(2);
   });
 
   it("reports RenewalOverdue when Key Vault's renewal has not happened by its trigger plus the grace period", async () => {
