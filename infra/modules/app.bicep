@@ -30,6 +30,7 @@ param virtualNetworkSubnetId string
 // Names Rotor's code uses (src/adapters/storage/clients.ts TABLES and QUEUES; the infra test checks they agree).
 var auditTableName = 'RotorAudit'
 var stateTableName = 'RotorState'
+var vaultWorkTableName = 'RotorVaultWork'
 var workQueueName = 'rotor-work'
 var poisonQueueName = 'rotor-work-poison'
 var deploymentContainerName = 'app-package'
@@ -96,6 +97,12 @@ resource auditTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023
 resource stateTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
   parent: tableService
   name: stateTableName
+}
+
+// One lease row and one pending set per vault: the instance holding a vault's lease does its work (scale-out).
+resource vaultWorkTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: vaultWorkTableName
 }
 
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
@@ -261,7 +268,7 @@ resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 }
 
 // Storage Table Data Contributor on Rotor's storage account: Rotor appends audit rows to RotorAudit and keeps
-// per-object rotation state (optimistic concurrency) in RotorState.
+// per-object rotation state (optimistic concurrency) in RotorState, vault leases and pending sets in RotorVaultWork.
 resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: storage
   name: guid(storage.id, identity.id, roles.storageTableDataContributor)
@@ -294,4 +301,5 @@ output storageAccountName string = storage.name
 output deadLetterContainerName string = deadLetterContainer.name
 output auditTableName string = auditTable.name
 output stateTableName string = stateTable.name
+output vaultWorkTableName string = vaultWorkTable.name
 output poisonQueueName string = poisonQueue.name
