@@ -44,7 +44,7 @@ function startWorker(env: Record<string, string>, tablePort: number): Worker {
   const child = spawn(process.execPath, [script, String(tablePort)], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   let onReady!: () => void;
   const ready = new Promise<void>((resolve) => (onReady = resolve));
   const report = new Promise<WorkerReport>((resolve, reject) => {

@@ -114,11 +114,11 @@ export async function runWorkItem(raw: unknown, services: RotorServices, deliver
       switch (item.kind) {
         case 'scanVault': {
           const { summary, drain } = await services.vaultWork.scanItem(item.vault, run, host);
-          return summary ? { kind: 'scanVault', summary } : { kind: 'vault', drain: drain ?? emptyDrain(item.vault) };
+          return summary ? { kind: 'scanVault', summary } : { kind: 'vault', drain };
         }
         case 'object': {
           const { result, drain } = await services.vaultWork.objectItem(item, host);
-          return result ? { kind: 'object', result } : { kind: 'vault', drain: drain ?? emptyDrain(item.vault) };
+          return result ? { kind: 'object', result } : { kind: 'vault', drain };
         }
         case 'drainVault':
           return { kind: 'vault', drain: await services.vaultWork.drain(item.vault, run, host) };

@@ -80,6 +80,8 @@ export interface VaultWorkStore {
   renew(lease: HeldLease, now: Date, leaseMs: number, pacer: PacerState): Promise<HeldLease>;
   /** Gives the lease up (with the pacer's state for the next holder). Never throws for a lease already lost. */
   release(lease: HeldLease, pacer: PacerState): Promise<void>;
+  /** Records a check scheduled for `at` unless one is already scheduled then or later: true when the caller must enqueue it. */
+  scheduleCheck(vault: string, at: Date): Promise<boolean>;
   /** Up to `limit` pending entries, objects before a scan. */
   pending(vault: string, limit: number): Promise<PendingEntry[]>;
   /** Removes entries that were handled — unless they changed since they were read (then they are handled again). */
@@ -118,13 +120,20 @@ export interface DrainResult {
   readonly leaseLost: boolean;
 }
 
-/** A drain running in this process: items for its vault wait for it instead of taking the lease themselves. */
+/** A drain running in this process: items for its vault join it instead of taking the lease themselves. */
 interface ActiveDrain {
-  readonly waiters: Map<string, Array<(result: ObjectResult | undefined) => void>>;
-  scanWaiters: Array<(summary: VaultSummary | undefined) => void>;
-  /** Set when the drain will not read the pending set again. */
+  /** Set when the drain will not read the pending set again before it lets go of the lease. */
   closing: boolean;
 }
+
+const joined = (vault: string, holder: string, now: Date): DrainResult => ({
+  vault,
+  deferred: { holder, until: now },
+  objects: [],
+  scans: [],
+  continued: false,
+  leaseLost: false,
+});
 
 const MAX_LISTED = 1000;
 
@@ -144,39 +153,25 @@ export class VaultWork {
 
   /**
    * An object work item: into the vault's pending set, then drained by this instance if it can hold the vault. The
-   * result is this object's when this instance handled it; otherwise the drain says who holds the vault.
+   * result is this object's when this instance's own drain handled it. When a drain of the vault already runs in this
+   * instance, the item joins it (that drain reads the set again before it lets go) and the invocation ends at once, so
+   * the host's queue slots stay free for other vaults' work.
    */
-  async objectItem(item: ObjectWorkItem, host: VaultWorkHost): Promise<{ result?: ObjectResult | undefined; drain?: DrainResult | undefined }> {
+  async objectItem(item: ObjectWorkItem, host: VaultWorkHost): Promise<{ result?: ObjectResult | undefined; drain: DrainResult }> {
     await this.store.addObject(item);
-    const key = pendingObjectKey(item);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const running = this.active.get(item.vault.toLowerCase());
-      if (running && !running.closing) {
-        // This instance already drains the vault: the item is in its pending set; wait for its result.
-        const result = await new Promise<ObjectResult | undefined>((resolve) => running.waiters.set(key, [...(running.waiters.get(key) ?? []), resolve]));
-        if (result) return { result };
-        continue; // that drain ended before it reached the item: drain (or defer) ourselves
-      }
-      const drain = await this.drain(item.vault, { runId: item.runId, trigger: item.trigger }, host);
-      return { result: drain.objects.find((r) => r.type === item.objectType && r.name === item.objectName), drain };
-    }
-    return {};
+    const running = this.active.get(item.vault.toLowerCase());
+    if (running && !running.closing) return { drain: joined(item.vault, this.holder, host.clock.now()) };
+    const drain = await this.drain(item.vault, { runId: item.runId, trigger: item.trigger }, host);
+    return { result: drain.objects.find((r) => r.type === item.objectType && r.name === item.objectName), drain };
   }
 
   /** A scan request: into the pending set, then drained like object items. */
-  async scanItem(vault: string, run: RunContext, host: VaultWorkHost): Promise<{ summary?: VaultSummary | undefined; drain?: DrainResult | undefined }> {
+  async scanItem(vault: string, run: RunContext, host: VaultWorkHost): Promise<{ summary?: VaultSummary | undefined; drain: DrainResult }> {
     await this.store.addScan(vault, run);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const running = this.active.get(vault.toLowerCase());
-      if (running && !running.closing) {
-        const summary = await new Promise<VaultSummary | undefined>((resolve) => running.scanWaiters.push(resolve));
-        if (summary) return { summary };
-        continue;
-      }
-      const drain = await this.drain(vault, run, host);
-      return { summary: drain.scans[drain.scans.length - 1], drain };
-    }
-    return {};
+    const running = this.active.get(vault.toLowerCase());
+    if (running && !running.closing) return { drain: joined(vault, this.holder, host.clock.now()) };
+    const drain = await this.drain(vault, run, host);
+    return { summary: drain.scans[drain.scans.length - 1], drain };
   }
 
   /**
@@ -201,7 +196,7 @@ export class VaultWork {
     }
     for (let round = 0; ; round++) {
       // Registered before the first await, so that items arriving meanwhile in this process wait for this drain.
-      const running: ActiveDrain = { waiters: new Map(), scanWaiters: [], closing: false };
+      const running: ActiveDrain = { closing: false };
       this.active.set(id, running);
       let taken: AcquireResult;
       try {
@@ -212,12 +207,7 @@ export class VaultWork {
       }
       if (!taken.acquired) {
         this.close(id, running);
-        if (taken.checkAt) {
-          const delaySeconds = Math.max(1, Math.ceil((taken.checkAt.getTime() - host.clock.now().getTime()) / 1000));
-          await host.queue
-            .enqueue({ kind: 'drainVault', vault, runId, trigger }, { delaySeconds })
-            .catch((err: unknown) => host.log.warn(`could not schedule a check of vault ${vault} after its lease: ${String(err)}`));
-        }
+        if (taken.checkAt) await this.enqueueCheck(vault, run, taken.checkAt, host);
         if (round === 0) return { vault, deferred: { holder: taken.holder, until: taken.until }, objects, scans, continued, leaseLost };
         break; // another instance took over between our release and this look: it drains the rest
       }
@@ -226,7 +216,7 @@ export class VaultWork {
       const keeper = new LeaseKeeper(this.store, taken.lease, host.clock, this.leaseMs, pacer, host.log);
       let outcome: { continued: boolean };
       try {
-        outcome = await this.drainHeld(vault, host, keeper, running, overBudget, budgetMs - (host.clock.now().getTime() - started), objects, scans);
+        outcome = await this.drainHeld(vault, run, host, keeper, overBudget, budgetMs - (host.clock.now().getTime() - started), objects, scans);
       } finally {
         running.closing = true;
         await keeper.stop();
@@ -254,31 +244,44 @@ export class VaultWork {
     return { vault, objects: objects.slice(0, MAX_LISTED), scans, continued, leaseLost };
   }
 
+  /** A delayed drainVault work item: looks at the vault again just after a lease's expiry. */
+  private async enqueueCheck(vault: string, run: RunContext, at: Date, host: VaultWorkHost): Promise<void> {
+    const delaySeconds = Math.max(1, Math.ceil((at.getTime() - host.clock.now().getTime()) / 1000));
+    await host.queue
+      .enqueue({ kind: 'drainVault', vault, runId: run.runId, trigger: run.trigger }, { delaySeconds })
+      .catch((err: unknown) => host.log.warn(`could not schedule a check of vault ${vault} after its lease: ${String(err)}`));
+  }
+
   private close(id: string, running: ActiveDrain): void {
     running.closing = true;
     if (this.active.get(id) === running) this.active.delete(id);
-    for (const [, list] of running.waiters) for (const resolve of list) resolve(undefined);
-    running.waiters.clear();
-    for (const resolve of running.scanWaiters.splice(0)) resolve(undefined);
   }
 
   private async drainHeld(
     vault: string,
+    run: RunContext,
     host: VaultWorkHost,
     keeper: LeaseKeeper,
-    running: ActiveDrain,
     overBudget: () => boolean,
     budgetLeftMs: number,
     objects: ObjectResult[],
     scans: VaultSummary[],
   ): Promise<{ continued: boolean }> {
     const scanStarted = host.clock.now().getTime();
+    let checkScheduled = false;
     for (;;) {
       if (keeper.lost) return { continued: false };
       if (overBudget()) return { continued: true };
       await keeper.renewIfDue();
       const entries = await this.store.pending(vault, PENDING_PAGE);
       if (!entries.length) return { continued: false };
+      if (!checkScheduled) {
+        // Items that joined this drain rely on it: should this instance stop, a check after the lease's expiry takes
+        // over (each check that finds the lease renewed schedules the next, so one message per lease period).
+        checkScheduled = true;
+        const at = new Date(keeper.until.getTime() + this.graceMs);
+        if (await this.store.scheduleCheck(vault, at)) await this.enqueueCheck(vault, run, at, host);
+      }
       const items = entries.filter((e): e is Extract<PendingEntry, { kind: 'object' }> => e.kind === 'object');
       if (items.length) {
         const results = await this.runObjects(items, host, keeper, overBudget);
@@ -286,8 +289,6 @@ export class VaultWork {
         for (const e of done) {
           const result = results.get(e.key);
           if (result) objects.push(result);
-          for (const resolve of running.waiters.get(e.key) ?? []) resolve(result);
-          running.waiters.delete(e.key);
         }
         await this.store.remove(vault, done);
         if (done.length < items.length) return { continued: true };
@@ -300,7 +301,6 @@ export class VaultWork {
       if (left < 60_000) return { continued: true };
       const summary = await host.runScan(host.context(scan.run), left);
       scans.push(summary);
-      for (const resolve of running.scanWaiters.splice(0)) resolve(summary);
       if (summary.continued) return { continued: true }; // the scan entry stays: the continuation resumes it
       await this.store.remove(vault, [scan]);
     }
@@ -374,6 +374,10 @@ class LeaseKeeper {
     this.lease = lease;
     this.timer = setInterval(() => void this.renewIfDue(), Math.max(1_000, Math.floor(leaseMs / 4)));
     this.timer.unref();
+  }
+
+  get until(): Date {
+    return this.lease.until;
   }
 
   renewIfDue(): Promise<void> {

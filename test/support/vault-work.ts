@@ -77,6 +77,13 @@ export class MemoryVaultWorkStore implements VaultWorkStore {
     row.pacer = pacer;
   }
 
+  async scheduleCheck(vault: string, at: Date): Promise<boolean> {
+    const row = this.leases.get(vault.toLowerCase());
+    if (!row || row.checkAt >= at.getTime()) return false;
+    row.checkAt = at.getTime();
+    return true;
+  }
+
   async pending(vault: string, limit: number): Promise<PendingEntry[]> {
     this.calls.pendings++;
     return [...this.set(vault).entries()]

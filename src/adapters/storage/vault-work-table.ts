@@ -99,13 +99,16 @@ export class TableVaultWorkStore implements VaultWorkStore {
     }
   }
 
-  /** Writes the lease row if it still has `etag` (undefined: only if it does not exist). Returns the new ETag, or undefined on a conflict. */
-  private async writeLease(vault: string, row: LeaseEntity, etag: string | undefined): Promise<string | undefined> {
+  /**
+   * Writes the lease row if it still has `etag` (undefined: only if it does not exist); `Merge` keeps the properties
+   * not given (a scheduled check). Returns the new ETag, or undefined on a conflict.
+   */
+  private async writeLease(vault: string, row: LeaseEntity, etag: string | undefined, mode: 'Replace' | 'Merge' = 'Replace'): Promise<string | undefined> {
     this.stats.leaseWrites++;
     const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = { partitionKey: vaultKey(vault), rowKey: LEASE_ROW };
     for (const [k, v] of Object.entries(row)) if (v !== undefined) entity[k] = v;
     try {
-      const response = etag ? await this.client.updateEntity(entity, 'Replace', { etag }) : await this.client.createEntity(entity);
+      const response = etag ? await this.client.updateEntity(entity, mode, { etag }) : await this.client.createEntity(entity);
       return response.etag ?? '';
     } catch (err) {
       const status = statusOf(err);
@@ -143,15 +146,13 @@ export class TableVaultWorkStore implements VaultWorkStore {
     const key = vaultKey(lease.vault);
     let etag = this.leaseEtags.get(key);
     for (let attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
-      let row: LeaseEntity | undefined;
       if (!etag) {
         const read = await this.readLease(lease.vault);
         if (read.row.holder !== lease.holder) throw new VaultLeaseLost(lease.vault);
-        row = read.row;
         etag = read.etag;
       }
       const until = new Date(now.getTime() + leaseMs);
-      const written = await this.writeLease(lease.vault, { holder: lease.holder, leaseUntil: until, checkAt: row?.checkAt ?? undefined, pacer: pacerText(pacer) }, etag);
+      const written = await this.writeLease(lease.vault, { holder: lease.holder, leaseUntil: until, pacer: pacerText(pacer) }, etag, 'Merge');
       if (written !== undefined) {
         this.leaseEtags.set(key, written);
         return { ...lease, until };
@@ -165,14 +166,12 @@ export class TableVaultWorkStore implements VaultWorkStore {
     const key = vaultKey(lease.vault);
     let etag = this.leaseEtags.get(key);
     for (let attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
-      let row: LeaseEntity | undefined;
       if (!etag) {
         const read = await this.readLease(lease.vault);
         if (read.row.holder !== lease.holder) return; // lost meanwhile: nothing to give up
-        row = read.row;
         etag = read.etag;
       }
-      const written = await this.writeLease(lease.vault, { holder: '', leaseUntil: new Date(0), checkAt: row?.checkAt ?? undefined, pacer: pacerText(pacer) }, etag);
+      const written = await this.writeLease(lease.vault, { holder: '', leaseUntil: new Date(0), pacer: pacerText(pacer) }, etag, 'Merge');
       if (written !== undefined) {
         this.leaseEtags.delete(key);
         return;
@@ -180,6 +179,18 @@ export class TableVaultWorkStore implements VaultWorkStore {
       etag = undefined;
     }
     this.log?.warn(`could not release the lease of vault ${lease.vault}; it expires by itself`);
+  }
+
+  async scheduleCheck(vault: string, at: Date): Promise<boolean> {
+    for (let attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
+      const { row, etag } = await this.readLease(vault);
+      if (!etag || time(row.checkAt) >= at.getTime()) return false;
+      const written = await this.writeLease(vault, { checkAt: at }, etag, 'Merge');
+      if (written === undefined) continue;
+      // The holder's cached ETag is stale now; its next renewal reads the row again.
+      return true;
+    }
+    return false;
   }
 
   async pending(vault: string, limit: number): Promise<PendingEntry[]> {
