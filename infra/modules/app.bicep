@@ -31,6 +31,7 @@ param virtualNetworkSubnetId string
 var auditTableName = 'RotorAudit'
 var stateTableName = 'RotorState'
 var vaultWorkTableName = 'RotorVaultWork'
+var consumersTableName = 'RotorConsumers'
 var workQueueName = 'rotor-work'
 var poisonQueueName = 'rotor-work-poison'
 var deploymentContainerName = 'app-package'
@@ -103,6 +104,13 @@ resource stateTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023
 resource vaultWorkTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
   parent: tableService
   name: vaultWorkTableName
+}
+
+// One row per consumer per rotation (PartitionKey rotation id): what each Batch pool, HPC Pack node and HPC Cache
+// presented at its last check.
+resource consumersTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: consumersTableName
 }
 
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
@@ -268,7 +276,8 @@ resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 }
 
 // Storage Table Data Contributor on Rotor's storage account: Rotor appends audit rows to RotorAudit and keeps
-// per-object rotation state (optimistic concurrency) in RotorState, vault leases and pending sets in RotorVaultWork.
+// per-object rotation state (optimistic concurrency) in RotorState, each consumer's result in RotorConsumers, and
+// vault leases and pending sets in RotorVaultWork.
 resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: storage
   name: guid(storage.id, identity.id, roles.storageTableDataContributor)
@@ -302,4 +311,5 @@ output deadLetterContainerName string = deadLetterContainer.name
 output auditTableName string = auditTable.name
 output stateTableName string = stateTable.name
 output vaultWorkTableName string = vaultWorkTable.name
+output consumersTableName string = consumersTable.name
 output poisonQueueName string = poisonQueue.name

@@ -25,6 +25,7 @@ import {
 } from '../../core/vault-work.js';
 import type { Logger } from '../../core/ports.js';
 import { ensureOnce } from './clients.js';
+import { checkEntity } from './table-limits.js';
 import { vaultKey } from './keys.js';
 
 const LEASE_ROW = '~lease';
@@ -76,16 +77,17 @@ export class TableVaultWorkStore implements VaultWorkStore {
   async addObject(item: ObjectWorkItem): Promise<void> {
     await this.ensureTable();
     this.stats.adds++;
-    await this.client.upsertEntity(
-      { partitionKey: vaultKey(item.vault), rowKey: objectRowKey(pendingObjectKey(item)), item: JSON.stringify(item), addedAt: new Date() },
-      'Replace',
-    );
+    const entity = { partitionKey: vaultKey(item.vault), rowKey: objectRowKey(pendingObjectKey(item)), item: JSON.stringify(item), addedAt: new Date() };
+    checkEntity(this.client.tableName, entity);
+    await this.client.upsertEntity(entity, 'Replace');
   }
 
   async addScan(vault: string, run: RunContext): Promise<void> {
     await this.ensureTable();
     this.stats.adds++;
-    await this.client.upsertEntity({ partitionKey: vaultKey(vault), rowKey: SCAN_ROW, runId: run.runId, trigger: run.trigger, addedAt: new Date() }, 'Replace');
+    const entity = { partitionKey: vaultKey(vault), rowKey: SCAN_ROW, runId: run.runId, trigger: run.trigger, addedAt: new Date() };
+    checkEntity(this.client.tableName, entity);
+    await this.client.upsertEntity(entity, 'Replace');
   }
 
   private async readLease(vault: string): Promise<{ row: LeaseEntity; etag: string | undefined }> {
@@ -107,6 +109,7 @@ export class TableVaultWorkStore implements VaultWorkStore {
     this.stats.leaseWrites++;
     const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = { partitionKey: vaultKey(vault), rowKey: LEASE_ROW };
     for (const [k, v] of Object.entries(row)) if (v !== undefined) entity[k] = v;
+    checkEntity(this.client.tableName, entity);
     try {
       const response = etag ? await this.client.updateEntity(entity, mode, { etag }) : await this.client.createEntity(entity);
       return response.etag ?? '';
