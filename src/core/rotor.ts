@@ -7,7 +7,7 @@ import { findVault, type RotorConfig, type VaultConfig } from './config.js';
 import { parseVaultEvents, type ParsedEvents } from './events.js';
 import type { ObjectType, Trigger } from './model.js';
 import type { VaultPacer } from './pacing.js';
-import type { AuditLog, Clock, ConsumerResultStore, Logger, Metrics, Random, RotationStateStore, Sleep, VaultGateway } from './ports.js';
+import type { AuditLog, Clock, ConsumerResultStore, DeadlineScope, Logger, Metrics, Random, RotationStateStore, Sleep, VaultGateway } from './ports.js';
 import type { RotationContext, VersionCreatedHook } from './rotation.js';
 import { planObject, planVault, processObject, processVault, type ObjectResult, type PlanEntry, type VaultSummary } from './scan.js';
 import { parseWorkItem, type WorkItem, type WorkQueue } from './work.js';
@@ -34,6 +34,16 @@ export interface RotorServices {
    * done by the one instance holding its lease. Without them (unit tests), each work item runs where it lands.
    */
   readonly vaultWork?: VaultWork | undefined;
+  /** Carries a work item's deadline to the adapters (their backoff after 429 ends before it). */
+  readonly deadlines?: DeadlineScope | undefined;
+}
+
+/** Waits inside one invocation end this long before the host's function timeout. */
+export const INVOCATION_MARGIN_MS = 30_000;
+
+/** When waits started now must have ended: the function timeout minus the margin. */
+export function invocationDeadline(config: RotorConfig, now: Date): Date {
+  return new Date(now.getTime() + config.rotation.functionTimeoutMinutes * 60_000 - INVOCATION_MARGIN_MS);
 }
 
 const compactTime = (d: Date): string => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -42,8 +52,9 @@ export function newRunId(trigger: Trigger, now: Date, newId: () => string): stri
   return `${trigger}-${compactTime(now)}-${newId().replace(/-/g, '').slice(0, 8)}`;
 }
 
-export function rotationContext(services: RotorServices, vault: VaultConfig, run: RunContext, log: Logger): RotationContext {
+export function rotationContext(services: RotorServices, vault: VaultConfig, run: RunContext, log: Logger, deadline?: Date): RotationContext {
   return {
+    deadline,
     config: services.config,
     gateway: services.gateway(vault),
     states: services.states,
@@ -89,6 +100,13 @@ export interface DeliveryInfo {
  * message to the poison queue, so nothing is lost silently.
  */
 export async function runWorkItem(raw: unknown, services: RotorServices, delivery: DeliveryInfo, log: Logger): Promise<WorkResult> {
+  const now = services.clock.now();
+  const deadline = invocationDeadline(services.config, now);
+  const work = (): Promise<WorkResult> => runWorkItemUntil(raw, services, delivery, log, deadline);
+  return services.deadlines ? services.deadlines.run(deadline.getTime() - now.getTime(), work) : work();
+}
+
+async function runWorkItemUntil(raw: unknown, services: RotorServices, delivery: DeliveryInfo, log: Logger, deadline: Date): Promise<WorkResult> {
   const parsed = parseWorkItem(raw);
   const now = services.clock.now();
   if (!parsed.ok) {
@@ -110,9 +128,9 @@ export async function runWorkItem(raw: unknown, services: RotorServices, deliver
   try {
     const vault = findVault(services.config, item.vault);
     if (!vault) throw new Error(`vault "${item.vault}" is not in the configuration`);
-    const ctx = rotationContext(services, vault, run, log);
+    const ctx = rotationContext(services, vault, run, log, deadline);
     if (services.vaultWork) {
-      const host = vaultWorkHost(services, vault, log);
+      const host = vaultWorkHost(services, vault, log, deadline);
       switch (item.kind) {
         case 'scanVault': {
           const { summary, drain } = await services.vaultWork.scanItem(item.vault, run, host);
@@ -139,7 +157,7 @@ export async function runWorkItem(raw: unknown, services: RotorServices, deliver
         return { kind: 'scanVault', summary };
       }
       case 'object': {
-        const result = await processObject(item.objectType, item.objectName, item.hint, ctx);
+        const result = await processObject(item.objectType, item.objectName, item.hint, ctx, { force: item.force === true });
         await scheduleLeaseChecks([result], ctx);
         return { kind: 'object', result };
       }
@@ -170,14 +188,14 @@ export async function runWorkItem(raw: unknown, services: RotorServices, deliver
 const emptyDrain = (vault: string): DrainResult => ({ vault, objects: [], scans: [], continued: false, leaseLost: false });
 
 /** How the vault work (lease holder) runs this application's work items for one vault. */
-function vaultWorkHost(services: RotorServices, vault: VaultConfig, log: Logger): VaultWorkHost {
+function vaultWorkHost(services: RotorServices, vault: VaultConfig, log: Logger, deadline: Date): VaultWorkHost {
   return {
     config: services.config,
     clock: services.clock,
     queue: services.queue,
     log,
     pacer: () => services.pacer(vault),
-    context: (run) => rotationContext(services, vault, run, log),
+    context: (run) => rotationContext(services, vault, run, log, deadline),
     runObject: (item: ObjectWorkItem, ctx: RotationContext) => runObjectItem(item, ctx),
     runScan: async (ctx, budgetMs) => {
       // The scan takes on objects only inside what is left of the drain's budget.
@@ -191,7 +209,7 @@ function vaultWorkHost(services: RotorServices, vault: VaultConfig, log: Logger)
 
 /** One object work item: re-read the object and act on it (an event is only a hint). */
 async function runObjectItem(item: ObjectWorkItem, ctx: RotationContext): Promise<ObjectResult> {
-  const result = await processObject(item.objectType, item.objectName, item.hint, ctx);
+  const result = await processObject(item.objectType, item.objectName, item.hint, ctx, { force: item.force === true });
   await scheduleLeaseChecks([result], ctx);
   return result;
 }
