@@ -60,7 +60,8 @@ export async function waveScenario(params: BenchParameters): Promise<ScenarioRes
     // The queue worker's path: a vault's work item hands over to a new one when its time budget (workItemMinutes)
     // runs out; the continuations run here one after the other, as the queue would deliver them.
     const continuations: unknown[] = [];
-    const worker = { ...services, audit, queue: { enqueue: async (item: WorkItem) => void continuations.push(item) } };
+    // Delayed items are checks for after a crash (src/core/vault-work.ts), not continuations: not followed here.
+    const worker = { ...services, audit, queue: { enqueue: async (item: WorkItem, o: { delaySeconds?: number } = {}) => void (o.delaySeconds ? undefined : continuations.push(item)) } };
     const run = await timed(async () => {
       const outcomes: Record<string, number> = {};
       const errors: string[] = [];
@@ -69,9 +70,13 @@ export async function waveScenario(params: BenchParameters): Promise<ScenarioRes
       while (next) {
         items++;
         const result = await runWorkItem(next, worker, { dequeueCount: 1, maxDequeueCount: 5 }, quiet);
-        if (result.kind !== 'scanVault') throw new Error(`unexpected work result ${result.kind}`);
-        for (const [k, v] of Object.entries(result.summary.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + (v ?? 0);
-        errors.push(...result.summary.errors);
+        // A continuation is a drainVault item (the vault's lease holder resumes the scan): its scans count.
+        const summaries = result.kind === 'scanVault' ? [result.summary] : result.kind === 'vault' ? result.drain.scans : [];
+        if (result.kind !== 'scanVault' && result.kind !== 'vault') throw new Error(`unexpected work result ${result.kind}`);
+        for (const summary of summaries) {
+          for (const [k, v] of Object.entries(summary.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + (v ?? 0);
+          errors.push(...summary.errors);
+        }
         next = continuations.shift();
       }
       return { outcomes, errors, items };
