@@ -95,6 +95,8 @@ describe('architecture', () => {
     const [h = 0, m = 0, sec = 0] = (JSON.parse(readFileSync(join(root, 'host.json'), 'utf8')) as { functionTimeout: string }).functionTimeout.split(':').map(Number);
     const defaults = parseConfig({ vaults: [{ name: 'kv1', url: 'https://kv1.vault.azure.net/' }] });
     expect(defaults.rotation.workItemMinutes).toBeLessThan(h * 60 + m + sec / 60);
+    // Waits inside an invocation (429 backoff, a pending certificate) end before the host's timeout.
+    expect(defaults.rotation.functionTimeoutMinutes).toBe(h * 60 + m + sec / 60);
     expect(QUEUES.poison).toBe(`${QUEUES.work}-poison`);
   });
 });
