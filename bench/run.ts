@@ -17,7 +17,7 @@ const SCENARIOS: Record<string, { describe: string; load: () => Promise<Scenario
   scan: { describe: 'scan cost of one 10,000-object vault vs. list-page bound and a naive baseline', load: async () => (await import('./scenarios/scan.js')).scanScenario },
   vaults: { describe: '50 vaults × 2,000 objects through timer → queue → worker on Azurite', load: async () => (await import('./scenarios/vaults.js')).vaultsScenario },
   memory: { describe: 'peak RSS of a scanning worker at 1,000 / 10,000 / 100,000 objects', load: async () => (await import('./scenarios/memory.js')).memoryScenario },
-  wave: { describe: 'rotation wave of 1,000 due RSA-2048 keys under 20 creations per 10 s; audit rows per request', load: async () => (await import('./scenarios/wave.js')).waveScenario },
+  wave: { describe: 'rotation wave of 1,000 due RSA-2048 keys, 429 without Retry-After, the vault granting 16 of the 20 creations per 10 s Rotor is configured for; audit rows per request', load: async () => (await import('./scenarios/wave.js')).waveScenario },
   instances: {
     describe: 'K = 1, 4, 8 worker processes, one vault, 500 due RSA-2048 keys arriving as Event Grid events',
     load: async () => (await import('./scenarios/instances.js')).instancesScenario,
