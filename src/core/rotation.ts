@@ -84,9 +84,9 @@ export interface GroupMember {
  * The audit rows that open a rotation (or report a finding) may wait this long (ms) for the other members of its
  * group to append theirs, so that they share one Table storage request; the rotation waits until they are durable.
  */
-export const START_ROWS_MAX_DELAY_MS = 1_000;
+const START_ROWS_MAX_DELAY_MS = 1_000;
 /** Completed rotations' rows wait at most this long (ms) for a write they can join. */
-export const COMPLETION_ROWS_MAX_DELAY_MS = 2_000;
+const COMPLETION_ROWS_MAX_DELAY_MS = 2_000;
 
 interface PendingCompletion {
   readonly step: Step;
@@ -397,7 +397,7 @@ export async function resumeRotation(existing: Versioned<RotationState>, ctx: Ro
 }
 
 /** Drives a claimed rotation from its current status to Completed (or Verifying, or Failed). */
-export async function continueRotation(
+async function continueRotation(
   start: StartedState | VersionCreatedState,
   startEtag: string,
   ctx: RotationContext,
@@ -602,7 +602,7 @@ async function waitForCertificate(state: StartedState, ctx: RotationContext): Pr
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Records a failed attempt: audited, retried with exponential backoff, then handed to a person. */
-export async function failRotation(
+async function failRotation(
   state: RotationState,
   etag: string,
   err: unknown,

@@ -241,7 +241,7 @@ export function decide(object: ObjectSnapshot, finding: Finding, policy: ObjectP
 }
 
 /** Acts on one object's finding as `decide` says. */
-export async function handleFinding(
+async function handleFinding(
   object: ObjectSnapshot,
   finding: Finding,
   policy: ObjectPolicy | undefined,
@@ -262,7 +262,7 @@ export async function handleFinding(
  * Externally rotated secrets (Operator Nexus): Rotor never writes them; it audits each new version it observes.
  * Returns true when a new version was recorded.
  */
-export async function observeExternalSecret(object: ObjectSnapshot, policy: ObjectPolicy, ctx: RotationContext): Promise<boolean> {
+async function observeExternalSecret(object: ObjectSnapshot, policy: ObjectPolicy, ctx: RotationContext): Promise<boolean> {
   const identity = versionIdentity(object);
   const existing = await ctx.states.get(object.vault, object.type, object.name);
   if (existing?.value.observedVersion === identity) return false;
@@ -298,7 +298,7 @@ function forcedFinding(object: ObjectSnapshot, finding: Finding | undefined): Fi
 }
 
 /** Evaluates and acts on one object snapshot (`force`: rotate now even when not due). */
-export async function processSnapshot(object: ObjectSnapshot, ctx: RotationContext, options: { force?: boolean } = {}): Promise<ObjectResult> {
+async function processSnapshot(object: ObjectSnapshot, ctx: RotationContext, options: { force?: boolean } = {}): Promise<ObjectResult> {
   const resolution = resolveObjectPolicy(ctx.config, object);
   const evaluated = evaluate({ object, resolution }, ctx.clock.now());
   const finding = options.force ? forcedFinding(object, evaluated) : evaluated;

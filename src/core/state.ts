@@ -1,13 +1,15 @@
 /**
- * Per-object rotation state: the persisted state machine that makes rotation resumable.
+ * Per-object rotation state: the persisted state machine that makes rotation resumable, typed by status (a
+ * discriminated union: each status has exactly the fields it needs; absent values are undefined, never '').
  *
- *   (due) ──claim──▶ RotationStarted ──new version──▶ VersionCreated ──▶ Verifying ──▶ Completed
+ *   Idle ──claim──▶ RotationStarted ──new version──▶ VersionCreated ──▶ Verifying ──▶ Completed
  *                          │                                │               │
  *                          └────────── error ──────────────┴──────────────┴──▶ Failed (retry with backoff)
  *
- * A worker claims an object by writing RotationStarted with the ETag it read (optimistic concurrency) and holds a
- * lease; a crashed worker's rotation is resumed once the lease has expired. `Idle` rows exist only to remember what
- * was already reported about an object (so a finding that needs a person is audited once per version).
+ * Every transition, and the only writes of a state, are in transitions.ts. A worker claims an object by writing
+ * RotationStarted with the ETag it read (optimistic concurrency) and holds a lease; a crashed worker's rotation is
+ * resumed once the lease has expired. `Idle` rows exist only to remember what was already reported about an object
+ * (so a finding that needs a person is audited once per version).
  */
 import type { ObjectType, Trigger } from './model.js';
 
@@ -117,8 +119,6 @@ export interface VerificationSummary {
   readonly checks: number;
   readonly counts: ConsumerCounts;
 }
-
-export const consumerTotal = (counts: ConsumerCounts): number => CONSUMER_COUNT_KEYS.reduce((n, k) => n + counts[k], 0);
 
 export function emptyState(vault: string, objectType: ObjectType, objectName: string, now: Date): IdleState {
   return { vault, objectType, objectName, status: 'Idle', updatedAt: now };

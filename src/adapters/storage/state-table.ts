@@ -17,7 +17,7 @@ const DATE_FIELDS = ['nextAttemptAt', 'leaseUntil', 'startedAt', 'updatedAt', 'c
 /** Columns of the verification summary: `verifyStartedAt`, `verifyChecks` and one count column per consumer state. */
 const countColumn = (k: string): string => `consumers${k[0]?.toUpperCase()}${k.slice(1)}`;
 
-export function toEntity(state: RotationState): StateEntity {
+function toEntity(state: RotationState): StateEntity {
   const entity: StateEntity = { partitionKey: vaultKey(state.vault), rowKey: stateRowKey(state.objectType, state.objectName) };
   for (const [k, v] of Object.entries(state)) if (v !== undefined && k !== 'verification') entity[k] = v;
   const v = state.verification;
@@ -67,7 +67,7 @@ const ABSENT: Record<string, readonly string[]> = {
  * absent, the verification as a JSON document): absent values become undefined, fields a status does not have are
  * dropped, and a required field that is missing gets the value the previous code implied.
  */
-export function fromEntity(e: Record<string, unknown>): RotationState {
+function fromEntity(e: Record<string, unknown>): RotationState {
   const state: Record<string, unknown> = {};
   const summaryColumns = new Set(['verifyStartedAt', 'verifyChecks', 'verification', ...CONSUMER_COUNT_KEYS.map(countColumn)]);
   for (const [k, v] of Object.entries(e)) {
