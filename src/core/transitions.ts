@@ -7,7 +7,8 @@
  *        │ Claim (due, mode auto) ─ or Retry (Failed on the same version, attempts left) ─┐
  *        │ CreatedElsewhere (a NewVersionCreated event for a version Rotor did not make)    │
  *        │                                                                                   ▼
- *        │                                       RotationStarted ──Resume (lease expired)──▶ itself
+ *        │                                       RotationStarted ──Resume (lease expired), HandOver (certificate
+ *        │                                             │                still pending: a delayed work item)──▶ itself
  *        │                                             │ VersionCreated
  *        ├─────────────────────────────────────────────▼
  *        │                                       VersionCreated ──Resume──▶ itself
@@ -61,8 +62,17 @@ export type RotationEvent =
   | { readonly kind: 'Retry'; readonly rotationId: string; readonly reason: string; readonly findingMessage: string; readonly from: VersionRef; readonly leaseUntil: Date }
   /** A stopped worker's rotation is taken over after its lease expired. */
   | { readonly kind: 'Resume'; readonly leaseUntil: Date }
-  /** The new version exists (created, or adopted from an interrupted attempt). */
-  | { readonly kind: 'VersionCreated'; readonly created: VersionRef; readonly note?: string | undefined }
+  /**
+   * The new version exists (created, or adopted from an interrupted attempt). `own: false`: it does not carry this
+   * rotation's id — someone else made it meanwhile; it is recorded as observed, and verified like Rotor's own.
+   */
+  | { readonly kind: 'VersionCreated'; readonly created: VersionRef; readonly own?: boolean | undefined; readonly note?: string | undefined }
+  /**
+   * The certificate operation is still pending when the invocation must stop waiting: a delayed work item resumes it.
+   * The lease is held until then; `since` (the operation's start) becomes the rotation's start, from which
+   * certificateTimeoutMinutes counts.
+   */
+  | { readonly kind: 'HandOver'; readonly since: Date; readonly leaseUntil: Date }
   /** A version created outside Rotor: its consumers are verified like a rotation's. */
   | { readonly kind: 'CreatedElsewhere'; readonly rotationId: string; readonly from?: VersionRef | undefined; readonly to: VersionRef }
   /** Some consumers have not picked the new version up yet: wait for them until the deadline. */
@@ -326,8 +336,22 @@ export function transition(
         leaseUntil: s.leaseUntil,
         updatedAt: env.now,
       };
+      if (event.own === false) {
+        return step(next, [
+          auditRecord(env.run, env.now, {
+            ...versionFields(next),
+            action: 'NewVersionObserved',
+            outcome: 'Info',
+            reason: 'CreatedOutsideRotor',
+            detail: `rotation ${next.rotationId} found a new version it did not create; its consumers are verified like Rotor's own`,
+          }),
+        ]);
+      }
       return step(next, [versionCreatedRow(next, env, event.note)]);
     }
+    case 'HandOver':
+      if (s.status !== 'RotationStarted') return illegal('only a rotation waiting for its new version is handed over');
+      return step({ ...s, startedAt: event.since, leaseUntil: event.leaseUntil, updatedAt: env.now });
     case 'Verifying': {
       if (s.status !== 'VersionCreated') return illegal();
       const next: VerifyingState = {

@@ -36,6 +36,7 @@ const EVENTS: Record<RotationEventKind, RotationEvent> = {
   Claim: { kind: 'Claim', rotationId: 'rot-2', reason: 'NearExpiry', findingMessage: 'expires in 10 days', from: { version: 'v9', thumbprint: 'T9' }, leaseUntil: NOW },
   Retry: { kind: 'Retry', rotationId: 'rot-3', reason: 'NearExpiry', findingMessage: 'expires in 10 days', from: { version: 'v1', thumbprint: 'T1' }, leaseUntil: NOW },
   Resume: { kind: 'Resume', leaseUntil: NOW },
+  HandOver: { kind: 'HandOver', since: T0, leaseUntil: NOW },
   VersionCreated: { kind: 'VersionCreated', created: { version: 'v2', thumbprint: 'T2' } },
   CreatedElsewhere: { kind: 'CreatedElsewhere', rotationId: 'rot-4', from: { version: 'v1' }, to: { version: 'v7', thumbprint: 'T7' } },
   Verifying: { kind: 'Verifying', verification: summary, nextCheckAt: NOW, deadline: NOW },
@@ -78,6 +79,7 @@ const TABLE: Record<RotationEventKind, Record<keyof typeof STATES, Expect>> = {
   // Only a failed rotation of the same version with attempts left.
   Retry: { None: X, Idle: X, RotationStarted: X, VersionCreated: X, Verifying: X, Completed: X, Failed: to('RotationStarted', 'Detected', 'RotationStarted'), FailedVerifying: X },
   Resume: { None: X, Idle: X, RotationStarted: to('RotationStarted'), VersionCreated: to('VersionCreated'), Verifying: X, Completed: X, Failed: X, FailedVerifying: X },
+  HandOver: { None: X, Idle: X, RotationStarted: to('RotationStarted'), VersionCreated: X, Verifying: X, Completed: X, Failed: X, FailedVerifying: X },
   VersionCreated: { None: X, Idle: X, RotationStarted: to('VersionCreated', 'VersionCreated'), VersionCreated: X, Verifying: X, Completed: X, Failed: X, FailedVerifying: X },
   CreatedElsewhere: {
     None: to('VersionCreated'),
@@ -179,6 +181,17 @@ describe('what the transitions carry', () => {
     const failed = transition(STATES['Verifying'], EVENTS.DeadlinePassed, env).next;
     expect(failed).toMatchObject({ status: 'Failed', attempts: 5, toVersion: 'v2', verification: summary, verifyDeadline: T0 });
     expect(failed.nextAttemptAt).toBeUndefined();
+  });
+
+  it('a new version found without this rotation\'s id is recorded as observed, not as created', () => {
+    const step = transition(STATES['RotationStarted'], { kind: 'VersionCreated', created: { version: 'v5' }, own: false }, env);
+    expect(step.next).toMatchObject({ status: 'VersionCreated', toVersion: 'v5' });
+    expect(step.rows.map((r) => [r.action, r.reason])).toEqual([['NewVersionObserved', 'CreatedOutsideRotor']]);
+  });
+
+  it('a hand-over keeps the rotation claimed until the delayed re-check, counting its time from the operation', () => {
+    const next = transition(STATES['RotationStarted'], { kind: 'HandOver', since: new Date(0), leaseUntil: NOW }, env).next;
+    expect(next).toMatchObject({ status: 'RotationStarted', startedAt: new Date(0), leaseUntil: NOW, rotationId: 'rot-1' });
   });
 
   it('a version created outside Rotor is a rotation of reason CreatedOutsideRotor', () => {
