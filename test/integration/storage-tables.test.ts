@@ -12,6 +12,7 @@ import { TABLES } from '../../src/adapters/storage/clients.js';
 import { TableConsumerStore } from '../../src/adapters/storage/consumer-table.js';
 import { stateRowKey, vaultKey } from '../../src/adapters/storage/keys.js';
 import { TableStateStore } from '../../src/adapters/storage/state-table.js';
+import { TableVaultWorkStore } from '../../src/adapters/storage/vault-work-table.js';
 import { TableLimitError } from '../../src/adapters/storage/table-limits.js';
 import { auditRecord } from '../../src/core/audit.js';
 import type { ConsumerRecord } from '../../src/core/ports.js';
@@ -205,5 +206,12 @@ describe('the guard at the storage boundary, for every table Rotor writes', () =
     await expect(store.write('rot-big', rows)).rejects.toThrow('RotorConsumers: detail: is 32769 characters');
     expect(requests[TABLES.consumers] ?? 0).toBe(before);
     expect(await store.list('rot-big')).toEqual([]);
+  });
+
+  it('RotorVaultWork: an oversize field of a pending entry is refused before any request', async () => {
+    const work = new TableVaultWorkStore(client(TABLES.vaultWork));
+    const before = requests[TABLES.vaultWork] ?? 0;
+    await expect(work.addScan('hpc-kv', { runId: oversize, trigger: 'timer' })).rejects.toThrow('RotorVaultWork: runId: is 32769 characters');
+    expect(requests[TABLES.vaultWork] ?? 0).toBe(before);
   });
 });
