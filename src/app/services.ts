@@ -139,6 +139,8 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     { createConsumerGateway },
     { ConsumerVerifier },
     { TableAuditReader },
+    { default: pLimit },
+    { localHostsLookup, parseLocalHosts },
   ] = await Promise.all([
     import('../adapters/azure-clients.js'),
     import('../adapters/keyvault/gateway.js'),
@@ -149,6 +151,8 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     import('../adapters/consumers/index.js'),
     import('../core/verification.js'),
     import('../adapters/storage/audit-reader.js'),
+    import('p-limit'),
+    import('../adapters/consumers/local-hosts.js'),
   ]);
   const { TABLES, QUEUES, tableClient, queueClient } = storageClients;
   const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit), options.log);
@@ -178,11 +182,15 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     if (!vault) throw new ConfigError(`vault "${vaultName}" is not in the configuration`, []);
     return (await clientsOf(vault).secrets.getSecret(name)).value ?? '';
   };
-  const consumers = createConsumerGateway(config, azure, readSetting(env, 'armEndpoint') ?? 'https://management.azure.com', readSecret, sleep);
+  // One limit per instance: every rotation's TLS probes, head-node calls and ARM reads share it.
+  const limit = pLimit(config.verification.concurrency);
+  const localHosts = readSetting(env, 'localHosts');
+  const lookup = localHosts ? localHostsLookup(parseLocalHosts(localHosts, SETTINGS.localHosts.name)) : undefined;
+  const consumers = createConsumerGateway(config, azure, readSetting(env, 'armEndpoint') ?? 'https://management.azure.com', readSecret, sleep, { limit, lookup });
   return {
     env,
     azure,
-    hooks: new ConsumerVerifier(consumers),
+    hooks: new ConsumerVerifier(consumers, limit),
     storage,
     auditLog,
     metrics,

@@ -64,6 +64,8 @@ export interface RotationContext {
   readonly metrics?: Metrics | undefined;
   /** For delayed re-checks of consumers (verify work items). */
   readonly queue?: WorkQueue | undefined;
+  /** When the work item's time budget (rotation.workItemMinutes) runs out: consumer checks start no new probe after it. */
+  readonly budgetEndsAt?: Date | undefined;
   /**
    * Group commit of completions (processVault): a completed rotation's rows are written with other rows, and its
    * Completed state once they are durable. Without it, each completion is written on its own.

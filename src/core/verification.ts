@@ -7,7 +7,6 @@
  * enabled. Only after convergence may the previous version be disabled, and only if configured.
  */
 import { auditRecord } from './audit.js';
-import type { HpcPackClusterConfig } from './config.js';
 import {
   cacheUsesKey,
   checkBatchPool,
@@ -25,7 +24,9 @@ import {
   type TlsProbeResult,
   type VaultProtection,
 } from './consumers.js';
-import { ConcurrencyError, GatewayError, type Versioned } from './ports.js';
+import pLimit from 'p-limit';
+import { DEFAULT_CONSUMER_CONCURRENCY, type HpcPackClusterConfig } from './config.js';
+import { ConcurrencyError, GatewayError, type Limit, type Versioned } from './ports.js';
 import { completeRotation, failRotation, type ObjectOutcome, type RotationContext, type VersionCreatedHook } from './rotation.js';
 import type { RotationState } from './state.js';
 
@@ -82,7 +83,14 @@ function serialize(startedAt: Date, deadline: Date, checks: number, results: rea
 const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export class ConsumerVerifier implements VersionCreatedHook {
-  constructor(private readonly consumers: ConsumerGateway) {}
+  /**
+   * @param limit bounds the TLS probes and head-node calls in flight (the composition root shares one per instance
+   *   with the ARM reads, sized by verification.concurrency); by default a limit of its own of that default size.
+   */
+  constructor(
+    private readonly consumers: ConsumerGateway,
+    private readonly limit: Limit = pLimit(DEFAULT_CONSUMER_CONCURRENCY),
+  ) {}
 
   /** Finds and checks every consumer of the rotated object. */
   async check(state: RotationState, ctx: RotationContext): Promise<ConsumerResult[]> {
@@ -145,23 +153,40 @@ export class ConsumerVerifier implements VersionCreatedHook {
     return results;
   }
 
+  /**
+   * Nodes of every cluster that consumes the certificate: the head nodes are asked concurrently, then every online
+   * node is probed, all within the instance's limit — an unreachable node costs one probe timeout in a slot, never a
+   * queue of them. Past the work item's time budget no new probe starts: the nodes left are Pending (NotCheckedYet)
+   * with their next check now, so a follow-up work item checks them.
+   */
   private async checkClusters(state: RotationState, cert: RotatedCertificate, ctx: RotationContext, now: Date, recheckAt: Date): Promise<ConsumerResult[]> {
     const clusters = ctx.config.consumers.hpcPack.filter(
       (c) => c.certificate.vault.toLowerCase() === state.vault.toLowerCase() && c.certificate.name === state.objectName,
     );
+    const budgetEndsAt = (ctx.budgetEndsAt ?? new Date(now.getTime() + ctx.config.rotation.workItemMinutes * 60_000)).getTime();
+    const listed = await Promise.all(
+      clusters.map(async (cluster) => {
+        try {
+          return { ok: true as const, cluster, nodes: await this.limit(() => this.consumers.hpcPackNodes(cluster)) };
+        } catch (err) {
+          return { ok: false as const, cluster, error: unreachable(`hpcpack://${cluster.name}`, 'hpc-pack-cluster', `HPC Pack cluster ${cluster.name} (head node)`, err, now, recheckAt) };
+        }
+      }),
+    );
     const results: ConsumerResult[] = [];
-    for (const cluster of clusters) {
-      let nodes: HpcPackNodeModel[];
-      try {
-        nodes = await this.consumers.hpcPackNodes(cluster);
-      } catch (err) {
-        results.push(unreachable(`hpcpack://${cluster.name}`, 'hpc-pack-cluster', `HPC Pack cluster ${cluster.name} (head node)`, err, now, recheckAt));
+    for (const entry of listed) {
+      if (!entry.ok) {
+        results.push(entry.error);
         continue;
       }
+      const { cluster, nodes } = entry;
       const checks = await Promise.all(
-        nodes.map(async (node) => {
-          const probe = node.state.toLowerCase() === 'online' ? await this.consumers.probeTls(node.host, node.port, cluster.probeTimeoutMs) : undefined;
-          return checkHpcPackNode(cluster.name, node, probe, cert, now, recheckAt);
+        nodes.map((node) => {
+          if (node.state.toLowerCase() !== 'online') return Promise.resolve(checkHpcPackNode(cluster.name, node, undefined, cert, now, recheckAt));
+          return this.limit(async () => {
+            if (ctx.clock.now().getTime() >= budgetEndsAt) return notCheckedYet(cluster.name, node, cert, now, ctx.config.rotation.workItemMinutes);
+            return checkHpcPackNode(cluster.name, node, await this.consumers.probeTls(node.host, node.port, cluster.probeTimeoutMs), cert, now, recheckAt);
+          });
         }),
       );
       results.push(...checks);
@@ -336,6 +361,22 @@ export class ConsumerVerifier implements VersionCreatedHook {
       ctx.log.error(`could not disable the previous version of ${state.objectType} ${state.objectName}: ${errorMessage(err)}`);
     }
   }
+}
+
+/** A node the work item had no time left to probe: looked at again at once, by a follow-up work item. */
+function notCheckedYet(cluster: string, node: HpcPackNodeModel, cert: RotatedCertificate, now: Date, budgetMinutes: number): ConsumerResult {
+  return {
+    id: `hpcpack://${cluster}/${node.name}`,
+    kind: 'hpc-pack-node',
+    label: `HPC Pack node ${cluster}/${node.name}`,
+    status: 'Pending',
+    reason: 'NotCheckedYet',
+    detail: `not probed yet: the work item's time budget (rotation.workItemMinutes, ${budgetMinutes}) ran out first; a follow-up work item probes it`,
+    expected: cert.newThumbprint,
+    observed: '',
+    checkedAt: now,
+    nextCheckAt: now,
+  };
 }
 
 function unreachable(id: string, kind: ConsumerResult['kind'], label: string, err: unknown, now: Date, recheckAt: Date): ConsumerResult {
