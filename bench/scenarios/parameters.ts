@@ -12,6 +12,12 @@ export interface BenchParameters {
   memorySizes: number[];
   waveKeys: number;
   coldStartRuns: number;
+  /** Cluster sizes of the verify scenario. */
+  verifySizes: number[];
+  /** Delay before an emulated node answers a TLS handshake (the network round trip to a node), ms. */
+  probeLatencyMs: number;
+  /** Days of audit history before a resume (resume scenario). */
+  resumeHistoryDays: number[];
 }
 
 export const DEFAULT_PARAMETERS: BenchParameters = {
@@ -24,4 +30,7 @@ export const DEFAULT_PARAMETERS: BenchParameters = {
   memorySizes: [1_000, 10_000, 100_000],
   waveKeys: 1_000,
   coldStartRuns: 7,
+  verifySizes: [100, 1_000, 10_000],
+  probeLatencyMs: 20,
+  resumeHistoryDays: [1, 30, 365],
 };

@@ -55,6 +55,7 @@ interface ClusterEntry {
   server: RunningHttpsServer;
   /** One listener for every node, by SNI (clusters with a nodeDomain). */
   sni?: SniListener | undefined;
+  handshakeLatencyMs?: number | undefined;
   /** What nodes without a certificate of their own present on the SNI listener (issued once per cluster). */
   sharedCertificate?: NodeCertificate | undefined;
   faults: FaultPlan;
@@ -144,14 +145,14 @@ export async function startHpcPackEmulator(
       internalErrorBody: webApiError('An error has occurred.'),
       onError: (err) => ctx.log(`head node ${seed.name}: request failed: ${err instanceof Error ? err.message : String(err)}`),
     });
-    const entry: ClusterEntry = { name: seed.name, username: seed.username, password: seed.password, nodes, server, faults, counters };
+    const entry: ClusterEntry = { name: seed.name, username: seed.username, password: seed.password, nodes, server, faults, counters, handshakeLatencyMs: seed.handshakeLatencyMs };
     clusters.set(seed.name.toLowerCase(), entry);
     if (seed.nodeDomain) {
       try {
         if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(seed.nodeDomain)) {
           throw new Error(`cluster ${seed.name}: nodeDomain must be a DNS suffix, got "${seed.nodeDomain}"`);
         }
-        entry.sni = await SniListener.start(seed.nodeDomain, ctx.preferredPorts[`${seed.name}/nodes`]);
+        entry.sni = await SniListener.start(seed.nodeDomain, ctx.preferredPorts[`${seed.name}/nodes`], seed.handshakeLatencyMs ?? 0);
       } catch (err) {
         clusters.delete(seed.name.toLowerCase());
         await closeCluster(entry);
@@ -188,7 +189,7 @@ export async function startHpcPackEmulator(
         name: c.name,
         username: c.username,
         password: c.password,
-        ...(c.sni ? { nodeDomain: c.sni.domain } : {}),
+        ...(c.sni ? { nodeDomain: c.sni.domain, ...(c.handshakeLatencyMs ? { handshakeLatencyMs: c.handshakeLatencyMs } : {}) } : {}),
         nodes: [...c.nodes.values()].map(({ seed, listener }) => {
           const { certificate, ...rest } = seed;
           return { ...rest, reachability: listener.mode, ...(certificate ? { certificateRef: ref(certificate) } : {}) };

@@ -25,7 +25,11 @@ export class SniListener {
   private readonly contexts = new Map<string, SecureContext>();
   private boundPort = 0;
 
-  private constructor(readonly domain: string) {
+  private constructor(
+    readonly domain: string,
+    /** Added before each handshake is answered: the network round trip to a real node (benchmark). */
+    private readonly latencyMs: number,
+  ) {
     // No certificate of its own: a server context with one would keep offering it beside the node's (OpenSSL picks
     // by key type), and a client that sends no SNI names no node — its handshake fails.
     this.tls = createTlsServer({
@@ -36,7 +40,9 @@ export class SniListener {
           return;
         }
         if (node.reachability === 'stall') return; // never answers: the client's handshake timeout fires
-        callback(null, this.context(node.certificate));
+        const context = this.context(node.certificate);
+        if (this.latencyMs > 0) setTimeout(() => callback(null, context), this.latencyMs).unref();
+        else callback(null, context);
       },
     });
     this.tls.on('tlsClientError', () => undefined);
@@ -52,8 +58,8 @@ export class SniListener {
   }
 
   /** Listens on loopback (the preferred port when it is free). */
-  static async start(domain: string, preferredPort?: number): Promise<SniListener> {
-    const listener = new SniListener(domain.toLowerCase().replace(/^\.+|\.+$/g, ''));
+  static async start(domain: string, preferredPort?: number, latencyMs = 0): Promise<SniListener> {
+    const listener = new SniListener(domain.toLowerCase().replace(/^\.+|\.+$/g, ''), latencyMs);
     listener.boundPort = await listenOnLoopback(listener.tcp, preferredPort);
     return listener;
   }

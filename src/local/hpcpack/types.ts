@@ -96,6 +96,8 @@ export interface HpcClusterSeed {
    * without a certificate of their own sharing one. Without it each node has a loopback port of its own.
    */
   nodeDomain?: string;
+  /** SNI clusters: delay before a node answers a handshake (an emulated network round trip), ms. Default 0. */
+  handshakeLatencyMs?: number;
   nodes?: HpcNodeSeed[];
 }
 
