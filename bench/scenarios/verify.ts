@@ -9,6 +9,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -249,7 +250,8 @@ export async function verifyScenario(params: BenchParameters): Promise<ScenarioR
       title: `Verification of one certificate consumed by HPC Pack clusters of ${sizes.map((n) => n.toLocaleString('en-US')).join(' / ')} nodes (${params.probeLatencyMs} ms node round trip)`,
       durationMs: performance.now() - started,
       figures,
-      details: { runs },
+      // The machine's load while the checks ran: the bound assumes the probes' CPU is free.
+      details: { runs, loadAverage: loadavg().map((l) => Math.round(l * 10) / 10) },
     };
   } finally {
     await bench.stop();
