@@ -13,7 +13,7 @@ import { ConsumerVerifier, type ConsumerGateway } from '../../src/core/verificat
 import type { WorkItem } from '../../src/core/work.js';
 import { parseConfig } from '../../src/core/config.js';
 import { nodeAddresses } from '../../src/adapters/consumers/hpcpack.js';
-import { baseConfig, DAY, harness } from '../support/fakes.js';
+import { baseConfig, DAY, harness, MemoryConsumerStore } from '../support/fakes.js';
 
 /** A gateway whose probes wait until released, counting how many are in flight at once. */
 class GatedConsumers implements ConsumerGateway {
@@ -68,10 +68,11 @@ function setup(consumers: GatedConsumers, limit: number, extra: Record<string, u
   const h = harness(config);
   const queued: Array<{ item: WorkItem; delaySeconds?: number }> = [];
   const queue = { enqueue: async (item: WorkItem, o: { delaySeconds?: number } = {}) => void queued.push({ item, ...o }) };
-  const verifier = new ConsumerVerifier(consumers, pLimit(limit));
+  const rows = new MemoryConsumerStore();
+  const verifier = new ConsumerVerifier(consumers, rows, pLimit(limit));
   const now = h.clock.now().getTime();
   h.vault.add('certificate', 'hpc-node-comm', { notBefore: new Date(now - 355 * DAY), expiresOn: new Date(now + 10 * DAY) });
-  return { h, queued, ctx: () => h.ctx({ hooks: verifier, queue }) };
+  return { h, queued, rows, ctx: () => h.ctx({ hooks: verifier, queue }) };
 }
 
 /** Releases waiting probes until the operation settles (each release lets the limit start the next ones). */
