@@ -101,8 +101,12 @@ export class ConsumerVerifier implements VersionCreatedHook {
     private readonly limit: Limit = pLimit(DEFAULT_CONSUMER_CONCURRENCY),
   ) {}
 
-  /** Finds and checks every consumer of the rotated object. */
-  async check(state: RotationState, ctx: RotationContext): Promise<ConsumerResult[]> {
+  /**
+   * Finds and checks every consumer of the rotated object. `earlier`: the rotation's consumer rows so far (by id), so
+   * that a check cut short by the work item's time budget probes the nodes that have not confirmed yet first, and
+   * keeps the earlier result of a verified node it had no time to probe again.
+   */
+  async check(state: RotationState, ctx: RotationContext, earlier: ReadonlyMap<string, ConsumerRecord> = new Map()): Promise<ConsumerResult[]> {
     const now = ctx.clock.now();
     const recheckAt = new Date(now.getTime() + ctx.config.verification.recheckMinutes * 60_000);
     const vaultUrl = ctx.gateway.vault.url;
@@ -116,7 +120,7 @@ export class ConsumerVerifier implements VersionCreatedHook {
         // The first check runs right after the version was created; later checks keep that time.
         versionCreatedAt: state.verification?.startedAt ?? now,
       };
-      return [...(await this.checkPools(cert, now, recheckAt)), ...(await this.checkClusters(state, cert, ctx, now, recheckAt))];
+      return [...(await this.checkPools(cert, now, recheckAt)), ...(await this.checkClusters(state, cert, ctx, now, recheckAt, earlier))];
     }
     if (state.objectType === 'key') {
       const version = await ctx.gateway.getVersion('key', state.objectName, state.toVersion);
@@ -166,9 +170,17 @@ export class ConsumerVerifier implements VersionCreatedHook {
    * Nodes of every cluster that consumes the certificate: the head nodes are asked concurrently, then every online
    * node is probed, all within the instance's limit — an unreachable node costs one probe timeout in a slot, never a
    * queue of them. Past the work item's time budget no new probe starts: the nodes left are Pending (NotCheckedYet)
-   * with their next check now, so a follow-up work item checks them.
+   * with their next check now, so a follow-up work item checks them — nodes not verified yet first, and a verified
+   * node left unprobed keeps its earlier result, so every follow-up makes progress.
    */
-  private async checkClusters(state: RotationState, cert: RotatedCertificate, ctx: RotationContext, now: Date, recheckAt: Date): Promise<ConsumerResult[]> {
+  private async checkClusters(
+    state: RotationState,
+    cert: RotatedCertificate,
+    ctx: RotationContext,
+    now: Date,
+    recheckAt: Date,
+    earlier: ReadonlyMap<string, ConsumerRecord>,
+  ): Promise<ConsumerResult[]> {
     const clusters = ctx.config.consumers.hpcPack.filter(
       (c) => c.certificate.vault.toLowerCase() === state.vault.toLowerCase() && c.certificate.name === state.objectName,
     );
@@ -189,16 +201,27 @@ export class ConsumerVerifier implements VersionCreatedHook {
         continue;
       }
       const { cluster, nodes } = entry;
-      const checks = await Promise.all(
-        nodes.map((node) => {
-          if (node.state.toLowerCase() !== 'online') return Promise.resolve(checkHpcPackNode(cluster.name, node, undefined, cert, now, recheckAt));
-          return this.limit(async () => {
-            if (ctx.clock.now().getTime() >= budgetEndsAt) return notCheckedYet(cluster.name, node, cert, now, ctx.config.rotation.workItemMinutes);
-            return checkHpcPackNode(cluster.name, node, await this.consumers.probeTls(node.host, node.port, cluster.probeTimeoutMs), cert, now, recheckAt);
-          });
-        }),
-      );
-      results.push(...checks);
+      const verifiedBefore = (node: HpcPackNodeModel): ConsumerRecord | undefined => {
+        const before = earlier.get(`hpcpack://${cluster.name}/${node.name}`);
+        return before?.status === 'Verified' ? before : undefined;
+      };
+      // The limit runs tasks in the order they are queued: nodes that have not confirmed the new version go first.
+      const order = nodes.map((node, i) => ({ node, i })).sort((a, b) => Number(Boolean(verifiedBefore(a.node))) - Number(Boolean(verifiedBefore(b.node))));
+      const checks: Array<Promise<ConsumerResult>> = new Array<Promise<ConsumerResult>>(nodes.length);
+      for (const { node, i } of order) {
+        if (node.state.toLowerCase() !== 'online') {
+          checks[i] = Promise.resolve(checkHpcPackNode(cluster.name, node, undefined, cert, now, recheckAt));
+          continue;
+        }
+        checks[i] = this.limit(async () => {
+          if (ctx.clock.now().getTime() >= budgetEndsAt) {
+            const before = verifiedBefore(node);
+            return before ? carriedOver(before) : notCheckedYet(cluster.name, node, cert, now, ctx.config.rotation.workItemMinutes);
+          }
+          return checkHpcPackNode(cluster.name, node, await this.consumers.probeTls(node.host, node.port, cluster.probeTimeoutMs), cert, now, recheckAt);
+        });
+      }
+      results.push(...(await Promise.all(checks)));
     }
     return results;
   }
@@ -222,9 +245,9 @@ export class ConsumerVerifier implements VersionCreatedHook {
    * consumer whose state changed (its first result, Stale → Verified, ...) and one summary row with the counts. The
    * consumer rows are written by `store` once the audit rows are durable.
    */
-  private async record(state: RotationState, results: readonly ConsumerResult[], ctx: RotationContext): Promise<Check> {
+  private async record(state: RotationState, results: readonly ConsumerResult[], ctx: RotationContext, known?: ReadonlyMap<string, ConsumerRecord>): Promise<Check> {
     const now = ctx.clock.now();
-    const earlier = new Map((await this.results.list(state.rotationId)).map((r) => [r.id, r]));
+    const earlier = known ?? (await this.earlierRecords(state));
     const base = {
       vault: state.vault,
       objectType: state.objectType,
@@ -263,7 +286,8 @@ export class ConsumerVerifier implements VersionCreatedHook {
         firstCheckedAt: before?.firstCheckedAt ?? r.checkedAt,
         statusSince: isChange ? r.checkedAt : (before?.statusSince ?? r.checkedAt),
         verifiedAt: before?.verifiedAt ?? (r.status === 'Verified' ? r.checkedAt : undefined),
-        checks: (before?.checks ?? 0) + 1,
+        // A result carried over from an earlier check (no time to probe again) is not another check.
+        checks: (before?.checks ?? 0) + (before && before.checkedAt.getTime() === r.checkedAt.getTime() ? 0 : 1),
       };
     });
     const seen = new Set(results.map((r) => r.id));
@@ -284,6 +308,11 @@ export class ConsumerVerifier implements VersionCreatedHook {
     );
     ctx.metrics?.consumerStates({ vault: state.vault, type: state.objectType, name: state.objectName }, countByStatus(results));
     return { results, records, removed, summary, converged };
+  }
+
+  /** The rotation's consumer rows so far, by consumer id. */
+  private async earlierRecords(state: RotationState): Promise<Map<string, ConsumerRecord>> {
+    return new Map((await this.results.list(state.rotationId)).map((r) => [r.id, r]));
   }
 
   /** Makes the check's audit rows durable, then writes its consumer rows (so no change is lost from the log). */
@@ -326,8 +355,9 @@ export class ConsumerVerifier implements VersionCreatedHook {
       if (err instanceof ConcurrencyError) return 'InProgressElsewhere';
       throw err;
     }
-    const results = await this.check(state, ctx);
-    const check = await this.record(state, results, ctx);
+    const earlier = await this.earlierRecords(state);
+    const results = await this.check(state, ctx, earlier);
+    const check = await this.record(state, results, ctx, earlier);
     await this.store(state, check, ctx);
     if (check.converged) {
       const late = reopen ? ' (after the verification deadline)' : '';
@@ -364,8 +394,9 @@ export class ConsumerVerifier implements VersionCreatedHook {
   /** `rotor verify` on a finished rotation: check and audit the consumers again; the rotation stays Completed. */
   private async recheckCompleted(existing: Versioned<RotationState>, ctx: RotationContext): Promise<ObjectOutcome> {
     const state = existing.value;
-    const results = await this.check(state, ctx);
-    const check = await this.record(state, results, ctx);
+    const earlier = await this.earlierRecords(state);
+    const results = await this.check(state, ctx, earlier);
+    const check = await this.record(state, results, ctx, earlier);
     await this.store(state, check, ctx);
     try {
       await ctx.states.put({ ...state, verification: check.summary, updatedAt: ctx.clock.now() }, existing.etag);
@@ -412,6 +443,22 @@ export class ConsumerVerifier implements VersionCreatedHook {
       ctx.log.error(`could not disable the previous version of ${state.objectType} ${state.objectName}: ${errorMessage(err)}`);
     }
   }
+}
+
+/** A verified node's earlier result, kept when the work item had no time left to probe it again. */
+function carriedOver(before: ConsumerRecord): ConsumerResult {
+  return {
+    id: before.id,
+    kind: before.kind,
+    label: before.label,
+    status: before.status,
+    reason: before.reason,
+    detail: before.detail,
+    expected: before.expected,
+    observed: before.observed,
+    checkedAt: before.checkedAt,
+    nextCheckAt: before.nextCheckAt,
+  };
 }
 
 /** A node the work item had no time left to probe: looked at again at once, by a follow-up work item. */

@@ -151,6 +151,46 @@ describe('bounded probing', () => {
   });
 });
 
+describe('a cluster too large for one work item', () => {
+  it('continues in follow-up work items: nodes not verified yet are probed first, verified ones keep their result, and it converges', async () => {
+    let thumbprint = '';
+    const consumers = new GatedConsumers(() => ({ kind: 'presented', thumbprint }));
+    consumers.nodes = nodes(30);
+    const { h, ctx, queued, rows } = setup(consumers, 5, { rotation: { workItemMinutes: 1, pollIntervalSeconds: 1, certificateTimeoutMinutes: 1 } });
+    const budgeted = () => ({ ...ctx(), budgetEndsAt: new Date(h.clock.now().getTime() + 60_000) });
+    const op = processObject('certificate', 'hpc-node-comm', undefined, budgeted());
+    await drive(
+      consumers,
+      (async () => {
+        while (!h.vault.objects.get('certificate/hpc-node-comm')!.versions[1]) await new Promise((r) => setImmediate(r));
+        thumbprint = h.vault.current('certificate', 'hpc-node-comm')!.thumbprint!;
+        return op;
+      })(),
+      () => h.clock.advance(25_000),
+    );
+    const rotationId = h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')!.rotationId;
+    const firstProbed = [...consumers.probed];
+    expect(firstProbed).toHaveLength(15);
+    expect((await rows.list(rotationId)).filter((r) => r.status === 'Verified')).toHaveLength(15);
+    expect(queued.at(-1)).toMatchObject({ item: { kind: 'verify' }, delaySeconds: 1 });
+
+    // The follow-up work item: the 15 nodes left first; no time to probe the verified ones again, they keep their result.
+    consumers.probed.length = 0;
+    const { recheckObject } = await import('../../src/core/rotor.js');
+    const result = await drive(consumers, recheckObject('certificate', 'hpc-node-comm', rotationId, budgeted()), () => h.clock.advance(25_000));
+    expect(consumers.probed).toHaveLength(15);
+    expect(new Set(consumers.probed)).toEqual(new Set(nodes(30).map((n) => n.host).filter((host) => !firstProbed.includes(host))));
+    expect(result.outcome).toBe('Rotated');
+    expect(h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')?.status).toBe('Completed');
+    const final = await rows.list(rotationId);
+    expect(final.every((r) => r.status === 'Verified')).toBe(true);
+    // A carried-over result is not counted as another check; a node first left unchecked has been looked at twice.
+    const checks = (host: string) => final.find((r) => r.id.endsWith(`/${host.split('.')[0]}`))!.checks;
+    expect(firstProbed.map(checks)).toEqual(firstProbed.map(() => 1));
+    expect(consumers.probed.map(checks)).toEqual(consumers.probed.map(() => 2));
+  });
+});
+
 describe('node addresses', () => {
   const cluster = (extra: Record<string, unknown>) =>
     parseConfig({
