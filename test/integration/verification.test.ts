@@ -45,7 +45,7 @@ async function services(extra: Record<string, unknown> = {}): Promise<AppService
       verification: { deadlineHours: 24, recheckMinutes: 30 },
       ...extra,
     },
-    { clock, transport: { requestTimeoutMs: 1500, maxRetries: 1 } },
+    { clock, transport: { requestTimeoutMs: 5000, maxRetries: 1 } },
   );
 }
 
