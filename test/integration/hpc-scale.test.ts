@@ -48,7 +48,10 @@ beforeAll(async () => {
   });
   hpcpack = stack.services.get('hpcpack') as HpcPackEmulator;
   const urls = Object.fromEntries(plan.vaults.map((v) => [v, `${stack.keyVault.vaultUrl(v)}/`]));
-  config = parseConfig(largeEstateConfig(plan, urls, stack.services));
+  const raw = largeEstateConfig(plan, urls, stack.services) as { consumers: { hpcPack: Array<Record<string, unknown>> } };
+  // A generous probe timeout: on a loaded machine a handshake can take seconds, and a node that answers late must not
+  // count as unreachable. The stalled nodes cost this once per check, side by side.
+  config = parseConfig({ ...raw, consumers: { ...raw.consumers, hpcPack: raw.consumers.hpcPack.map((c) => ({ ...c, probeTimeoutMs: 20_000 })) } });
   services = await build();
 }, 120_000);
 
