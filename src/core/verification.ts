@@ -184,7 +184,11 @@ export class ConsumerVerifier implements VersionCreatedHook {
     const clusters = ctx.config.consumers.hpcPack.filter(
       (c) => c.certificate.vault.toLowerCase() === state.vault.toLowerCase() && c.certificate.name === state.objectName,
     );
-    const budgetEndsAt = (ctx.budgetEndsAt ?? new Date(now.getTime() + ctx.config.rotation.workItemMinutes * 60_000)).getTime();
+    // The work item's time budget, and never past the invocation's deadline (the function timeout less a margin).
+    const budgetEndsAt = Math.min(
+      (ctx.budgetEndsAt ?? new Date(now.getTime() + ctx.config.rotation.workItemMinutes * 60_000)).getTime(),
+      ctx.deadline?.getTime() ?? Number.POSITIVE_INFINITY,
+    );
     const listed = await Promise.all(
       clusters.map(async (cluster) => {
         try {

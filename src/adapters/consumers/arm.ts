@@ -9,6 +9,8 @@ import { KeyVaultManagementClient } from '@azure/arm-keyvault';
 import type { AzureEnvironment } from '../azure-clients.js';
 import { commonClientOptions } from '../azure-clients.js';
 import type { BatchPoolModel, HpcCacheModel, KeyVaultExtensionModel, VaultProtection } from '../../core/consumers.js';
+import pLimit from 'p-limit';
+import { DEFAULT_CONSUMER_CONCURRENCY } from '../../core/config.js';
 import type { Limit } from '../../core/ports.js';
 import { call, toGatewayError } from '../errors.js';
 
@@ -95,7 +97,7 @@ export class BatchPools {
     private readonly target: ArmTarget,
     private readonly accounts: ReadonlyArray<{ accountId: string } | { subscriptionId: string }>,
     /** Bounds the ARM reads in flight (shared with the other consumer checks of the instance). */
-    private readonly limit: Limit,
+    private readonly limit: Limit = pLimit(DEFAULT_CONSUMER_CONCURRENCY),
   ) {}
 
   private client(subscriptionId: string): BatchManagementClient {
@@ -153,7 +155,7 @@ export class HpcCaches {
     private readonly target: ArmTarget,
     private readonly cacheIds: readonly string[],
     /** Bounds the ARM reads in flight (shared with the other consumer checks of the instance). */
-    private readonly limit: Limit,
+    private readonly limit: Limit = pLimit(DEFAULT_CONSUMER_CONCURRENCY),
   ) {}
 
   /** The configured caches, read concurrently (within the limit) and yielded in configuration order. */

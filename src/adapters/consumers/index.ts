@@ -25,7 +25,7 @@ export function createConsumerGateway(
   const target = { endpoint: armEndpoint, environment };
   const pools = new BatchPools(target, config.consumers.batch, options.limit);
   const caches = new HpcCaches(target, config.consumers.hpcCache.map((c) => c.cacheId), options.limit);
-  const clusters = new HpcPackClusters(readSecret, environment.caPem, sleep, Math.min(environment.requestTimeoutMs ?? 10_000, 10_000));
+  const clusters = new HpcPackClusters(readSecret, environment.caPem, sleep, Math.min(environment.requestTimeoutMs ?? 10_000, 10_000), environment.throttle);
   const probeOptions = { lookup: options.lookup };
   return {
     batchPools: () => pools.pools(),
