@@ -12,6 +12,9 @@ export interface BenchParameters {
   memorySizes: number[];
   waveKeys: number;
   coldStartRuns: number;
+  /** Scenario `instances`: due keys arriving as events, and the numbers of worker processes tried. */
+  instancesKeys: number;
+  instancesWorkers: number[];
   /** Cluster sizes of the verify scenario. */
   verifySizes: number[];
   /** Delay before an emulated node answers a TLS handshake (the network round trip to a node), ms. */
@@ -30,6 +33,8 @@ export const DEFAULT_PARAMETERS: BenchParameters = {
   memorySizes: [1_000, 10_000, 100_000],
   waveKeys: 1_000,
   coldStartRuns: 7,
+  instancesKeys: 500,
+  instancesWorkers: [1, 4, 8],
   verifySizes: [100, 1_000, 10_000],
   probeLatencyMs: 20,
   resumeHistoryDays: [1, 30, 365],

@@ -1,5 +1,5 @@
 /**
- * Scenario 8 — what resuming an interrupted rotation costs in Table storage requests, with 1, 30 and 365 days of the
+ * Scenario 9 — what resuming an interrupted rotation costs in Table storage requests, with 1, 30 and 365 days of the
  * vault's audit history (one daily partition each). A key's rotation is interrupted after its RotationStarted row
  * (the worker dies while Key Vault creates the version: the call never returns), its lease runs out, and the next
  * run resumes it through the function app's services (official SDK clients, Azurite). Goal: the same number of
@@ -138,7 +138,7 @@ export async function resumeScenario(params: BenchParameters): Promise<ScenarioR
       },
     ]);
     return {
-      id: '8-resume',
+      id: '9-resume',
       title: `Resuming an interrupted rotation with ${histories.join(' / ')} days of audit history`,
       durationMs: performance.now() - started,
       figures,

@@ -1,5 +1,5 @@
 /**
- * Scenario 7 — verifying one certificate consumed by an HPC Pack cluster of N nodes (N = 100, 1,000, 10,000). The
+ * Scenario 8 — verifying one certificate consumed by an HPC Pack cluster of N nodes (N = 100, 1,000, 10,000). The
  * cluster runs in a child process (one SNI listener, `probeLatencyMs` before each node answers: the network round
  * trip to a real node); Rotor runs here with the function app's services (official SDK clients, Azurite tables).
  * The certificate rotates with every node still presenting the old version (check 1: all stale), then every node
@@ -246,7 +246,7 @@ export async function verifyScenario(params: BenchParameters): Promise<ScenarioR
     figures.push({ name: 'largest entity written', value: largestEntity, unit: 'B', bound: TABLE_ENTITY_LIMIT / 10, goal: 'max', note: `of any table after N = ${big.n.toLocaleString('en-US')} (Table limit 1 MiB; goal: a tenth of it)` });
     figures.push({ name: 'largest string property', value: largestProperty, unit: 'B', bound: TABLE_PROPERTY_LIMIT / 10, goal: 'max', note: 'UTF-16 bytes (Table limit 64 KiB; goal: a tenth of it)' });
     return {
-      id: '7-verify',
+      id: '8-verify',
       title: `Verification of one certificate consumed by HPC Pack clusters of ${sizes.map((n) => n.toLocaleString('en-US')).join(' / ')} nodes (${params.probeLatencyMs} ms node round trip)`,
       durationMs: performance.now() - started,
       figures,
