@@ -151,7 +151,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     import('../adapters/storage/audit-reader.js'),
   ]);
   const { TABLES, QUEUES, tableClient, queueClient } = storageClients;
-  const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit), options.log);
+  const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit), options.log, ({ outcome, code }) => metrics.auditRowRejected?.(outcome, code));
   const auditReader = new TableAuditReader(tableClient(storage, TABLES.audit));
   const pacers = new Map<string, VaultPacer>();
   const gateways = new Map<string, VaultGateway>();

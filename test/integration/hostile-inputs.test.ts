@@ -129,4 +129,20 @@ describe('hostile events', () => {
     expect(report.findings).toEqual([]);
     await expectHealthy();
   });
+
+  it('one refused row in a batch: the rest of the batch is written in order around its stand-in, and counted', async () => {
+    const since = new Date();
+    const before = services.auditLog.stats.rejected;
+    const run = { runId: 'batch-run', trigger: 'timer' } as const;
+    const rows = Array.from({ length: 10 }, (_, i) => auditRecord(run, new Date(), { vault: 'hpc-kv', action: 'Detected', outcome: 'Info', detail: `row ${i}` }));
+    rows[4] = { ...(rows[4] as AuditRecord), consumer: 'c'.repeat(33_000) };
+    for (const r of rows) services.audit.append(r);
+    await services.audit.flush();
+    const stored = (await t.auditRows(since)).filter((r) => r.runId === 'batch-run');
+    expect(stored.map((r) => (r.action === 'AuditRowRejected' ? 'rejected' : r.detail))).toEqual(['row 0', 'row 1', 'row 2', 'row 3', 'rejected', 'row 5', 'row 6', 'row 7', 'row 8', 'row 9']);
+    expect(services.auditLog.stats.rejected).toBe(before + 1);
+    expect(services.auditLog.pendingRows).toBe(0);
+    const report = await new TableAuditReader(tableClient(services.storage, TABLES.audit)).verify({ vault: 'hpc-kv' });
+    expect(report.findings).toEqual([]);
+  });
 });

@@ -20,6 +20,7 @@
  * values typed), so no parameter can change the structure of a filter.
  */
 import { odata, type TableClient } from '@azure/data-tables';
+import { boundAuditField } from '../../core/audit.js';
 import { checkRegistry, sortFindings, verifyChain, type AuditRow, type ChainFinding, type ChainHead, type ChainLayout, type VerifyReport, type VerifyScope } from '../../core/audit-chain.js';
 import { AuditQueryError, encodeContinuation, type AuditPage, type AuditQuery, type AuditReader, type ObjectRef } from '../../core/audit-query.js';
 import { fromEntity } from './audit-table.js';
@@ -80,11 +81,12 @@ export class TableAuditReader implements AuditReader {
   private contentFilter(q: AuditQuery): string {
     const parts: string[] = [];
     if (q.objectType !== undefined) parts.push(odata`objectType eq ${q.objectType}`);
-    if (q.objectName !== undefined) parts.push(odata`objectName eq ${q.objectName}`);
+    // Long values are stored shortened (core/audit.ts): a filter for the full value finds its row.
+    if (q.objectName !== undefined) parts.push(odata`objectName eq ${boundAuditField('objectName', q.objectName)}`);
     if (q.action !== undefined) parts.push(odata`action eq ${q.action}`);
     if (q.outcome !== undefined) parts.push(odata`outcome eq ${q.outcome}`);
     if (q.trigger !== undefined) parts.push(odata`trigger eq ${q.trigger}`);
-    if (q.runId !== undefined) parts.push(odata`runId eq ${q.runId}`);
+    if (q.runId !== undefined) parts.push(odata`runId eq ${boundAuditField('runId', q.runId)}`);
     return parts.map((p) => ` and ${p}`).join('');
   }
 

@@ -16,7 +16,7 @@
  * point read per earlier attempt, so a row is never written twice.
  */
 import { odata, type TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
-import type { AuditRecord } from '../../core/audit.js';
+import { auditContentHash, boundText, type AuditRecord } from '../../core/audit.js';
 import { genesisHash, rowHash, type AuditRow, type ChainHead } from '../../core/audit-chain.js';
 import type { AuditLog, FlushOptions, Logger } from '../../core/ports.js';
 import { ensureOnce, forgetEnsured, isTableNotFound } from './clients.js';
@@ -49,8 +49,61 @@ export function toEntity(partitionKey: string, seq: number, prevRowKey: string, 
 
 interface RestErrorLike {
   statusCode?: number;
+  code?: string;
+  message?: string;
 }
 const statusOf = (err: unknown): number | undefined => (err as RestErrorLike | undefined)?.statusCode;
+
+/**
+ * Whether storage refused a write for what it contains — and will refuse it every time: a 4xx other than 408
+ * (timeout), 409/412 (conflicts, handled by re-chaining) and 429 (throttling); and other than 401/403 (the identity
+ * lacks access) and 404 (the table is missing): those are about the account, not the row, and an outage delays the
+ * log rather than losing it.
+ */
+export function isPermanentRefusal(err: unknown): boolean {
+  const status = statusOf(err);
+  return status !== undefined && status >= 400 && status < 500 && ![401, 403, 404, 408, 409, 412, 429].includes(status);
+}
+
+/** Reports refused rows (the composition root counts them in metrics). */
+export type AuditRowRejectedListener = (event: { outcome: 'replaced' | 'dropped'; status: number; code: string }) => void;
+
+/** Printable ASCII only: the stand-in row must be one storage accepts whatever the refused row contained. */
+const plain = (text: string, max: number): string => boundText(text.replace(/[^\x20-\x7e]/g, '?'), max);
+
+/**
+ * The row that stands in for a row storage refused: same vault, time, run and trigger (so the same partition and
+ * place in the chain), what was refused and why, and the SHA-256 of the refused row's canonical content.
+ */
+export function rejectedRowRecord(original: AuditRecord, err: unknown): AuditRecord {
+  const e = (err ?? {}) as RestErrorLike;
+  const status = statusOf(err) ?? 0;
+  const code = typeof e.code === 'string' && e.code ? e.code : `HTTP${status}`;
+  const message = typeof e.message === 'string' ? e.message.split('\n')[0] ?? '' : '';
+  const hash = auditContentHash(original);
+  return {
+    timestamp: original.timestamp,
+    runId: plain(original.runId, 128),
+    trigger: original.trigger,
+    vault: plain(original.vault, 127),
+    objectType: original.objectType,
+    objectName: plain(original.objectName, 127),
+    version: '',
+    previousVersion: '',
+    thumbprint: '',
+    previousThumbprint: '',
+    action: 'AuditRowRejected',
+    reason: plain(`StorageRefused:${code}`, 128),
+    outcome: 'Failed',
+    detail: plain(`Table storage refused the ${original.action} row (HTTP ${status} ${code}: ${message.slice(0, 300)}); sha256 of the refused row's content: ${hash}`, 4000),
+    rotationId: plain(original.rotationId, 128),
+    consumer: '',
+    expected: '',
+    observed: `sha256:${hash}`,
+    secretId: '',
+    expiresOn: '',
+  };
+}
 
 interface Attempt {
   readonly lastRowKey: string;
@@ -73,11 +126,13 @@ export class TableAuditLog implements AuditLog {
   /** Chain heads this writer moved last, with their ETags (a conflict drops them). */
   private readonly heads = new Map<string, { head: ChainHead; etag: string }>();
   /** Requests and rows written (the benchmark reports rows per request); rows found committed on a retry. */
-  readonly stats = { transactions: 0, rows: 0, conflicts: 0, recovered: 0 };
+  /** `rejected`: rows storage refused for good, replaced by AuditRowRejected rows; `dropped`: stand-ins refused too. */
+  readonly stats = { transactions: 0, rows: 0, conflicts: 0, recovered: 0, rejected: 0, dropped: 0 };
 
   constructor(
     private readonly client: TableClient,
     private readonly log?: Logger,
+    private readonly onRejected?: AuditRowRejectedListener,
   ) {}
 
   private ensureTable(): Promise<void> {
@@ -204,8 +259,16 @@ export class TableAuditLog implements AuditLog {
     }
   }
 
+  /**
+   * Writes rows in one transaction (re-chained after conflicts). A transaction storage refuses for its content is
+   * split until the refused row is alone; that row is replaced by an AuditRowRejected row (chained in its place, so
+   * the chain stays whole) and the others are written — a bad row never blocks the log. A stand-in that is refused
+   * too is dropped (logged and counted), so nothing is retried forever.
+   */
   private async writeChunk(partitionKey: string, rows: AuditRecord[]): Promise<void> {
     let chunk = rows;
+    /** Stand-in → the row it replaces (marked written with it). */
+    const standsFor = new Map<AuditRecord, AuditRecord>();
     for (let attempt = 0; ; attempt++) {
       chunk = await this.withoutCommitted(partitionKey, chunk);
       if (!chunk.length) return;
@@ -237,9 +300,24 @@ export class TableAuditLog implements AuditLog {
         for (const r of chunk) {
           this.written.add(r);
           this.attempts.delete(r);
+          const original = standsFor.get(r);
+          if (original) this.written.add(original);
         }
         return;
       } catch (err) {
+        if (isPermanentRefusal(err)) {
+          // Refused for its content: nothing committed (a transaction is atomic), so no earlier attempt to look for.
+          for (const r of chunk) this.attempts.set(r, (this.attempts.get(r) ?? []).filter((a) => a !== tried));
+          if (chunk.length > 1) {
+            const half = Math.ceil(chunk.length / 2);
+            await this.writeChunk(partitionKey, chunk.slice(0, half));
+            await this.writeChunk(partitionKey, chunk.slice(half));
+            return;
+          }
+          chunk = [this.replaceRefused(chunk[0] as AuditRecord, err, standsFor)].filter((r): r is AuditRecord => r !== undefined);
+          if (!chunk.length) return;
+          continue;
+        }
         // Another writer moved the head (412) or created it first (409) — or our own request committed and its answer
         // was lost before the client retried it: re-read, drop what is committed, re-chain the rest.
         this.heads.delete(partitionKey);
@@ -252,6 +330,35 @@ export class TableAuditLog implements AuditLog {
         throw err;
       }
     }
+  }
+
+  /** The stand-in for a refused row, or undefined when the refused row was a stand-in itself (then it is dropped). */
+  private replaceRefused(refused: AuditRecord, err: unknown, standsFor: Map<AuditRecord, AuditRecord>): AuditRecord | undefined {
+    const status = statusOf(err) ?? 0;
+    const code = String((err as RestErrorLike | undefined)?.code ?? `HTTP${status}`);
+    const original = standsFor.get(refused);
+    this.attempts.delete(refused);
+    if (original) {
+      this.written.add(refused);
+      this.written.add(original);
+      this.stats.dropped++;
+      this.onRejected?.({ outcome: 'dropped', status, code });
+      this.log?.error(`audit: storage refused the AuditRowRejected row standing in for a refused ${original.action} row too; dropped`, {
+        status,
+        code,
+        sha256: auditContentHash(original),
+      });
+      return undefined;
+    }
+    const standIn = rejectedRowRecord(refused, err);
+    standsFor.set(standIn, refused);
+    this.stats.rejected++;
+    this.onRejected?.({ outcome: 'replaced', status, code });
+    this.log?.error(`audit: storage refused a ${refused.action} row (HTTP ${status} ${code}); writing an AuditRowRejected row in its place`, {
+      vault: standIn.vault,
+      sha256: auditContentHash(refused),
+    });
+    return standIn;
   }
 
   /** Rows of `chunk` that no earlier attempt committed (one point read per earlier attempt; none on a first try). */
