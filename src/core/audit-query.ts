@@ -62,6 +62,16 @@ export interface AuditPage {
   readonly rows: readonly AuditRow[];
   /** Token for the next page; undefined on the last page. */
   readonly continuation?: string | undefined;
+  /** Stored rows in the page's range that could not be read: left out of `rows`, named here. */
+  readonly warnings?: readonly AuditRowWarning[] | undefined;
+}
+
+/** A stored row a query left out because it cannot be read: where it is and which field is wrong. */
+export interface AuditRowWarning {
+  readonly partitionKey: string;
+  readonly rowKey: string;
+  readonly field: string;
+  readonly message: string;
 }
 
 export interface ObjectRef {
@@ -74,7 +84,7 @@ export interface ObjectRef {
 export interface AuditReader {
   query(query: AuditQuery): Promise<AuditPage>;
   /** Every row of one object, newest first (at most `limit`). */
-  objectRows(object: ObjectRef, limit: number): Promise<{ rows: AuditRow[]; truncated: boolean }>;
+  objectRows(object: ObjectRef, limit: number): Promise<{ rows: AuditRow[]; truncated: boolean; warnings?: readonly AuditRowWarning[] | undefined }>;
   verify(scope: VerifyScope): Promise<VerifyReport>;
 }
 

@@ -26,7 +26,7 @@ beforeAll(async () => {
     rec(DAY, run, { vault: 'hpc-prod-kv', objectType: 'certificate', objectName: 'good-3', action: 'Detected', outcome: 'Info' }),
   ]);
   // Someone with write access to the table damages two rows.
-  const rows = [];
+  const rows: Record<string, unknown>[] = [];
   for await (const e of env.client.listEntities<Record<string, unknown>>({ queryOptions: { filter: `PartitionKey eq '${pk}'` } })) rows.push(e);
   const byName = (name: string) => rows.find((r) => r['objectName'] === name)!;
   await env.client.updateEntity({ partitionKey: pk, rowKey: byName('good-2').rowKey as string, eventTime: 'not a time' }, 'Merge');

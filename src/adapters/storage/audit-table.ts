@@ -16,7 +16,7 @@
  * point read per earlier attempt, so a row is never written twice.
  */
 import { odata, type TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
-import { auditContentHash, boundText, type AuditRecord } from '../../core/audit.js';
+import { AUDIT_CONTENT_FIELDS, auditContentHash, boundText, type AuditRecord } from '../../core/audit.js';
 import { genesisHash, rowHash, type AuditRow, type ChainHead } from '../../core/audit-chain.js';
 import type { AuditLog, FlushOptions, Logger } from '../../core/ports.js';
 import { ensureOnce, forgetEnsured, isTableNotFound } from './clients.js';
@@ -400,44 +400,60 @@ export class TableAuditLog implements AuditLog {
 /** A stored row read back: the record plus its chain fields. */
 export type StoredAuditRow = AuditRow;
 
-export function fromEntity(e: Record<string, unknown>): AuditRow {
+/** Why a stored row cannot be read as Rotor wrote it: the first field that is wrong, and all of them. */
+export interface UnreadableRow {
+  readonly field: string;
+  readonly message: string;
+}
+
+const AUDIT_TEXT_FIELDS = AUDIT_CONTENT_FIELDS.filter((f) => f !== 'timestamp');
+
+const describeValue = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
+
+/**
+ * A stored row read back, checked field by field: the record and chain fields, and — when some field is missing, of
+ * the wrong type or not a valid time — what is wrong with it. Never throws: readers report unreadable rows
+ * (warnings, verification findings) instead of failing on them.
+ */
+export function readAuditEntity(e: Record<string, unknown>): { row: AuditRow; unreadable?: UnreadableRow | undefined } {
+  const problems: { field: string; message: string }[] = [];
   const str = (k: string): string => {
     const v = e[k];
-    return typeof v === 'string' ? v : '';
+    if (typeof v === 'string') return v;
+    problems.push({ field: k, message: v === undefined ? 'is missing' : `is ${describeValue(v)}, not text` });
+    return '';
   };
   const eventTime = e['eventTime'];
-  const record = {
-    timestamp: eventTime instanceof Date ? eventTime : new Date(String(eventTime)),
-    runId: str('runId'),
-    trigger: str('trigger'),
-    vault: str('vault'),
-    objectType: str('objectType'),
-    objectName: str('objectName'),
-    version: str('version'),
-    previousVersion: str('previousVersion'),
-    thumbprint: str('thumbprint'),
-    previousThumbprint: str('previousThumbprint'),
-    action: str('action'),
-    reason: str('reason'),
-    outcome: str('outcome'),
-    detail: str('detail'),
-    rotationId: str('rotationId'),
-    consumer: str('consumer'),
-    expected: str('expected'),
-    observed: str('observed'),
-    secretId: str('secretId'),
-    expiresOn: str('expiresOn'),
-  } as AuditRecord;
-  const seq = Number(e['chainSeq']);
-  return {
-    partitionKey: str('partitionKey'),
-    rowKey: str('rowKey'),
+  let timestamp: Date;
+  if (eventTime instanceof Date) timestamp = eventTime;
+  else if (typeof eventTime === 'string') timestamp = new Date(eventTime);
+  else timestamp = new Date(NaN);
+  if (Number.isNaN(timestamp.getTime())) {
+    problems.push({ field: 'eventTime', message: eventTime === undefined ? 'is missing' : typeof eventTime === 'string' ? `"${eventTime.slice(0, 40)}" is not a time` : `is ${describeValue(eventTime)}, not a time` });
+  }
+  const text = Object.fromEntries(AUDIT_TEXT_FIELDS.map((f) => [f, str(f)]));
+  const record = { timestamp, ...text } as unknown as AuditRecord;
+  const rawSeq = e['chainSeq'];
+  const seq = typeof rawSeq === 'number' ? rawSeq : NaN;
+  if (!Number.isInteger(seq) || seq < 0) problems.push({ field: 'chainSeq', message: rawSeq === undefined ? 'is missing' : `is not a chain position (${describeValue(rawSeq)})` });
+  const row: AuditRow = {
+    partitionKey: typeof e['partitionKey'] === 'string' ? e['partitionKey'] : '',
+    rowKey: typeof e['rowKey'] === 'string' ? e['rowKey'] : '',
     record,
-    chainSeq: Number.isInteger(seq) ? seq : -1,
+    chainSeq: Number.isInteger(seq) && seq >= 0 ? seq : -1,
     prevRowKey: str('prevRowKey'),
     prevHash: str('prevHash'),
     hash: str('hash'),
   };
+  const first = problems[0];
+  if (!first) return { row };
+  const all = problems.map((p) => `${p.field} ${p.message}`);
+  const more = all.length > 3 ? `; and ${all.length - 3} more` : '';
+  return { row, unreadable: { field: first.field, message: `${all.slice(0, 3).join('; ')}${more}` } };
+}
+
+export function fromEntity(e: Record<string, unknown>): AuditRow {
+  return readAuditEntity(e).row;
 }
 
 /** Rows written on or after `since` (of the given runs, if any), oldest first: the CLI's run summary. */
@@ -445,6 +461,9 @@ export async function readRecentRows(client: TableClient, since: Date, runIds?: 
   const runs = runIds?.length ? ` and (${runIds.map((id) => odata`runId eq ${id}`).join(' or ')})` : '';
   const filter = `${odata`eventTime ge ${since}`}${runs} and ${odata`RowKey ne ${HEAD_ROW_KEY}`}`;
   const rows: StoredAuditRow[] = [];
-  for await (const e of client.listEntities({ queryOptions: { filter } })) rows.push(fromEntity(e));
+  for await (const e of client.listEntities({ queryOptions: { filter } })) {
+    const read = readAuditEntity(e);
+    if (!read.unreadable) rows.push(read.row);
+  }
   return rows.sort((a, b) => a.record.timestamp.getTime() - b.record.timestamp.getTime() || a.chainSeq - b.chainSeq).map((r) => r.record);
 }
