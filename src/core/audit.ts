@@ -31,6 +31,7 @@ export const AUDIT_ACTIONS = [
   'ConsumerUnreachable',
   'ConsumerMisconfigured',
   'ConsumerSkipped',
+  'VerificationChecked',
   'PreviousVersionDisabled',
   'VerificationStarted',
   /** Table storage refused a row permanently: this row stands in for it (reason, SHA-256 of the original). */
