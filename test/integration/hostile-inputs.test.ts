@@ -5,9 +5,11 @@
  * services on the local stack; after each, the next event and the next rotation in the same process still succeed.
  */
 import { createHash } from 'node:crypto';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import type { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppServices } from '../../src/app/services.js';
-import { auditRecord, canonicalAuditContent, type AuditRecord } from '../../src/core/audit.js';
+import { auditRecord, canonicalAuditContent } from '../../src/core/audit.js';
 import { rotationWorker } from '../../src/functions/rotationWorker.js';
 import { vaultEvents } from '../../src/functions/vaultEvents.js';
 import { invokeEventGrid } from '../../src/local/functions-host.js';
@@ -17,11 +19,24 @@ import { quietSink, startTestEnv, versionCount, type TestEnv } from '../support/
 
 let t: TestEnv;
 let services: AppServices;
+/** A value the service refuses: requests carrying it are rewritten on the wire to hold 40,000 characters instead. */
+const REFUSE = 'refuse-me-on-the-wire';
+const refuseOnTheWire: PipelinePolicy = {
+  name: 'refuse-on-the-wire',
+  sendRequest(request, next) {
+    if (typeof request.body === 'string' && request.body.includes(REFUSE)) {
+      request.body = request.body.replaceAll(REFUSE, 'x'.repeat(40_000));
+      request.headers.delete('Content-Length');
+    }
+    return next(request);
+  },
+};
 let secretSeq = 0;
 
 beforeAll(async () => {
   t = await startTestEnv({ keyVault: { vaults: ['hpc-kv'] } });
   services = await t.services({ vaults: [{ name: 'hpc-kv', url: t.vaultUrl('hpc-kv') }], secretKinds: { pw: { generator: 'password', length: 16 } } });
+  (services.auditLog as unknown as { client: TableClient }).client.pipeline.addPolicy(refuseOnTheWire);
 });
 
 afterAll(async () => {
@@ -113,8 +128,8 @@ describe('hostile events', () => {
 
   it('a row that storage refuses is replaced by an AuditRowRejected row; the chain verifies; the next event and rotation succeed', async () => {
     const since = new Date();
-    // Built past the edge's bounds (as a future bug might): Table storage refuses a 40,000-character property.
-    const refused: AuditRecord = { ...auditRecord({ runId: 'hostile-run', trigger: 'eventgrid' }, new Date(), { vault: 'hpc-kv', action: 'EventRejected', outcome: 'Failed' }), detail: 'd'.repeat(40_000) };
+    // A row the guard at the adapter boundary lets through but the service refuses (here: made oversize on the wire).
+    const refused = auditRecord({ runId: 'hostile-run', trigger: 'eventgrid' }, new Date(), { vault: 'hpc-kv', action: 'EventRejected', outcome: 'Failed', detail: REFUSE });
     const neighbour = auditRecord({ runId: 'hostile-run', trigger: 'eventgrid' }, new Date(), { vault: 'hpc-kv', action: 'EventRejected', outcome: 'Failed', detail: 'the row after' });
     services.audit.append(refused);
     services.audit.append(neighbour);
@@ -123,7 +138,8 @@ describe('hostile events', () => {
     expect(rows.map((r) => r.action)).toEqual(['AuditRowRejected', 'EventRejected']);
     const hash = createHash('sha256').update(canonicalAuditContent(refused)).digest('hex');
     expect(rows[0]?.detail).toContain(hash);
-    expect(rows[0]?.reason).toMatch(/^StorageRefused/);
+    expect(rows[0]?.observed).toBe(`sha256:${hash}`);
+    expect(rows[0]?.reason).toMatch(/^StorageRefused:/);
     expect(rows[1]?.detail).toBe('the row after');
     const report = await new TableAuditReader(tableClient(services.storage, TABLES.audit)).verify({ vault: 'hpc-kv' });
     expect(report.findings).toEqual([]);
@@ -134,8 +150,7 @@ describe('hostile events', () => {
     const since = new Date();
     const before = services.auditLog.stats.rejected;
     const run = { runId: 'batch-run', trigger: 'timer' } as const;
-    const rows = Array.from({ length: 10 }, (_, i) => auditRecord(run, new Date(), { vault: 'hpc-kv', action: 'Detected', outcome: 'Info', detail: `row ${i}` }));
-    rows[4] = { ...(rows[4] as AuditRecord), consumer: 'c'.repeat(33_000) };
+    const rows = Array.from({ length: 10 }, (_, i) => auditRecord(run, new Date(), { vault: 'hpc-kv', action: 'Detected', outcome: 'Info', detail: i === 4 ? REFUSE : `row ${i}` }));
     for (const r of rows) services.audit.append(r);
     await services.audit.flush();
     const stored = (await t.auditRows(since)).filter((r) => r.runId === 'batch-run');
