@@ -60,15 +60,17 @@ describe('fuzz: the configuration document', () => {
   const mutated = fc.tuple(paths, hostileValue(hostileString), fc.boolean()).map(([path, value, remove]) => {
     const doc = JSON.parse(JSON.stringify(VALID_CONFIG)) as Record<string, unknown>;
     let node: Record<string, unknown> = doc;
+    // Own properties only: walking into `__proto__` would change Object.prototype for the whole process.
     for (const key of path.slice(0, -1)) {
-      const next = node[String(key)];
+      const next = Object.hasOwn(node, String(key)) ? node[String(key)] : undefined;
       if (typeof next !== 'object' || next === null) break;
       node = next as Record<string, unknown>;
     }
     const last = String(path[path.length - 1]);
     if (Array.isArray(node) && last === 'length') return doc;
-    if (remove) delete node[last];
-    else node[last] = value;
+    if (remove) {
+      if (Object.hasOwn(node, last)) Reflect.deleteProperty(node, last);
+    } else Object.defineProperty(node, last, { value, enumerable: true, writable: true, configurable: true });
     return doc;
   });
   const documents = fc.oneof(mutated, fc.anything({ maxDepth: 3, withNullPrototype: true, withObjectString: true }), fc.constant(withPrototypeKeys(VALID_CONFIG, { vaults: [] })));
