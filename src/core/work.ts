@@ -47,6 +47,8 @@ export const workItemSchema = z.discriminatedUnion('kind', [
       /** The event that hinted at this object (e.g. Microsoft.KeyVault.CertificateNearExpiry), for the audit row. */
       hint: plainText(200).optional(),
       eventId: plainText(MAX_EVENT_ID).optional(),
+      /** An on-demand rotation of an object that is not due (rotateNow ?force=true, `rotor rotate --force`). */
+      force: z.boolean().optional(),
     })
     .strict(),
   z
