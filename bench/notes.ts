@@ -8,7 +8,9 @@ export const REPORT_NOTES = `
   exactly the bound. Key Vault lists a certificate's key and secret in the key and secret lists as well (\`managed\`),
   so a vault of N objects with C certificates costs (N + 2C) / 25 list requests; no list filter avoids that. The three
   collections are listed concurrently, so the wall time is close to the longest collection's sequential pages × the
-  latency. The naive design (read each object) needs ~26× the requests and also runs into the vault's read budget.
+  latency. The naive design (read each object) needs ~16× the requests (report of 2026-12-04; the 26× of 2026-11-29
+  also counted reads of the 6,700 keys and secrets the list marks \`managed\`, which any tool would skip — the
+  baseline now skips them, and the ratio is reported as measured, without a goal).
 - **Many vaults.** 100,000 objects in 50 vaults take seconds. The benchmark runs Key Vault, Azurite and Rotor on the
   same 2 cores, so per-vault times above the list-page bound are CPU, not waiting; one worker invocation per vault
   stays far inside the 10-minute function timeout.
@@ -24,6 +26,23 @@ export const REPORT_NOTES = `
   ideal, in one work item. A larger wave would not fit one invocation (the function timeout is 10 minutes): a
   vault's work item stops taking on objects after \`rotation.workItemMinutes\` (9) and the scan continues in a new
   work item (\`ScanContinued\`), which the scenario follows as the queue would.
+
+- **Which path, which tables (2026-12-04).** Table storage requests are now counted for every table, batch
+  transactions under the table they write (read from the batch body; the path of a batch is only \`/$batch\`). Each
+  figure's note names its path. On the nightly scan's path (scan, auto mode) a rotation costs ~4 RotorState requests
+  (a read, then a write per transition) against ~0.3 RotorAudit requests: audit rows per RotorAudit request is the
+  audit writer's efficiency, and the RotorState and every-table figures stand beside it instead of hiding in it.
+- **Many instances, one vault (\`instances\`, 2026-12-04).** Before (issue M, measured with per-process pacers): 4 and 8
+  worker processes met 714 and 1,129 429s, 17 and 74 rotations failed, 137 and 205 audit-chain conflicts, 2.8 audit
+  rows per transaction. Now a vault's work is done by the one instance holding its lease (src/core/vault-work.ts):
+  items land in the vault's pending set and the holder drains it with the scan's group commit, its pacer owning the
+  vault's budget (handed over with the lease). INSTANCES_SUMMARY
+- **This machine during the 2026-12-04 runs.** The 2 cores were shared with six other sessions' builds and test
+  suites (load average 25–35 throughout), so wall-time figures of that day are CPU-bound, not Rotor's: the scan took
+  6.8× its sequential-page bound (1.16× on 2026-11-29 on a quiet machine, same requests: the request counts are exact),
+  and the emulator generating an RSA-2048 pair per rotation could not keep up with 2 creations a second. Request
+  counts, 429s, failures, conflicts and one-version-per-key are not affected by load; the time and budget-share
+  figures of that day are.
 
 ### Changed because of this benchmark (before → after)
 
