@@ -36,7 +36,17 @@ export const REPORT_NOTES = `
   worker processes met 714 and 1,129 429s, 17 and 74 rotations failed, 137 and 205 audit-chain conflicts, 2.8 audit
   rows per transaction. Now a vault's work is done by the one instance holding its lease (src/core/vault-work.ts):
   items land in the vault's pending set and the holder drains it with the scan's group commit, its pacer owning the
-  vault's budget (handed over with the lease). INSTANCES_SUMMARY
+  vault's budget (handed over with the lease). Measured on 2026-12-04 with 40 keys per K (the committed
+  report; the default is 500 — \`npm run bench -- instances\` — but a 500-key run could not finish on this machine that
+  day, see below): **0 audit-chain conflicts at K = 1, 4 and 8; 0 429s at K = 4 and 8** (8 at K = 1, retried, none
+  failed); failed rotations 0 at K = 1 and 8 and 4 at K = 4, all with reason Timeout (a create the loaded emulator did
+  not answer within the 30 s request timeout — not throttling; they are retried after their backoff), every other key
+  exactly one new version; 16–23 audit rows per RotorAudit request (2.8 before) and ~4 RotorState requests per
+  rotation (one read and three transitions; unchanged by this work — that is issue H's transition function), plus
+  2–3 RotorVaultWork requests per rotation (the pending entry's add and delete, and a share of lease reads). The
+  create-budget share (0.29–0.53) and the time against the ideal (1.7–3.7×) missed their goals on that day's machine:
+  see the next note. A 100-key run of the same code earlier that day was stopped when 16 of its rotations had failed
+  with the same request Timeout at load average 36.
 - **This machine during the 2026-12-04 runs.** The 2 cores were shared with six other sessions' builds and test
   suites (load average 25–35 throughout), so wall-time figures of that day are CPU-bound, not Rotor's: the scan took
   6.8× its sequential-page bound (1.16× on 2026-11-29 on a quiet machine, same requests: the request counts are exact),
