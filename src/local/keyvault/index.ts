@@ -13,7 +13,7 @@
 import type { Server } from 'node:https';
 import { SETTINGS } from '../../settings.js';
 import type { LocalServiceContext } from '../service.js';
-import { issueSelfSigned } from './certificates.js';
+import { settleOperation } from './certificates.js';
 import { createControlHandler } from './control.js';
 import { EventBus, keyVaultEvent } from './events.js';
 import { collectDueExpiryEvents } from './expiry.js';
@@ -21,7 +21,6 @@ import { KeyPool } from './key-material.js';
 import { certificateDer } from './certificate-material.js';
 import { findVersion, VaultState } from './model.js';
 import { loadState, serializeState, StateSaver } from './persistence.js';
-import { isSelfIssued } from './policy.js';
 import { seedVault, validateFixture } from './seed.js';
 import { startVaultServer, stopVaultServer } from './server.js';
 import { unixSeconds } from './time.js';
@@ -41,12 +40,15 @@ function vaultNamesOf(options: KeyVaultEmulatorOptions): string[] {
   return names;
 }
 
-/** Resumes Self-issued operations that were pending when the state was saved. */
+/** Resumes operations that were pending when the state was saved (due ones settle on their next read too). */
 function resumePendingOperations(vault: Vault): void {
+  if (!vault.pendingTimers) return;
   for (const record of vault.state.certificates.values()) {
     const { operation } = record;
-    if (operation?.status === 'inProgress' && isSelfIssued(operation.policy)) {
-      vault.schedule(vault.pendingDelayMs, () => issueSelfSigned(vault, record, operation));
+    if (operation?.status === 'inProgress' && operation.dueAtMs !== undefined) {
+      vault.schedule(vault.pendingDelayMs, () => {
+        if (record.operation === operation) settleOperation(vault, record, true);
+      });
     }
   }
 }
@@ -70,12 +72,20 @@ export async function startKeyVaultEmulator(ctx: LocalServiceContext, options: K
   const services: EmulatorServices = {
     now: ctx.now,
     pendingDelayMs: options.pendingDelayMs ?? 200,
+    pendingTimers: options.pendingTimers ?? true,
     events,
     timers,
     changed: () => saver.schedule(),
     log: ctx.log,
   };
-  for (const name of names) vaults.set(name, new Vault(name, loaded?.vaults.get(name) ?? new VaultState(), services, options.faults));
+  const recoverableDays = (name: string): number => {
+    const days = typeof options.recoverableDays === 'number' ? options.recoverableDays : (options.recoverableDays?.[name] ?? 90);
+    if (!Number.isInteger(days) || days < 7 || days > 90) throw new Error(`recoverableDays of vault ${name} must be an integer from 7 to 90, got ${days}`);
+    return days;
+  };
+  for (const name of names) {
+    vaults.set(name, new Vault(name, loaded?.vaults.get(name) ?? new VaultState(), services, options.faults, recoverableDays(name)));
+  }
 
   const seed = async (fixture: SeedFixture): Promise<void> => {
     const valid = validateFixture(fixture);

@@ -140,8 +140,20 @@ export type EventSubscriber =
 export interface KeyVaultEmulatorOptions {
   /** Vault names; each vault gets its own HTTPS port. Default ["rotor-local"]. */
   vaults?: string[];
-  /** Delay before a pending certificate operation completes, in ms. Default 200. */
+  /**
+   * Delay before a Self-issued certificate operation completes, in ms (Key Vault: about 10 s). It completes once the
+   * emulator's clock has passed it (checked on each request that reads it) or, with `pendingTimers`, on a timer.
+   * Default 200.
+   */
   pendingDelayMs?: number;
+  /** Whether a timer completes pending operations after `pendingDelayMs` of real time. Default true. */
+  pendingTimers?: boolean;
+  /**
+   * Soft-delete retention in days (7..90), for every vault or per vault name: deleted objects are purged this long
+   * after deletion, and attributes show it (90: "Recoverable+Purgeable", less: "CustomizedRecoverable+Purgeable").
+   * Default 90.
+   */
+  recoverableDays?: number | Record<string, number>;
   /** Initial faults for every vault. Budgets default to KEY_VAULT_PUBLISHED_LIMITS. */
   faults?: FaultOptions;
   /** Objects to create at start (only when the state folder has none yet). */
