@@ -2,12 +2,12 @@
  * The local Key Vault–compatible endpoint: one HTTPS server per vault on 127.0.0.1, speaking Key Vault's REST API
  * (2025-07-01 and 7.x) closely enough that the official CertificateClient, KeyClient and SecretClient work against
  * it unchanged. This module composes the parts:
- *   server.ts (HTTP, bearer challenge) · router.ts (operations) · certificates.ts, keys.ts, secrets.ts (handlers)
+ *   server.ts (HTTP, bearer challenge) · router.ts (operations) · certificates.ts, keys.ts, secrets.ts, deleted.ts (handlers)
  *   wire.ts (JSON shapes) · model.ts (state) · policy.ts, x509.ts, der.ts, pkcs12.ts, key-material.ts,
  *   certificate-material.ts (cryptographic material) · faults.ts, throttle.ts (fault and load injection)
  *   events.ts, expiry.ts (Event Grid events) · seed.ts (fixtures) · persistence.ts (state folder)
  *   control.ts (/_rotor control API) · vault.ts (a vault at run time).
- * Not emulated: delete/recover/purge, backup/restore, issuers and contacts, key cryptography (sign, encrypt, ...),
+ * Not emulated: certificate delete/recover/purge, backup/restore, issuers and contacts, key cryptography (sign, encrypt, ...),
  * import key, release, attestation, random bytes; those requests get 501 NotImplemented.
  */
 import type { Server } from 'node:https';
