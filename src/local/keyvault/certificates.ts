@@ -108,20 +108,18 @@ export function createCost(vault: VaultContext, request: OperationRequest): Oper
   return [keyCreateClass(keyShapeOf(key ?? resolveKeyProperties({}, undefined)))];
 }
 
-export async function createCertificate(vault: VaultContext, request: OperationRequest): Promise<OperationResult> {
-  const name = objectName(request);
-  const input = wire.parseCertificateParameters(request.body);
-  const existing = vault.state.certificates.get(name);
+/**
+ * Starts a certificate operation under `policy` (a create request, or Key Vault's own AutoRenew): generates (or, with
+ * reuse_key, reuses) the key, and the pending version; Self-issued operations settle after pendingDelayMs.
+ */
+export async function startOperation(
+  vault: VaultContext,
+  name: string,
+  policy: CertificatePolicy,
+  pending: { enabled: boolean; tags: Tags | undefined },
+): Promise<{ record: CertificateRecord; operation: CertificateOperation }> {
   const { generatingCertificateKeys: generating } = vault.state;
-  if (inProgress(existing) || generating.has(name.toLowerCase())) {
-    throw conflict(`A certificate operation for ${name} is already in progress; wait for it, cancel it or delete it.`);
-  }
-  assertNameFree(vault, name);
-  const now = nowSeconds(vault);
-  const basePolicy = existing?.policy;
-  if (!input.policy && !basePolicy) throw badParameter(`The certificate ${name} does not exist yet: its create request needs a policy.`);
-  const policy = input.policy ? applyPolicyInput(undefined, input.policy, now) : (basePolicy as CertificatePolicy);
-
+  const existing = vault.state.certificates.get(name);
   generating.add(name.toLowerCase());
   let material;
   try {
@@ -130,6 +128,7 @@ export async function createCertificate(vault: VaultContext, request: OperationR
   } finally {
     generating.delete(name.toLowerCase());
   }
+  const now = nowSeconds(vault);
   const record = vault.state.certificates.get(name) ?? vault.state.certificates.add({ name, policy, versions: [], operation: undefined });
   record.policy = policy;
   const self = isSelfIssued(policy);
@@ -145,13 +144,31 @@ export async function createCertificate(vault: VaultContext, request: OperationR
     policy,
     csr: buildCertificationRequest(policy.x509, material),
     material,
-    enabled: input.attributes.enabled ?? true,
-    tags: input.tags,
+    enabled: pending.enabled,
+    tags: pending.tags,
     created: now,
   };
   record.operation = operation;
   if (self) scheduleSettle(vault, record, operation);
   vault.changed();
+  return { record, operation };
+}
+
+export async function createCertificate(vault: VaultContext, request: OperationRequest): Promise<OperationResult> {
+  const name = objectName(request);
+  const input = wire.parseCertificateParameters(request.body);
+  const existing = vault.state.certificates.get(name);
+  const { generatingCertificateKeys: generating } = vault.state;
+  if (inProgress(existing) || generating.has(name.toLowerCase())) {
+    throw conflict(`A certificate operation for ${name} is already in progress; wait for it, cancel it or delete it.`);
+  }
+  assertNameFree(vault, name);
+  const now = nowSeconds(vault);
+  const basePolicy = existing?.policy;
+  if (!input.policy && !basePolicy) throw badParameter(`The certificate ${name} does not exist yet: its create request needs a policy.`);
+  const policy = input.policy ? applyPolicyInput(undefined, input.policy, now) : (basePolicy as CertificatePolicy);
+
+  const { record, operation } = await startOperation(vault, name, policy, { enabled: input.attributes.enabled ?? true, tags: input.tags });
   return {
     status: 202,
     body: wire.operationOut(vault, record.name, operation),

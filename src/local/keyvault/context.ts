@@ -23,6 +23,8 @@ export interface VaultContext {
   readonly recoverableDays: number;
   /** Emits Microsoft.KeyVault.<type>NewVersionCreated for a new version. */
   emitNewVersion(type: ObjectType, name: string, version: VersionBase): void;
+  /** Emits Microsoft.KeyVault.<type>NearExpiry for a version (Key Vault's Notify / EmailContacts lifetime actions). */
+  emitNearExpiry(type: ObjectType, name: string, version: VersionBase): void;
   /** Marks state as changed (persistent vaults save soon after). */
   changed(): void;
   /** Runs `task` after `ms` on a timer that stop() clears and that does not keep the process alive. */

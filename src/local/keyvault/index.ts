@@ -17,6 +17,7 @@ import { settleOperation } from './certificates.js';
 import { createControlHandler } from './control.js';
 import { EventBus, keyVaultEvent } from './events.js';
 import { collectDueExpiryEvents } from './expiry.js';
+import { runLifetimeActions as runVaultLifetimeActions, type LifetimeActionReport } from './lifetime.js';
 import { KeyPool } from './key-material.js';
 import { certificateDer } from './certificate-material.js';
 import { findVersion, VaultState } from './model.js';
@@ -107,6 +108,12 @@ export async function startKeyVaultEmulator(ctx: LocalServiceContext, options: K
     return emitted;
   };
 
+  const runLifetimeActions = async (): Promise<LifetimeActionReport> => {
+    const report: LifetimeActionReport = { renewed: [], rotated: [], notified: [] };
+    for (const vault of vaults.values()) await runVaultLifetimeActions(vault, report);
+    return report;
+  };
+
   const servers: Server[] = [];
   let expiryTimer: NodeJS.Timeout | undefined;
   const shutdown = async (): Promise<void> => {
@@ -120,7 +127,7 @@ export async function startKeyVaultEmulator(ctx: LocalServiceContext, options: K
     for (const vault of vaults.values()) resumePendingOperations(vault);
     if (!loaded && options.seed) await seed(options.seed);
     const tls = await ctx.ca.issueServerCert(['127.0.0.1', 'localhost']);
-    const control = createControlHandler({ seed, checkExpiry, save: () => saver.save() });
+    const control = createControlHandler({ seed, checkExpiry, runLifetimeActions, save: () => saver.save() });
     for (const vault of vaults.values()) {
       servers.push(await startVaultServer(vault, { token: ctx.token, tls, preferredPort: ctx.preferredPorts[vault.name], control }));
     }
@@ -129,8 +136,11 @@ export async function startKeyVaultEmulator(ctx: LocalServiceContext, options: K
     throw err;
   }
   if (options.expiryCheckIntervalMs && options.expiryCheckIntervalMs > 0) {
+    const lifetimeActions = options.lifetimeActions ?? true;
     expiryTimer = setInterval(() => {
-      checkExpiry().catch((err: unknown) => ctx.log(`expiry check failed: ${(err as Error).message}`));
+      (lifetimeActions ? runLifetimeActions() : Promise.resolve())
+        .then(() => checkExpiry())
+        .catch((err: unknown) => ctx.log(`expiry check failed: ${(err as Error).message}`));
     }, options.expiryCheckIntervalMs);
     expiryTimer.unref();
   }
@@ -176,6 +186,7 @@ export async function startKeyVaultEmulator(ctx: LocalServiceContext, options: K
     },
     subscribe: (subscriber) => events.subscribe(subscriber),
     checkExpiry,
+    runLifetimeActions,
     drainEvents: () => events.drain(),
     settings: () => ({
       [SETTINGS.localVaults.name]: JSON.stringify(Object.fromEntries([...vaults.values()].map((v) => [v.name, `${v.url}/`]))),

@@ -84,6 +84,11 @@ export async function createKey(vault: VaultContext, request: OperationRequest):
 export async function rotateKey(vault: VaultContext, request: OperationRequest): Promise<OperationResult> {
   const record = requireRecord(vault.state.keys, 'key', objectName(request));
   requireUnmanaged(record, 'key', 'rotate');
+  return rotateRecord(vault, record);
+}
+
+/** Rotates a key (a rotate request, or Key Vault's own rotation policy action). */
+export async function rotateRecord(vault: VaultContext, record: KeyRecord): Promise<OperationResult> {
   const current = targetVersion(record, 'key', undefined);
   const material = await generateKeyMaterial(newVersionId(), current.material.shape);
   const now = vault.now();

@@ -29,6 +29,8 @@ export interface VersionAttributes {
 /** Bits of VersionBase.expiryEvents: which expiry events this version has emitted. */
 export const NEAR_EXPIRY_EMITTED = 1;
 export const EXPIRED_EMITTED = 2;
+/** The version's lifetime action (AutoRenew, EmailContacts, Rotate) has been performed. */
+export const LIFETIME_ACTION_DONE = 4;
 
 export interface VersionBase {
   readonly version: string;

@@ -82,6 +82,13 @@ export interface SeedCertificate extends SeedObjectCommon {
   ekus?: string[];
   validityInMonths?: number;
   contentType?: 'application/x-pkcs12' | 'application/x-pem-file';
+  /**
+   * The policy's lifetime actions, which the emulator performs on its clock (runLifetimeActions). Default
+   * `[{ action: 'EmailContacts', lifetimePercentage: 80 }]`: a seeded certificate stands for one that Rotor rotates, so
+   * Key Vault does not renew it by itself. (A certificate *created* without lifetime actions gets Key Vault's
+   * default: AutoRenew at 80 % for Self-issued ones, EmailContacts for others.)
+   */
+  lifetimeActions?: { action: 'AutoRenew' | 'EmailContacts'; lifetimePercentage?: number; daysBeforeExpiry?: number }[];
 }
 
 export interface SeedKey extends SeedObjectCommon {
@@ -91,6 +98,8 @@ export interface SeedKey extends SeedObjectCommon {
   keyOps?: string[];
   /** Key rotation policy `expiryTime` (ISO 8601 duration, e.g. P90D). */
   rotationExpiryTime?: string;
+  /** Key rotation policy actions (Key Vault adds Notify 30 days before expiry when none is given); performed on the emulator's clock. */
+  rotationActions?: { action: 'Rotate' | 'Notify'; timeAfterCreate?: string; timeBeforeExpiry?: string }[];
 }
 
 export interface SeedSecret extends SeedObjectCommon {
@@ -160,8 +169,13 @@ export interface KeyVaultEmulatorOptions {
   seed?: SeedFixture;
   /** Days before expiry at which NearExpiry fires (Key Vault: 30). */
   nearExpiryDays?: number;
-  /** How often (ms) the emulator checks for NearExpiry/Expired while running; 0 = only on demand. */
+  /**
+   * How often (ms) the emulator performs due lifetime actions and checks for NearExpiry/Expired while running;
+   * 0 = only on demand.
+   */
   expiryCheckIntervalMs?: number;
+  /** Whether that periodic check performs Key Vault's own lifetime actions (AutoRenew, Rotate, ...). Default true. */
+  lifetimeActions?: boolean;
 }
 
 export interface KeyVaultEmulator extends LocalService {
@@ -180,6 +194,11 @@ export interface KeyVaultEmulator extends LocalService {
   subscribe(subscriber: EventSubscriber): () => void;
   /** Emits NearExpiry/Expired for versions that crossed the threshold since the last check (once per version). */
   checkExpiry(): Promise<number>;
+  /**
+   * Performs Key Vault's own lifetime actions that are due on the emulator's clock: certificate AutoRenew (Self
+   * issuer) and EmailContacts (a NearExpiry event), key rotation policy Rotate and Notify (a NearExpiry event).
+   */
+  runLifetimeActions(): Promise<{ renewed: string[]; rotated: string[]; notified: string[] }>;
   /** Waits for in-flight event deliveries (tests). */
   drainEvents(): Promise<void>;
   /**

@@ -77,6 +77,10 @@ export class Vault implements VaultContext {
     this.services.events.publish(keyVaultEvent(this, type, 'NewVersionCreated', name, version, this.services.now()));
   }
 
+  emitNearExpiry(type: ObjectType, name: string, version: VersionBase): void {
+    this.services.events.publish(keyVaultEvent(this, type, 'NearExpiry', name, version, this.services.now()));
+  }
+
   changed(): void {
     this.services.changed();
   }
