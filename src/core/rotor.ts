@@ -7,7 +7,7 @@ import { findVault, type RotorConfig, type VaultConfig } from './config.js';
 import { parseVaultEvents, type ParsedEvents } from './events.js';
 import type { ObjectType, Trigger } from './model.js';
 import type { VaultPacer } from './pacing.js';
-import type { AuditLog, Clock, ConsumerResultStore, Logger, Metrics, Random, RotationStateStore, Sleep, VaultGateway } from './ports.js';
+import type { AuditLog, Clock, ConsumerResultStore, DeadlineScope, Logger, Metrics, Random, RotationStateStore, Sleep, VaultGateway } from './ports.js';
 import type { RotationContext, VersionCreatedHook } from './rotation.js';
 import { planObject, planVault, processObject, processVault, type ObjectResult, type PlanEntry, type VaultSummary } from './scan.js';
 import { parseWorkItem, type WorkItem, type WorkQueue } from './work.js';
@@ -28,6 +28,16 @@ export interface RotorServices {
   pacer(vault: VaultConfig): VaultPacer;
   readonly hooks?: VersionCreatedHook | undefined;
   readonly metrics?: Metrics | undefined;
+  /** Carries a work item's deadline to the adapters (their backoff after 429 ends before it). */
+  readonly deadlines?: DeadlineScope | undefined;
+}
+
+/** Waits inside one invocation end this long before the host's function timeout. */
+export const INVOCATION_MARGIN_MS = 30_000;
+
+/** When waits started now must have ended: the function timeout minus the margin. */
+export function invocationDeadline(config: RotorConfig, now: Date): Date {
+  return new Date(now.getTime() + config.rotation.functionTimeoutMinutes * 60_000 - INVOCATION_MARGIN_MS);
 }
 
 const compactTime = (d: Date): string => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -36,8 +46,9 @@ export function newRunId(trigger: Trigger, now: Date, newId: () => string): stri
   return `${trigger}-${compactTime(now)}-${newId().replace(/-/g, '').slice(0, 8)}`;
 }
 
-export function rotationContext(services: RotorServices, vault: VaultConfig, run: RunContext, log: Logger): RotationContext {
+export function rotationContext(services: RotorServices, vault: VaultConfig, run: RunContext, log: Logger, deadline?: Date): RotationContext {
   return {
+    deadline,
     config: services.config,
     gateway: services.gateway(vault),
     states: services.states,
@@ -81,6 +92,13 @@ export interface DeliveryInfo {
  * message to the poison queue, so nothing is lost silently.
  */
 export async function runWorkItem(raw: unknown, services: RotorServices, delivery: DeliveryInfo, log: Logger): Promise<WorkResult> {
+  const now = services.clock.now();
+  const deadline = invocationDeadline(services.config, now);
+  const work = (): Promise<WorkResult> => runWorkItemUntil(raw, services, delivery, log, deadline);
+  return services.deadlines ? services.deadlines.run(deadline.getTime() - now.getTime(), work) : work();
+}
+
+async function runWorkItemUntil(raw: unknown, services: RotorServices, delivery: DeliveryInfo, log: Logger, deadline: Date): Promise<WorkResult> {
   const parsed = parseWorkItem(raw);
   const now = services.clock.now();
   if (!parsed.ok) {
@@ -102,7 +120,7 @@ export async function runWorkItem(raw: unknown, services: RotorServices, deliver
   try {
     const vault = findVault(services.config, item.vault);
     if (!vault) throw new Error(`vault "${item.vault}" is not in the configuration`);
-    const ctx = rotationContext(services, vault, run, log);
+    const ctx = rotationContext(services, vault, run, log, deadline);
     switch (item.kind) {
       case 'scanVault': {
         const summary = await processVault(ctx);
@@ -112,7 +130,7 @@ export async function runWorkItem(raw: unknown, services: RotorServices, deliver
         return { kind: 'scanVault', summary };
       }
       case 'object': {
-        const result = await processObject(item.objectType, item.objectName, item.hint, ctx);
+        const result = await processObject(item.objectType, item.objectName, item.hint, ctx, { force: item.force === true });
         await scheduleLeaseChecks([result], ctx);
         return { kind: 'object', result };
       }
