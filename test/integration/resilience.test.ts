@@ -184,7 +184,8 @@ describe('throttling', () => {
   it("honours Key Vault's 429 Retry-After and completes the wave without a failed rotation", async () => {
     for (const i of [1, 2, 3, 4]) await createDueObject('key', `wave-${i}`);
     t.stack.keyVault.resetCounters();
-    t.stack.keyVault.setFaults('hpc-kv', { limits: { rsa2048Create: 2 } });
+    // The Retry-After path (the emulator's default is a real Key Vault's 429, without it: see throttling.test.ts).
+    t.stack.keyVault.setFaults('hpc-kv', { limits: { rsa2048Create: 2 }, sendRetryAfter: true });
     try {
       // Rotor's own pacing is set above the vault's budget, so the vault must push back.
       const services = await t.services({ ...config(), limits: { rsa2048CreatesPer10s: 100 } });
@@ -196,7 +197,7 @@ describe('throttling', () => {
       expect(rows.filter((r) => r.action === 'RotationFailed')).toEqual([]);
       expect(services.pacer(services.config.vaults[0]!).throttledResponses).toBeGreaterThan(0);
     } finally {
-      t.stack.keyVault.setFaults('hpc-kv', { limits: {} });
+      t.stack.keyVault.setFaults('hpc-kv', { limits: {}, sendRetryAfter: false });
     }
   }, 60_000);
 });

@@ -47,10 +47,10 @@ export interface FaultOptions {
 }
 
 /**
- * Default of FaultOptions.sendRetryAfter. Key Vault sends no Retry-After on 429; the emulator will follow it by
- * default once Rotor retries 429s without Retry-After itself (until then a switch: `sendRetryAfter: false`).
+ * Default of FaultOptions.sendRetryAfter: false, as a real Key Vault answers 429 (Rotor retries such 429s itself with
+ * exponential backoff; the Azure SDK alone would not). Tests that need the SDK's Retry-After path set it to true.
  */
-export const DEFAULT_SEND_RETRY_AFTER = true;
+export const DEFAULT_SEND_RETRY_AFTER = false;
 
 /** Times are ISO 8601 or relative to the emulator clock: "+10d", "-355d", "+36h", "+90m". */
 export type SeedTime = string;
