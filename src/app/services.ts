@@ -4,6 +4,7 @@
  * lazily, so that loading the function app stays fast.
  */
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import type { TokenCredential } from '@azure/core-auth';
 import { metrics as otelMetrics } from '@opentelemetry/api';
@@ -18,6 +19,8 @@ import { readSetting, SETTINGS } from '../settings.js';
 import type { AzureEnvironment, KeyVaultClients } from '../adapters/azure-clients.js';
 import type { StorageConnection } from '../adapters/storage/clients.js';
 import type { TableAuditLog } from '../adapters/storage/audit-table.js';
+import type { TableVaultWorkStore } from '../adapters/storage/vault-work-table.js';
+import { VaultWork } from '../core/vault-work.js';
 import type { AuditReader } from '../core/audit-query.js';
 import { OtelMetrics } from './metrics.js';
 import { startTelemetry, type TelemetryHandle, type TelemetryOptions } from './telemetry.js';
@@ -33,6 +36,8 @@ export interface AppServices extends RotorServices {
   /** Metric export to Application Insights, when APPLICATIONINSIGHTS_CONNECTION_STRING is set. */
   readonly telemetry?: TelemetryHandle | undefined;
   readonly auditReader: AuditReader;
+  /** The vault leases and pending sets (table RotorVaultWork) behind `vaultWork`. */
+  readonly vaultWorkStore: TableVaultWorkStore;
 }
 
 /** What the auditors' functions need: storage only, so the audit API answers even when the configuration is broken. */
@@ -141,6 +146,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     { createConsumerGateway },
     { ConsumerVerifier },
     { TableAuditReader },
+    { TableVaultWorkStore },
     { TableConsumerStore },
     { asyncDeadlines },
   ] = await Promise.all([
@@ -153,6 +159,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     import('../adapters/consumers/index.js'),
     import('../core/verification.js'),
     import('../adapters/storage/audit-reader.js'),
+    import('../adapters/storage/vault-work-table.js'),
     import('../adapters/storage/consumer-table.js'),
     import('../adapters/deadline.js'),
   ]);
@@ -185,6 +192,9 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     if (!vault) throw new ConfigError(`vault "${vaultName}" is not in the configuration`, []);
     return (await clientsOf(vault).secrets.getSecret(name)).value ?? '';
   };
+  // One holder id per instance (process and build): vault leases name it.
+  const vaultWorkStore = new TableVaultWorkStore(tableClient(storage, TABLES.vaultWork), options.log);
+  const vaultWork = new VaultWork(vaultWorkStore, `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
   const consumers = createConsumerGateway(config, azure, readSetting(env, 'armEndpoint') ?? 'https://management.azure.com', readSecret, sleep);
   return {
     env,
@@ -196,6 +206,8 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     metrics,
     telemetry,
     auditReader,
+    vaultWorkStore,
+    vaultWork,
     config,
     clock,
     sleep,
