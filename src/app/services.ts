@@ -19,6 +19,7 @@ import type { AzureEnvironment, KeyVaultClients } from '../adapters/azure-client
 import type { StorageConnection } from '../adapters/storage/clients.js';
 import type { TableAuditLog } from '../adapters/storage/audit-table.js';
 import type { AuditReader } from '../core/audit-query.js';
+import type { CoverageOptions, DigestStore, DigestWriterDeps, PublicJwk, SignatureVerifier } from '../core/audit-digest.js';
 import { OtelMetrics } from './metrics.js';
 import { startTelemetry, type TelemetryHandle, type TelemetryOptions } from './telemetry.js';
 
@@ -33,6 +34,19 @@ export interface AppServices extends RotorServices {
   /** Metric export to Application Insights, when APPLICATIONINSIGHTS_CONNECTION_STRING is set. */
   readonly telemetry?: TelemetryHandle | undefined;
   readonly auditReader: AuditReader;
+  /** Signed audit digests (undefined when ROTOR_DIGEST_KEY_ID is not set). */
+  readonly digests?: DigestServices | undefined;
+}
+
+/** The audit digests: where they are stored, how they are signed and how signatures are checked. */
+export interface DigestServices {
+  readonly store: DigestStore;
+  readonly verifier: SignatureVerifier;
+  readonly writer: DigestWriterDeps;
+  /** The public key of a trusted key id (a version of Rotor's digest key), for exports. */
+  publicKey(keyId: string): Promise<PublicJwk | undefined>;
+  /** Verification tolerances (uncovered rows older than the maximum digest age are findings). */
+  readonly coverage?: Omit<CoverageOptions, 'now'> | undefined;
 }
 
 /** What the auditors' functions need: storage only, so the audit API answers even when the configuration is broken. */
@@ -40,6 +54,8 @@ export interface AuditServices {
   readonly clock: Clock;
   readonly reader: AuditReader;
   readonly log?: Logger | undefined;
+  /** Signed digests to verify against (undefined: the chains only). */
+  readonly digests?: DigestServices | undefined;
 }
 
 export interface BuildOptions {
@@ -111,6 +127,48 @@ export function storageConnection(env: Env, azure: AzureEnvironment): StorageCon
 }
 
 /**
+ * The audit digest services when ROTOR_DIGEST_KEY_ID names the signing key: the blob container (Rotor's storage
+ * account; ROTOR_STORAGE__blobServiceUri with an identity), the Key Vault key, a verifier with its public keys.
+ */
+export async function buildDigestServices(
+  env: Env,
+  azure: AzureEnvironment,
+  clock: Clock,
+  log?: Logger,
+): Promise<DigestServices | undefined> {
+  const keyId = readSetting(env, 'digestKeyId');
+  if (!keyId) return undefined;
+  const [{ BlobDigestStore, digestContainer }, { KeyVaultDigestKey, parseDigestKeyId }, { PublicKeyVerifier }, storageClients, { TableAuditHeads }] = await Promise.all([
+    import('../adapters/digests/blob-store.js'),
+    import('../adapters/keyvault/digest-key.js'),
+    import('../core/audit-digest.js'),
+    import('../adapters/storage/clients.js'),
+    import('../adapters/storage/audit-heads.js'),
+  ]);
+  const container = readSetting(env, 'digestContainer') ?? 'rotor-audit-digests';
+  const connectionString = readSetting(env, 'storageConnection');
+  let store: DigestStore;
+  if (connectionString) {
+    store = new BlobDigestStore(digestContainer({ kind: 'connectionString', connectionString }, container), true);
+  } else {
+    const blobServiceUri = readSetting(env, 'storageBlobUri');
+    if (!blobServiceUri) {
+      const message = `${SETTINGS.digestKeyId.name} is set but ${SETTINGS.storageBlobUri.name} is not: the digests need the Blob service of Rotor's storage account`;
+      throw new ConfigError(message, [message]);
+    }
+    store = new BlobDigestStore(digestContainer({ kind: 'identity', blobServiceUri, credential: azure.credential }, container));
+  }
+  const key = new KeyVaultDigestKey(parseDigestKeyId(keyId), azure, () => clock.now().getTime());
+  const storage = storageConnection(env, azure);
+  return {
+    store,
+    verifier: new PublicKeyVerifier((id) => key.publicKey(id)),
+    publicKey: (id) => key.publicKey(id),
+    writer: { store, signer: key, source: new TableAuditHeads(storageClients.tableClient(storage, storageClients.TABLES.audit)), clock, log },
+  };
+}
+
+/**
  * Rotor's metrics: given ones, or OpenTelemetry instruments on the exporting MeterProvider when telemetry is
  * configured, else on the global API's (a no-op unless the process registered a MeterProvider itself).
  */
@@ -179,7 +237,10 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     return (await clientsOf(vault).secrets.getSecret(name)).value ?? '';
   };
   const consumers = createConsumerGateway(config, azure, readSetting(env, 'armEndpoint') ?? 'https://management.azure.com', readSecret, sleep);
+  const digests = await buildDigestServices(env, azure, clock, options.log);
   return {
+    digests,
+    digestAfterRun: digests ? digestAfterRun(digests, options.log) : undefined,
     env,
     azure,
     hooks: new ConsumerVerifier(consumers),
@@ -213,7 +274,22 @@ export async function buildAuditServices(options: { env?: Env; clock?: Clock; lo
     import('../adapters/storage/clients.js'),
     import('../adapters/storage/audit-reader.js'),
   ]);
-  return { clock: options.clock ?? systemClock, reader: new TableAuditReader(tableClient(storage, TABLES.audit)), log: options.log };
+  const clock = options.clock ?? systemClock;
+  const digests = await buildDigestServices(env, await azureEnvironment(env), clock, options.log);
+  return { clock, reader: new TableAuditReader(tableClient(storage, TABLES.audit)), log: options.log, digests };
+}
+
+/** At the end of a run: the vault's next digest (a failure is logged; the digest timer tries again). */
+function digestAfterRun(digests: DigestServices, log: Logger | undefined): (vault: string) => Promise<void> {
+  return async (vault) => {
+    const [{ writeDigest }, { vaultKey }] = await Promise.all([import('../core/audit-digest.js'), import('../adapters/storage/keys.js')]);
+    try {
+      const result = await writeDigest(vaultKey(vault), digests.writer);
+      if (result.status === 'written') log?.info(`audit digest ${result.name} written (${result.heads} partitions)`, { vault });
+    } catch (err) {
+      log?.error(`audit digest for ${vault} failed: ${err instanceof Error ? err.message : String(err)}`, { vault });
+    }
+  };
 }
 
 /**
@@ -253,7 +329,7 @@ let sharedAudit: Promise<AuditServices> | undefined;
 /** Installs the process-wide services (the local host and the CLI build them from explicit options). */
 export function useServices(services: AppServices): void {
   shared = Promise.resolve(services);
-  sharedAudit = Promise.resolve({ clock: services.clock, reader: services.auditReader });
+  sharedAudit = Promise.resolve({ clock: services.clock, reader: services.auditReader, digests: services.digests });
 }
 
 /** Installs the process-wide auditors' services (tests, and tools that only read the audit log). */

@@ -26,6 +26,8 @@ export interface RotorServices {
   pacer(vault: VaultConfig): VaultPacer;
   readonly hooks?: VersionCreatedHook | undefined;
   readonly metrics?: Metrics | undefined;
+  /** Writes the vault's next signed audit digest at the end of a run (never throws; absent without a digest key). */
+  readonly digestAfterRun?: ((vault: string) => Promise<void>) | undefined;
 }
 
 const compactTime = (d: Date): string => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -107,11 +109,13 @@ export async function runWorkItem(raw: unknown, services: RotorServices, deliver
         await scheduleLeaseChecks(summary.objects, ctx);
         // The time budget ran out: the vault's scan continues in a new work item (same run).
         if (summary.continued) await services.queue.enqueue({ kind: 'scanVault', vault: item.vault, runId: item.runId, trigger: item.trigger });
+        else await services.digestAfterRun?.(item.vault);
         return { kind: 'scanVault', summary };
       }
       case 'object': {
         const result = await processObject(item.objectType, item.objectName, item.hint, ctx);
         await scheduleLeaseChecks([result], ctx);
+        await services.digestAfterRun?.(item.vault);
         return { kind: 'object', result };
       }
       case 'verify':

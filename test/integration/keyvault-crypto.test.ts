@@ -17,7 +17,7 @@ const cryptoClient = (key: KeyVaultKey | string): CryptographyClient =>
   new CryptographyClient(typeof key === 'string' ? key : (key.id ?? ''), stack.credential, {
     disableChallengeResourceVerification: true,
     tlsOptions: { ca: stack.ca.certPem },
-  } as ConstructorParameters<typeof CryptographyClient>[2]);
+  });
 
 function publicKeyOf(key: KeyVaultKey) {
   const k = key.key!;
