@@ -62,9 +62,11 @@ export const SETTINGS = {
     description: 'Client id of the user-assigned identity used for the storage connection.',
     requiredInAzure: true,
   }),
-  storageBlobUri: setting({
-    name: 'ROTOR_STORAGE__blobServiceUri',
-    description: "Blob service URI of Rotor's storage account (identity-based connection): the signed audit digests.",
+  digestStorageUri: setting({
+    name: 'ROTOR_DIGEST_STORAGE_URI',
+    description:
+      'Blob service URI of the storage account that keeps the signed audit digests (identity-based; a separate account ' +
+      "with version-level immutability, apart from the audit table). Locally the ROTOR_STORAGE connection string's Blob endpoint is used.",
     requiredInAzure: true,
   }),
   digestContainer: setting({

@@ -127,8 +127,9 @@ export function storageConnection(env: Env, azure: AzureEnvironment): StorageCon
 }
 
 /**
- * The audit digest services when ROTOR_DIGEST_KEY_ID names the signing key: the blob container (Rotor's storage
- * account; ROTOR_STORAGE__blobServiceUri with an identity), the Key Vault key, a verifier with its public keys.
+ * The audit digest services when ROTOR_DIGEST_KEY_ID names the signing key: the blob container (the digest storage
+ * account, ROTOR_DIGEST_STORAGE_URI, with an identity; locally the ROTOR_STORAGE connection string), the Key Vault
+ * key, and a verifier with its public keys.
  */
 export async function buildDigestServices(
   env: Env,
@@ -151,9 +152,9 @@ export async function buildDigestServices(
   if (connectionString) {
     store = new BlobDigestStore(digestContainer({ kind: 'connectionString', connectionString }, container), true);
   } else {
-    const blobServiceUri = readSetting(env, 'storageBlobUri');
+    const blobServiceUri = readSetting(env, 'digestStorageUri');
     if (!blobServiceUri) {
-      const message = `${SETTINGS.digestKeyId.name} is set but ${SETTINGS.storageBlobUri.name} is not: the digests need the Blob service of Rotor's storage account`;
+      const message = `${SETTINGS.digestKeyId.name} is set but ${SETTINGS.digestStorageUri.name} is not: the digests need the Blob service of their storage account`;
       throw new ConfigError(message, [message]);
     }
     store = new BlobDigestStore(digestContainer({ kind: 'identity', blobServiceUri, credential: azure.credential }, container));
