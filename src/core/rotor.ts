@@ -281,6 +281,7 @@ export async function verifyNow(
       const result = await recheckObject(existing.value.objectType, existing.value.objectName, existing.value.rotationId, ctx, true);
       out.push({ vault: vault.name, type: result.type, name: result.name, outcome: result.outcome });
     }
+    if (candidates.length) await services.digestAfterRun?.(vault.name);
   }
   if (target.objectType && target.objectName && !found) {
     throw new Error(`${target.objectType} "${target.objectName}" has no rotation to verify${target.vault ? ` in ${target.vault}` : ''}`);

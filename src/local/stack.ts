@@ -45,7 +45,7 @@ export interface LocalStackOptions {
   services?: Record<string, LocalServiceFactory>;
   /** Start Azurite (default true). */
   azurite?: boolean;
-  /** Serve Rotor's own vault with the audit digest signing key (default true). */
+  /** Serve Rotor's own vault with the audit digest signing key (default: when Azurite runs, which keeps the digests). */
   auditSigning?: boolean | { keyType: 'EC' | 'RSA' };
   now?: () => Date;
   log?: (line: string) => void;
@@ -121,7 +121,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             ...(azuritePorts['blob'] ? { blobPort: azuritePorts['blob'] } : {}),
           });
     const kvOptions = options.keyVault ?? {};
-    const signing = options.auditSigning ?? true;
+    const signing = options.auditSigning ?? options.azurite !== false;
     const keyVaultPromise = startKeyVaultEmulator(
       context('keyvault'),
       signing ? { ...kvOptions, vaults: [...(kvOptions.vaults ?? ['rotor-local']), AUDIT_VAULT] } : kvOptions,

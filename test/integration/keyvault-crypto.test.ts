@@ -29,7 +29,7 @@ function publicKeyOf(key: KeyVaultKey) {
 }
 
 beforeAll(async () => {
-  stack = await startKeyVaultStack();
+  stack = await startKeyVaultStack({}, { auditSigning: true });
   kv = clientsFor(stack);
 });
 afterAll(async () => stack?.stop());
