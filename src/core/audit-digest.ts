@@ -170,8 +170,8 @@ export interface SignatureVerifier {
 export interface AuditHeadSource {
   /** Vault keys with registry rows of days on or after `since`. */
   activeVaults(since: Date): Promise<string[]>;
-  /** Every registered partition of a vault. */
-  partitions(vault: string): Promise<string[]>;
+  /** The registered partitions of a vault (of days on or after `since`, when given). */
+  partitions(vault: string, since?: Date): Promise<string[]>;
   head(partitionKey: string): Promise<ChainHead | undefined>;
   /** Rows of a partition with chain position > `afterSeq`: their seq, row key and hash. */
   rowsAfter(partitionKey: string, afterSeq: number): Promise<{ seq: number; rowKey: string; hash: string }[]>;
@@ -238,7 +238,8 @@ export async function writeDigest(vault: string, deps: DigestWriterDeps): Promis
     }
     const to = deps.clock.now().toISOString();
     const committed = previous?.stored.digest.partitions ?? {};
-    const registered = await deps.source.partitions(vault);
+    // Registry rows of days before the previous digest's (minus a day for late commits) are in its partition list.
+    const registered = await deps.source.partitions(vault, previous ? new Date(Date.parse(previous.stored.digest.to) - 86_400_000) : undefined);
     const all = new Set([...Object.keys(committed), ...registered]);
     // Partitions of days before the previous digest's day cannot move (a day's rows carry that day's time), except
     // by a late commit around midnight: the day before is read too.
@@ -434,6 +435,8 @@ interface VaultCommitments {
 }
 
 const partitionVault = (pk: string): string => pk.slice(0, pk.lastIndexOf('|'));
+/** A row's time for messages (a row whose stored time is unreadable still gets named, not a crash). */
+const timeOf = (d: Date): string => (Number.isNaN(d.getTime()) ? '(unreadable time)' : d.toISOString());
 
 /**
  * Checks partitions against the commitments of the authentic digests. `checkPartition` is called once per partition
@@ -560,7 +563,7 @@ export class DigestCoverage {
           rowKey: backdated.rowKey,
           seq: backdated.chainSeq >= 0 ? backdated.chainSeq : null,
           kind: 'unsigned',
-          message: `row ${backdated.chainSeq} (${backdated.record.timestamp.toISOString()}) is not covered by any digest, although ${last.name} covers the time up to ${last.body.to}: it was appended without a digest`,
+          message: `row ${backdated.chainSeq} (${timeOf(backdated.record.timestamp)}) is not covered by any digest, although ${last.name} covers the time up to ${last.body.to}: it was appended without a digest`,
           digest: last.name,
         });
       } else if (overdue) {
@@ -569,7 +572,7 @@ export class DigestCoverage {
           rowKey: overdue.rowKey,
           seq: overdue.chainSeq >= 0 ? overdue.chainSeq : null,
           kind: 'not-covered',
-          message: `row ${overdue.chainSeq} (${overdue.record.timestamp.toISOString()}) is older than ${Math.round(this.maxAge / 60_000)} minutes and no digest covers it${last ? ` (the last digest, ${last.name}, ends at ${last.body.to})` : ' (the vault has no digest)'}: a digest is missing`,
+          message: `row ${overdue.chainSeq} (${timeOf(overdue.record.timestamp)}) is older than ${Math.round(this.maxAge / 60_000)} minutes and no digest covers it${last ? ` (the last digest, ${last.name}, ends at ${last.body.to})` : ' (the vault has no digest)'}: a digest is missing`,
           digest: last?.name ?? '',
         });
       } else {
@@ -579,7 +582,7 @@ export class DigestCoverage {
           fromSeq: committedSeq + 1,
           toSeq: (beyond.at(-1) as AuditRow).chainSeq,
           rows: beyond.length,
-          oldest: oldest.record.timestamp.toISOString(),
+          oldest: timeOf(oldest.record.timestamp),
         });
       }
     }

@@ -57,7 +57,10 @@ class MemoryLog implements AuditHeadSource {
     this.rows.set(pk, list);
   }
   activeVaults = async () => [...new Set([...this.rows.keys()].map((pk) => pk.split('|')[0] as string))];
-  partitions = async (vault: string) => [...this.rows.keys()].filter((pk) => pk.startsWith(`${vault}|`)).sort();
+  partitions = async (vault: string, since?: Date) => {
+    const day = since ? since.toISOString().slice(0, 10).replaceAll('-', '') : '';
+    return [...this.rows.keys()].filter((pk) => pk.startsWith(`${vault}|`) && pk.slice(pk.indexOf('|') + 1) >= day).sort();
+  };
   head = async (pk: string): Promise<ChainHead | undefined> => {
     const last = this.rows.get(pk)?.at(-1);
     return last && { seq: last.chainSeq, hash: last.hash, lastRowKey: last.rowKey };

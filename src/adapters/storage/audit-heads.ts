@@ -33,9 +33,14 @@ export class TableAuditHeads implements AuditHeadSource {
     return [...vaults].sort();
   }
 
-  async partitions(vault: string): Promise<string[]> {
+  async partitions(vault: string, since?: Date): Promise<string[]> {
     const out: string[] = [];
-    for await (const e of this.registry(odata`PartitionKey eq ${REGISTRY_PARTITION} and vault eq ${vaultKey(vault)}`)) out.push(e.auditPartition);
+    let filter = odata`PartitionKey eq ${REGISTRY_PARTITION} and vault eq ${vaultKey(vault)}`;
+    if (since) {
+      const { lo, hi } = registryRange(since, FAR_FUTURE);
+      filter += ` and ${odata`RowKey ge ${lo} and RowKey le ${hi}`}`;
+    }
+    for await (const e of this.registry(filter)) out.push(e.auditPartition);
     return out.sort();
   }
 

@@ -93,6 +93,54 @@ function inv(a: bigint, m: bigint): bigint {
   return mod(s0, m);
 }
 type Point = { x: bigint; y: bigint } | null;
+/** Jacobian coordinates (x = X/Z², y = Y/Z³): additions without a modular inverse each, one inverse at the end. */
+type Jacobian = { X: bigint; Y: bigint; Z: bigint } | null;
+
+function double(c: CurveParams, P: Jacobian): Jacobian {
+  if (!P || P.Y === 0n) return null;
+  const { p } = c;
+  const YY = mod(P.Y * P.Y, p);
+  const S = mod(4n * P.X * YY, p);
+  const ZZ = mod(P.Z * P.Z, p);
+  const M = mod(3n * P.X * P.X + c.a * ZZ * ZZ, p);
+  const X = mod(M * M - 2n * S, p);
+  return { X, Y: mod(M * (S - X) - 8n * YY * YY, p), Z: mod(2n * P.Y * P.Z, p) };
+}
+
+function addJ(c: CurveParams, P: Jacobian, Q: Jacobian): Jacobian {
+  if (!P) return Q;
+  if (!Q) return P;
+  const { p } = c;
+  const Z1Z1 = mod(P.Z * P.Z, p);
+  const Z2Z2 = mod(Q.Z * Q.Z, p);
+  const U1 = mod(P.X * Z2Z2, p);
+  const U2 = mod(Q.X * Z1Z1, p);
+  const S1 = mod(P.Y * Q.Z * Z2Z2, p);
+  const S2 = mod(Q.Y * P.Z * Z1Z1, p);
+  if (U1 === U2) return S1 === S2 ? double(c, P) : null;
+  const H = mod(U2 - U1, p);
+  const R = mod(S2 - S1, p);
+  const HH = mod(H * H, p);
+  const HHH = mod(H * HH, p);
+  const X = mod(R * R - HHH - 2n * U1 * HH, p);
+  return { X, Y: mod(R * (U1 * HH - X) - S1 * HHH, p), Z: mod(H * P.Z * Q.Z, p) };
+}
+
+function mul(c: CurveParams, k: bigint, P: Point): Point {
+  if (!P) return null;
+  let R: Jacobian = null;
+  let A: Jacobian = { X: P.x, Y: P.y, Z: 1n };
+  for (let e = k; e > 0n; e >>= 1n) {
+    if (e & 1n) R = addJ(c, R, A);
+    A = double(c, A);
+  }
+  if (!R) return null;
+  const zi = inv(R.Z, c.p);
+  const zi2 = mod(zi * zi, c.p);
+  return { x: mod(R.X * zi2, c.p), y: mod(R.Y * zi2 * zi, c.p) };
+}
+
+/** Affine addition (used once per verification). */
 function add(c: CurveParams, P: Point, Q: Point): Point {
   if (!P) return Q;
   if (!Q) return P;
@@ -105,15 +153,6 @@ function add(c: CurveParams, P: Point, Q: Point): Point {
   }
   const x = mod(l * l - P.x - Q.x, c.p);
   return { x, y: mod(l * (P.x - x) - P.y, c.p) };
-}
-function mul(c: CurveParams, k: bigint, P: Point): Point {
-  let R: Point = null;
-  let A = P;
-  for (let e = k; e > 0n; e >>= 1n) {
-    if (e & 1n) R = add(c, R, A);
-    A = add(c, A, A);
-  }
-  return R;
 }
 const toInt = (b: Buffer): bigint => (b.length ? BigInt(`0x${b.toString('hex')}`) : 0n);
 const toBytes = (n: bigint, len: number): Buffer => Buffer.from(n.toString(16).padStart(len * 2, '0'), 'hex');
