@@ -16,6 +16,9 @@ function checkTarget(opts: { type?: string; name?: string }): void {
 
 const day = (iso: string | undefined): string => (iso ? iso.slice(0, 10) : '-');
 
+/** Above this many consumers, `rotor status` lists only those not verified. */
+const MAX_VERIFIED_LISTED = 20;
+
 export function formatStatusTable(rows: readonly ObjectStatus[]): string {
   const out: string[] = [];
   let vault = '';
@@ -32,7 +35,13 @@ export function formatStatusTable(rows: readonly ObjectStatus[]): string {
     if (!r.enabled) out.push(`      disabled`);
     if (r.finding) out.push(`      now: ${clean(r.finding)}`);
     if (last?.lastError) out.push(`      last error: ${clean(last.lastError)}`);
-    for (const c of r.consumers) out.push(`      ${c.status.padEnd(18)} ${clean(c.consumer)} — ${clean(c.detail)} (checked ${c.checkedAt.slice(0, 16).replace('T', ' ')})`);
+    // A large cluster lists the consumers that need attention; the verified ones are counted (--format json lists all).
+    const many = r.consumers.length > MAX_VERIFIED_LISTED;
+    for (const c of r.consumers) {
+      if (many && c.status === 'Verified') continue;
+      out.push(`      ${c.status.padEnd(18)} ${clean(c.consumer)} — ${clean(c.detail)} (checked ${c.checkedAt.slice(0, 16).replace('T', ' ')})`);
+    }
+    if (many) out.push(`      ${'Verified'.padEnd(18)} ${r.consumers.filter((c) => c.status === 'Verified').length} more consumers (--format json lists every one)`);
   }
   return out.join('\n').trimStart() || 'No managed objects.';
 }
@@ -60,7 +69,7 @@ export function registerStatusCommands(program: Command): void {
         const rows: ObjectStatus[] = [];
         for (const vault of vaults) {
           if (!vault) throw new Error(`vault "${opts.vault}" is not in the configuration`);
-          rows.push(...(await vaultStatus({ config: services.config, gateway: services.gateway(vault), states: services.states, clock: services.clock })));
+          rows.push(...(await vaultStatus({ config: services.config, gateway: services.gateway(vault), states: services.states, clock: services.clock, consumerResults: services.consumerResults })));
         }
         console.log(format === 'json' ? JSON.stringify(rows, null, 2) : formatStatusTable(rows));
       });
@@ -98,7 +107,7 @@ export function registerStatusCommands(program: Command): void {
         const rows: ObjectStatus[] = [];
         for (const vaultName of new Set(results.map((r) => r.vault))) {
           const vault = findVault(services.config, vaultName)!;
-          const all = await vaultStatus({ config: services.config, gateway: services.gateway(vault), states: services.states, clock: services.clock });
+          const all = await vaultStatus({ config: services.config, gateway: services.gateway(vault), states: services.states, clock: services.clock, consumerResults: services.consumerResults });
           rows.push(...all.filter((s) => checked.has(`${s.vault}/${s.type}/${s.name}`)));
         }
         if (format === 'json') console.log(JSON.stringify({ results, status: rows }, null, 2));
