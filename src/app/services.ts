@@ -4,6 +4,7 @@
  * lazily, so that loading the function app stays fast.
  */
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import type { TokenCredential } from '@azure/core-auth';
 import { metrics as otelMetrics } from '@opentelemetry/api';
@@ -18,6 +19,8 @@ import { readSetting, SETTINGS } from '../settings.js';
 import type { AzureEnvironment, KeyVaultClients } from '../adapters/azure-clients.js';
 import type { StorageConnection } from '../adapters/storage/clients.js';
 import type { TableAuditLog } from '../adapters/storage/audit-table.js';
+import type { TableVaultWorkStore } from '../adapters/storage/vault-work-table.js';
+import { VaultWork } from '../core/vault-work.js';
 import type { AuditReader } from '../core/audit-query.js';
 import type { CoverageOptions, DigestStore, DigestWriterDeps, PublicJwk, SignatureVerifier } from '../core/audit-digest.js';
 import { OtelMetrics } from './metrics.js';
@@ -34,6 +37,8 @@ export interface AppServices extends RotorServices {
   /** Metric export to Application Insights, when APPLICATIONINSIGHTS_CONNECTION_STRING is set. */
   readonly telemetry?: TelemetryHandle | undefined;
   readonly auditReader: AuditReader;
+  /** The vault leases and pending sets (table RotorVaultWork) behind `vaultWork`. */
+  readonly vaultWorkStore: TableVaultWorkStore;
   /** Signed audit digests (undefined when ROTOR_DIGEST_KEY_ID is not set). */
   readonly digests?: DigestServices | undefined;
 }
@@ -75,8 +80,8 @@ export interface BuildOptions {
   telemetry?: TelemetryOptions;
   /** The Function App: with AZURE_CLIENT_ID, authenticate as the managed identity only (no developer fallback). */
   managedIdentityOnly?: boolean;
-  /** Per-request timeout and retries of the Azure SDK clients (defaults 30 s, 5 retries). */
-  transport?: { requestTimeoutMs?: number; maxRetries?: number };
+  /** Per-request timeout and retries of the Azure SDK clients (defaults 30 s, 5 retries), and Rotor's 429 backoff. */
+  transport?: Pick<AzureEnvironment, 'requestTimeoutMs' | 'maxRetries' | 'throttle'>;
 }
 
 /** Name of Rotor's OpenTelemetry meter. */
@@ -200,7 +205,9 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     { createConsumerGateway },
     { ConsumerVerifier },
     { TableAuditReader },
+    { TableVaultWorkStore },
     { TableConsumerStore },
+    { asyncDeadlines },
   ] = await Promise.all([
     import('../adapters/azure-clients.js'),
     import('../adapters/keyvault/gateway.js'),
@@ -211,12 +218,14 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     import('../adapters/consumers/index.js'),
     import('../core/verification.js'),
     import('../adapters/storage/audit-reader.js'),
+    import('../adapters/storage/vault-work-table.js'),
     import('../adapters/storage/consumer-table.js'),
+    import('../adapters/deadline.js'),
   ]);
   const { TABLES, QUEUES, tableClient, queueClient } = storageClients;
-  const consumerResults = new TableConsumerStore(tableClient(storage, TABLES.consumers));
-  const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit), options.log);
-  const auditReader = new TableAuditReader(tableClient(storage, TABLES.audit));
+  const consumerResults = new TableConsumerStore(tableClient(storage, TABLES.consumers, azure.throttle));
+  const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit, azure.throttle), options.log);
+  const auditReader = new TableAuditReader(tableClient(storage, TABLES.audit, azure.throttle));
   const pacers = new Map<string, VaultPacer>();
   const gateways = new Map<string, VaultGateway>();
   const pacer = (vault: VaultConfig): VaultPacer => {
@@ -232,7 +241,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     let c = clients.get(vault.name);
     if (!c) {
       const throttled = pacer(vault);
-      clients.set(vault.name, (c = createKeyVaultClients(vault.url, azure, (ms) => throttled.throttled(ms))));
+      clients.set(vault.name, (c = createKeyVaultClients(vault.url, azure, (ms, operations) => throttled.throttled(ms, operations))));
     }
     return c;
   };
@@ -242,6 +251,9 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     if (!vault) throw new ConfigError(`vault "${vaultName}" is not in the configuration`, []);
     return (await clientsOf(vault).secrets.getSecret(name)).value ?? '';
   };
+  // One holder id per instance (process and build): vault leases name it.
+  const vaultWorkStore = new TableVaultWorkStore(tableClient(storage, TABLES.vaultWork), options.log);
+  const vaultWork = new VaultWork(vaultWorkStore, `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
   const consumers = createConsumerGateway(config, azure, readSetting(env, 'armEndpoint') ?? 'https://management.azure.com', readSecret, sleep);
   const digests = await buildDigestServices(env, azure, clock, options.log);
   return {
@@ -256,13 +268,16 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     metrics,
     telemetry,
     auditReader,
+    vaultWorkStore,
+    vaultWork,
     config,
     clock,
     sleep,
     random: options.random ?? cryptoRandom,
     newId: options.newId ?? randomUUID,
     audit: auditLog,
-    states: new TableStateStore(tableClient(storage, TABLES.state)),
+    states: new TableStateStore(tableClient(storage, TABLES.state, azure.throttle)),
+    deadlines: asyncDeadlines,
     queue: new StorageWorkQueue(queueClient(storage, QUEUES.work)),
     pacer,
     gateway(vault) {

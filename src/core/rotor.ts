@@ -7,10 +7,11 @@ import { findVault, type RotorConfig, type VaultConfig } from './config.js';
 import { parseVaultEvents, type ParsedEvents } from './events.js';
 import type { ObjectType, Trigger } from './model.js';
 import type { VaultPacer } from './pacing.js';
-import type { AuditLog, Clock, ConsumerResultStore, Logger, Metrics, Random, RotationStateStore, Sleep, VaultGateway } from './ports.js';
+import type { AuditLog, Clock, ConsumerResultStore, DeadlineScope, Logger, Metrics, Random, RotationStateStore, Sleep, VaultGateway } from './ports.js';
 import type { RotationContext, VersionCreatedHook } from './rotation.js';
 import { planObject, planVault, processObject, processVault, type ObjectResult, type PlanEntry, type VaultSummary } from './scan.js';
 import { parseWorkItem, type WorkItem, type WorkQueue } from './work.js';
+import type { DrainResult, ObjectWorkItem, VaultWork, VaultWorkHost } from './vault-work.js';
 
 /** Everything the application needs, built once per process by the composition root (src/app). */
 export interface RotorServices {
@@ -30,6 +31,21 @@ export interface RotorServices {
   readonly metrics?: Metrics | undefined;
   /** Writes the vault's next signed audit digest at the end of a run (never throws; absent without a digest key). */
   readonly digestAfterRun?: ((vault: string) => Promise<void>) | undefined;
+  /**
+   * Vault leases and pending sets in storage (src/core/vault-work.ts): with them, a vault's scans and object items are
+   * done by the one instance holding its lease. Without them (unit tests), each work item runs where it lands.
+   */
+  readonly vaultWork?: VaultWork | undefined;
+  /** Carries a work item's deadline to the adapters (their backoff after 429 ends before it). */
+  readonly deadlines?: DeadlineScope | undefined;
+}
+
+/** Waits inside one invocation end this long before the host's function timeout. */
+export const INVOCATION_MARGIN_MS = 30_000;
+
+/** When waits started now must have ended: the function timeout minus the margin. */
+export function invocationDeadline(config: RotorConfig, now: Date): Date {
+  return new Date(now.getTime() + config.rotation.functionTimeoutMinutes * 60_000 - INVOCATION_MARGIN_MS);
 }
 
 const compactTime = (d: Date): string => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -38,8 +54,9 @@ export function newRunId(trigger: Trigger, now: Date, newId: () => string): stri
   return `${trigger}-${compactTime(now)}-${newId().replace(/-/g, '').slice(0, 8)}`;
 }
 
-export function rotationContext(services: RotorServices, vault: VaultConfig, run: RunContext, log: Logger): RotationContext {
+export function rotationContext(services: RotorServices, vault: VaultConfig, run: RunContext, log: Logger, deadline?: Date): RotationContext {
   return {
+    deadline,
     config: services.config,
     gateway: services.gateway(vault),
     states: services.states,
@@ -68,7 +85,9 @@ export async function scheduleRun(services: RotorServices, trigger: Trigger): Pr
 export type WorkResult =
   | { kind: 'scanVault'; summary: VaultSummary }
   | { kind: 'object'; result: ObjectResult }
-  | { kind: 'rejected'; message: string };
+  | { kind: 'rejected'; message: string }
+  /** The vault's pending set was drained by this instance, or (deferred) is drained by the instance holding it. */
+  | { kind: 'vault'; drain: DrainResult };
 
 export interface DeliveryInfo {
   /** How many times the queue has delivered this message (1 on the first delivery). */
@@ -83,6 +102,13 @@ export interface DeliveryInfo {
  * message to the poison queue, so nothing is lost silently.
  */
 export async function runWorkItem(raw: unknown, services: RotorServices, delivery: DeliveryInfo, log: Logger): Promise<WorkResult> {
+  const now = services.clock.now();
+  const deadline = invocationDeadline(services.config, now);
+  const work = (): Promise<WorkResult> => runWorkItemUntil(raw, services, delivery, log, deadline);
+  return services.deadlines ? services.deadlines.run(deadline.getTime() - now.getTime(), work) : work();
+}
+
+async function runWorkItemUntil(raw: unknown, services: RotorServices, delivery: DeliveryInfo, log: Logger, deadline: Date): Promise<WorkResult> {
   const parsed = parseWorkItem(raw);
   const now = services.clock.now();
   if (!parsed.ok) {
@@ -104,8 +130,36 @@ export async function runWorkItem(raw: unknown, services: RotorServices, deliver
   try {
     const vault = findVault(services.config, item.vault);
     if (!vault) throw new Error(`vault "${item.vault}" is not in the configuration`);
-    const ctx = rotationContext(services, vault, run, log);
+    const ctx = rotationContext(services, vault, run, log, deadline);
+    if (services.vaultWork) {
+      const host = vaultWorkHost(services, vault, log, deadline);
+      let done: WorkResult | undefined;
+      switch (item.kind) {
+        case 'scanVault': {
+          const { summary, drain } = await services.vaultWork.scanItem(item.vault, run, host);
+          done = summary ? { kind: 'scanVault', summary } : { kind: 'vault', drain };
+          break;
+        }
+        case 'object': {
+          const { result, drain } = await services.vaultWork.objectItem(item, host);
+          done = result ? { kind: 'object', result } : { kind: 'vault', drain };
+          break;
+        }
+        case 'drainVault':
+          done = { kind: 'vault', drain: await services.vaultWork.drain(item.vault, run, host) };
+          break;
+        case 'verify':
+          break;
+      }
+      if (done) {
+        // The run's rows are durable: the vault's next signed digest covers them (nothing moved: no digest).
+        await services.digestAfterRun?.(item.vault);
+        return done;
+      }
+    }
     switch (item.kind) {
+      case 'drainVault':
+        return { kind: 'vault', drain: emptyDrain(item.vault) }; // nothing pends without vault leases
       case 'scanVault': {
         const summary = await processVault(ctx);
         await scheduleLeaseChecks(summary.objects, ctx);
@@ -115,7 +169,7 @@ export async function runWorkItem(raw: unknown, services: RotorServices, deliver
         return { kind: 'scanVault', summary };
       }
       case 'object': {
-        const result = await processObject(item.objectType, item.objectName, item.hint, ctx);
+        const result = await processObject(item.objectType, item.objectName, item.hint, ctx, { force: item.force === true });
         await scheduleLeaseChecks([result], ctx);
         await services.digestAfterRun?.(item.vault);
         return { kind: 'object', result };
@@ -142,6 +196,35 @@ export async function runWorkItem(raw: unknown, services: RotorServices, deliver
     }
     throw err;
   }
+}
+
+const emptyDrain = (vault: string): DrainResult => ({ vault, objects: [], scans: [], continued: false, leaseLost: false });
+
+/** How the vault work (lease holder) runs this application's work items for one vault. */
+function vaultWorkHost(services: RotorServices, vault: VaultConfig, log: Logger, deadline: Date): VaultWorkHost {
+  return {
+    config: services.config,
+    clock: services.clock,
+    queue: services.queue,
+    log,
+    pacer: () => services.pacer(vault),
+    context: (run) => rotationContext(services, vault, run, log, deadline),
+    runObject: (item: ObjectWorkItem, ctx: RotationContext) => runObjectItem(item, ctx),
+    runScan: async (ctx, budgetMs) => {
+      // The scan takes on objects only inside what is left of the drain's budget.
+      const workItemMinutes = Math.floor(Math.max(budgetMs, 0) / 600) / 100;
+      const summary = await processVault({ ...ctx, config: { ...ctx.config, rotation: { ...ctx.config.rotation, workItemMinutes } } });
+      await scheduleLeaseChecks(summary.objects, ctx);
+      return summary;
+    },
+  };
+}
+
+/** One object work item: re-read the object and act on it (an event is only a hint). */
+async function runObjectItem(item: ObjectWorkItem, ctx: RotationContext): Promise<ObjectResult> {
+  const result = await processObject(item.objectType, item.objectName, item.hint, ctx, { force: item.force === true });
+  await scheduleLeaseChecks([result], ctx);
+  return result;
 }
 
 /** Grace after a lease expires before looking again, so a slow holder that just finished is not raced. */
@@ -178,6 +261,7 @@ export async function recheckObject(type: ObjectType, name: string, rotationId: 
 }
 
 function describeItem(item: WorkItem): string {
+  if (item.kind === 'drainVault') return `pending work of ${item.vault}`;
   return item.kind === 'scanVault' ? `scan of ${item.vault}` : `${item.kind} ${item.vault}/${item.objectType}/${item.objectName}`;
 }
 

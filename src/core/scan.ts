@@ -9,6 +9,7 @@ import { findVault, resolveObjectPolicy, vaultTypes, type ObjectPolicy } from '.
 import type { ObjectSnapshot, ObjectType, ObjectVersion } from './model.js';
 import { evaluate, type Finding } from './policy.js';
 import {
+  CERTIFICATE_PENDING_HINT,
   CompletionQueue,
   preflight,
   reportOnce,
@@ -82,7 +83,7 @@ class Summary {
 }
 
 /** Runs tasks with at most `limit` in flight; `submit` waits for a free slot (back-pressure on the page loop). */
-class BoundedExecutor {
+export class BoundedExecutor {
   private readonly running = new Set<Promise<void>>();
   constructor(private readonly limit: number) {}
 
@@ -109,7 +110,7 @@ class BoundedExecutor {
  * audit rows per Table storage request instead of one or two, while the pacer keeps creations inside the vault's
  * limits.
  */
-class GroupAdmission {
+export class GroupAdmission {
   private group: ((member: GroupMember) => Promise<void>)[] = [];
   /** Commits in flight (each removes itself when done). */
   private readonly commits = new Set<Promise<void>>();
@@ -163,6 +164,9 @@ class GroupAdmission {
     await Promise.all([...this.commits]);
   }
 }
+
+/** A delayed re-check may arrive a little before the lease it was scheduled for ends (queue visibility is not exact). */
+const LEASE_SLACK_MS = 5_000;
 
 const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -455,6 +459,15 @@ export async function processObject(
   ctx: RotationContext,
   options: { force?: boolean } = {},
 ): Promise<ObjectResult> {
+  if (hint === CERTIFICATE_PENDING_HINT) {
+    // The delayed re-check of a pending certificate operation resumes its rotation (not a fresh evaluation: while
+    // pending, the current version is the disabled pending one).
+    const open = await ctx.states.get(ctx.gateway.vault.name, type, name);
+    if (open?.value.status === 'RotationStarted') {
+      const held = open.value.leaseUntil && open.value.leaseUntil.getTime() > ctx.clock.now().getTime() + LEASE_SLACK_MS;
+      return { type, name, outcome: held ? 'InProgressElsewhere' : await resumeRotation(open, ctx), reason: CERTIFICATE_PENDING_HINT };
+    }
+  }
   const current = await ctx.gateway.getCurrent(type, name);
   if (!current) return { type, name, outcome: 'NotDue', reason: 'NotFound' };
   if (hint?.endsWith('NewVersionCreated')) await recordNewVersion(current, ctx);

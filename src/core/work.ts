@@ -24,6 +24,8 @@ export const workItemSchema = z.discriminatedUnion('kind', [
       /** The event that hinted at this object (e.g. Microsoft.KeyVault.CertificateNearExpiry), for the audit row. */
       hint: z.string().max(200).optional(),
       eventId: z.string().max(200).optional(),
+      /** An on-demand rotation of an object that is not due (rotateNow ?force=true, `rotor rotate --force`). */
+      force: z.boolean().optional(),
     })
     .strict(),
   z
@@ -35,6 +37,8 @@ export const workItemSchema = z.discriminatedUnion('kind', [
       rotationId: z.string().min(1).max(100),
     })
     .strict(),
+  /** Drain the vault's pending set (src/core/vault-work.ts): a continuation, or a check after another holder's lease. */
+  z.object({ kind: z.literal('drainVault'), ...common }).strict(),
 ]);
 
 export type WorkItem = z.infer<typeof workItemSchema>;
