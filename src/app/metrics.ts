@@ -4,6 +4,7 @@
  *   rotor_rotations_total                     {vault, type, outcome} counter: objects handled, by outcome
  *   rotor_consumers                           {vault, type, name, state} gauge: consumers of an object by state
  *   rotor_object_expiration_dropped                                   gauge: objects not tracked (cardinality cap)
+ *   rotor_audit_rows_rejected_total           {outcome, code}      counter: audit rows storage refused for good
  *
  * Cardinality: the expiry gauge has one series per object (vault × type × name), like cert-manager's per
  * certificate. It is capped (default 2000, the OpenTelemetry SDK's default per-instrument limit); objects past the
@@ -21,6 +22,7 @@ export const METRIC_NAMES = {
   objectExpiryDropped: 'rotor_object_expiration_dropped',
   rotations: 'rotor_rotations_total',
   consumers: 'rotor_consumers',
+  auditRowsRejected: 'rotor_audit_rows_rejected_total',
 } as const;
 
 export interface OtelMetricsOptions {
@@ -104,6 +106,7 @@ export class OtelMetrics implements Metrics {
   private lastEviction = Number.NEGATIVE_INFINITY;
   private readonly consumers = new Map<string, Map<string, Series>>();
   private readonly rotations: Counter;
+  private readonly rejectedRows: Counter;
   private readonly maxObjects: number;
   private readonly staleAfterMs: number;
   private readonly now: () => number;
@@ -128,6 +131,10 @@ export class OtelMetrics implements Metrics {
     this.rotations = meter.createCounter(METRIC_NAMES.rotations, {
       description: 'Objects handled by a run, by outcome (Rotated, Failed, ManualActionRequired, ...)',
       unit: '{object}',
+    });
+    this.rejectedRows = meter.createCounter(METRIC_NAMES.auditRowsRejected, {
+      description: 'Audit rows Table storage refused for good: replaced by an AuditRowRejected row, or dropped when that was refused too',
+      unit: '{row}',
     });
     meter
       .createObservableGauge(METRIC_NAMES.consumers, {
@@ -192,6 +199,10 @@ export class OtelMetrics implements Metrics {
       if (series) series.value = count;
       else states.set(state, { attributes: { vault: object.vault, type: object.type, name: object.name, state }, value: count, seen: now });
     }
+  }
+
+  auditRowRejected(outcome: 'replaced' | 'dropped', code: string): void {
+    this.rejectedRows.add(1, { outcome, code: code.slice(0, 64) });
   }
 
   private observe(series: Map<string, Series>, result: ObservableResult): void {

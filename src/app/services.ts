@@ -207,6 +207,8 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     { TableAuditReader },
     { TableVaultWorkStore },
     { TableConsumerStore },
+    { default: pLimit },
+    { localHostsLookup, parseLocalHosts },
     { asyncDeadlines },
   ] = await Promise.all([
     import('../adapters/azure-clients.js'),
@@ -220,11 +222,13 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     import('../adapters/storage/audit-reader.js'),
     import('../adapters/storage/vault-work-table.js'),
     import('../adapters/storage/consumer-table.js'),
+    import('p-limit'),
+    import('../adapters/consumers/local-hosts.js'),
     import('../adapters/deadline.js'),
   ]);
   const { TABLES, QUEUES, tableClient, queueClient } = storageClients;
   const consumerResults = new TableConsumerStore(tableClient(storage, TABLES.consumers, azure.throttle));
-  const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit, azure.throttle), options.log);
+  const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit, azure.throttle), options.log, ({ outcome, code }) => metrics.auditRowRejected?.(outcome, code));
   const auditReader = new TableAuditReader(tableClient(storage, TABLES.audit, azure.throttle));
   const pacers = new Map<string, VaultPacer>();
   const gateways = new Map<string, VaultGateway>();
@@ -254,14 +258,18 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
   // One holder id per instance (process and build): vault leases name it.
   const vaultWorkStore = new TableVaultWorkStore(tableClient(storage, TABLES.vaultWork), options.log);
   const vaultWork = new VaultWork(vaultWorkStore, `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
-  const consumers = createConsumerGateway(config, azure, readSetting(env, 'armEndpoint') ?? 'https://management.azure.com', readSecret, sleep);
+  // One limit per instance: every rotation's TLS probes, head-node calls and ARM reads share it.
+  const limit = pLimit(config.verification.concurrency);
+  const localHosts = readSetting(env, 'localHosts');
+  const lookup = localHosts ? localHostsLookup(parseLocalHosts(localHosts, SETTINGS.localHosts.name)) : undefined;
+  const consumers = createConsumerGateway(config, azure, readSetting(env, 'armEndpoint') ?? 'https://management.azure.com', readSecret, sleep, { limit, lookup });
   const digests = await buildDigestServices(env, azure, clock, options.log);
   return {
     digests,
     digestAfterRun: digests ? digestAfterRun(digests, options.log) : undefined,
     env,
     azure,
-    hooks: new ConsumerVerifier(consumers, consumerResults),
+    hooks: new ConsumerVerifier(consumers, consumerResults, limit),
     consumerResults,
     storage,
     auditLog,

@@ -71,6 +71,8 @@ export type FindingKind =
   | 'partition-deleted'
   /** A partition the registry does not list. */
   | 'unregistered'
+  /** A stored row that cannot be read (a missing field, a field of the wrong type, a timestamp that is no time). */
+  | 'unreadable'
   // Findings against the signed digests (src/core/audit-digest.ts): `digest` names the digest contradicted.
   /** The newest rows a digest commits are gone (the head was moved back): names the first missing row. */
   | 'truncated'
@@ -105,6 +107,8 @@ export interface ChainFinding {
   readonly message: string;
   /** The signed digest the finding contradicts (its blob name, `<vault>/<seq>.json`), when there is one. */
   readonly digest?: string | undefined;
+  /** `unreadable` findings: the (first) field that cannot be read. */
+  readonly field?: string | undefined;
 }
 
 interface Expected {
@@ -290,6 +294,11 @@ export class LogVerifier {
     this.rowCount += rows.length;
     this.findings.push(...verifyChain(partitionKey, rows, head, this.layout));
     if (this.coverage) this.digestFindings.push(...this.coverage.checkPartition(partitionKey, rows, head));
+  }
+
+  /** A finding made while reading (an unreadable row or head). */
+  note(finding: ChainFinding): void {
+    this.findings.push(finding);
   }
 
   get partitions(): ReadonlySet<string> {
