@@ -73,6 +73,21 @@ param maximumInstanceCount int = 40
 @description('Flex Consumption instance memory (MB).')
 param instanceMemoryMB int = 2048
 
+@description('NCRONTAB schedule of the signed audit digests (ROTOR_DIGEST_SCHEDULE; also written at the end of every run).')
+param digestSchedule string = '0 0 * * * *'
+
+@minValue(1)
+@maxValue(146000)
+@description('Days each audit digest stays immutable (version-level WORM retention of the digest container). Match your audit retention obligation.')
+param digestRetentionDays int = 2557
+
+@allowed([
+  'EC-P256'
+  'RSA-3072'
+])
+@description('The audit digest signing key: EC P-256 (ES256) or RSA 3072 (RS256). Not exportable.')
+param digestKeyType string = 'EC-P256'
+
 @description('Tags added to every resource.')
 param tags object = {}
 
@@ -117,9 +132,23 @@ module app 'modules/app.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     virtualNetworkSubnetId: virtualNetworkSubnetId
     instanceMemoryMB: instanceMemoryMB
+    digestSchedule: digestSchedule
     authClientId: authClientId
     authTenantId: authTenantId
     authAllowedGroupId: authAllowedGroupId
+  }
+}
+
+module auditDigests 'modules/audit-digests.bicep' = {
+  name: 'rotor-audit-digests'
+  scope: rg
+  params: {
+    location: location
+    tags: allTags
+    resourceToken: resourceToken
+    principalId: app.outputs.identityPrincipalId
+    retentionDays: digestRetentionDays
+    keyType: digestKeyType
   }
 }
 
@@ -196,3 +225,5 @@ output ROTOR_IDENTITY_CLIENT_ID string = app.outputs.identityClientId
 output ROTOR_IDENTITY_PRINCIPAL_ID string = app.outputs.identityPrincipalId
 output ROTOR_STORAGE_ACCOUNT string = app.outputs.storageAccountName
 output ROTOR_VAULT_EVENTS_SUBSCRIBED bool = subscribeVaultEvents
+output ROTOR_DIGEST_KEY_ID string = auditDigests.outputs.digestKeyId
+output ROTOR_DIGEST_STORAGE_URI string = auditDigests.outputs.digestStorageUri

@@ -27,6 +27,9 @@ param instanceMemoryMB int
 @description('Subnet for outbound VNet integration (delegated to Microsoft.App/environments), or empty for none.')
 param virtualNetworkSubnetId string
 
+@description('NCRONTAB schedule of the audit digest timer (ROTOR_DIGEST_SCHEDULE).')
+param digestSchedule string
+
 @description('Easy Auth: client id of Rotor\'s Entra ID application registration, or empty for no App Service Authentication.')
 param authClientId string
 
@@ -45,6 +48,10 @@ var workQueueName = 'rotor-work'
 var poisonQueueName = 'rotor-work-poison'
 var deploymentContainerName = 'app-package'
 var deadLetterContainerName = 'eventgrid-deadletter'
+// The digest storage account and signing key of modules/audit-digests.bicep, named from the same resourceToken (that
+// module needs this identity, so the names are derived here rather than passed as its outputs).
+var digestStorageUri = 'https://stdig${resourceToken}.blob.${environment().suffixes.storage}/'
+var digestKeyId = 'https://kv-rotor-${resourceToken}${environment().suffixes.keyvaultDns}/keys/rotor-audit-digest'
 
 // Built-in role definition ids (the same in every subscription). Source: Azure built-in roles reference.
 var roles = {
@@ -197,6 +204,10 @@ var appSettings = {
   ROTOR_STORAGE__queueServiceUri: storage.properties.primaryEndpoints.queue
   ROTOR_STORAGE__credential: 'managedidentity'
   ROTOR_STORAGE__clientId: identity.properties.clientId
+  // Signed audit digests: the immutable container and Rotor's signing key (modules/audit-digests.bicep).
+  ROTOR_DIGEST_STORAGE_URI: digestStorageUri
+  ROTOR_DIGEST_KEY_ID: digestKeyId
+  ROTOR_DIGEST_SCHEDULE: digestSchedule
 }
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {

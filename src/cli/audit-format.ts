@@ -73,7 +73,19 @@ export function formatTimeline(t: ObjectTimeline): string {
 }
 
 const findingLine = (f: ChainFinding): string =>
-  `${pad(f.partitionKey, 28)}  ${String(f.seq ?? '-').padStart(5)}  ${pad(f.rowKey || '-', 23)}  ${f.kind.padEnd(17)}  ${f.field ? `[${safe(f.field)}] ` : ''}${safe(f.message)}`;
+  `${pad(f.partitionKey, 28)}  ${String(f.seq ?? '-').padStart(5)}  ${pad(f.rowKey || '-', 23)}  ${f.kind.padEnd(17)}  ${f.field ? `[${safe(f.field)}] ` : ''}${safe(f.message)}${f.digest ? `  [digest ${safe(f.digest)}]` : ''}`;
+
+/** What the signed digests covered: the digests checked and the rows newer than the last digest. */
+function digestLines(report: VerifyReport): string[] {
+  const d = report.digests;
+  if (d === undefined) return [];
+  if (d === null) return ['Signed digests: not configured (ROTOR_DIGEST_KEY_ID): only the chains were checked.'];
+  const out = [`Signed digests: ${d.digests} digests of ${d.vaults} vaults checked${d.lastDigestAt ? `, the newest ends at ${d.lastDigestAt}` : ''}.`];
+  for (const n of d.notYetCovered) {
+    out.push(`  not yet covered: ${safe(n.partitionKey)} rows ${n.fromSeq}–${n.toSeq} (${n.rows} rows since ${n.oldest}; the next digest covers them)`);
+  }
+  return out;
+}
 
 /** One unreadable row a query left out: where it is and what is wrong. */
 export const describeWarning = (w: AuditRowWarning): string =>
@@ -84,10 +96,11 @@ export function formatVerify(report: VerifyReport): string {
     .filter(Boolean)
     .join(', ');
   const head = `Verified ${report.rows} rows in ${report.partitions} partitions (${scope}): `;
-  if (report.ok) return `${head}every chain is intact.`;
+  if (report.ok) return [`${head}every chain is intact${report.digests ? ' and matches the signed digests' : ''}.`, ...digestLines(report)].join('\n');
   return [
     `${head}${report.findings.length} problem(s). The first problem of each partition names the first row that is wrong.`,
     `${'PARTITION'.padEnd(28)}  ${'SEQ'.padStart(5)}  ${'ROW KEY'.padEnd(23)}  ${'PROBLEM'.padEnd(17)}  DETAIL`,
     ...report.findings.map(findingLine),
+    ...digestLines(report),
   ].join('\n');
 }

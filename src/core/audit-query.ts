@@ -9,7 +9,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES, TRIGGERS, type AuditAction, type AuditOutcome, type AuditRecord } from './audit.js';
-import type { AuditRow, VerifyReport, VerifyScope } from './audit-chain.js';
+import type { AuditRow, ChainHead, VerifyReport, VerifyScope } from './audit-chain.js';
+import type { DigestEvidence } from './audit-digest.js';
 import { MS_PER_DAY, OBJECT_TYPES, type ObjectType, type Trigger } from './model.js';
 
 export const DEFAULT_PAGE_SIZE = 100;
@@ -85,8 +86,17 @@ export interface AuditReader {
   query(query: AuditQuery): Promise<AuditPage>;
   /** Every row of one object, newest first (at most `limit`). */
   objectRows(object: ObjectRef, limit: number): Promise<{ rows: AuditRow[]; truncated: boolean; warnings?: readonly AuditRowWarning[] | undefined }>;
-  verify(scope: VerifyScope): Promise<VerifyReport>;
+  /** Recomputes the chains in scope; with evidence, checks them against the signed digests too. */
+  verify(scope: VerifyScope, evidence?: DigestEvidence): Promise<VerifyReport>;
+  /** Everything verification reads (rows, chain heads, registry), for an auditor's export. */
+  snapshot?(vault: string | undefined): AsyncIterable<LogItem>;
 }
+
+/** One stored item of the audit log as an export carries it. */
+export type LogItem =
+  | { readonly kind: 'row'; readonly row: AuditRow }
+  | { readonly kind: 'head'; readonly partitionKey: string; readonly head: ChainHead }
+  | { readonly kind: 'registry'; readonly partitionKey: string; readonly firstEventTime: string };
 
 export const QUERY_PARAMETERS = ['vault', 'objectType', 'objectName', 'action', 'outcome', 'trigger', 'runId', 'from', 'to', 'pageSize', 'continuation'] as const;
 export type QueryParameter = (typeof QUERY_PARAMETERS)[number];

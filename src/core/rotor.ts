@@ -29,6 +29,8 @@ export interface RotorServices {
   pacer(vault: VaultConfig): VaultPacer;
   readonly hooks?: VersionCreatedHook | undefined;
   readonly metrics?: Metrics | undefined;
+  /** Writes the vault's next signed audit digest at the end of a run (never throws; absent without a digest key). */
+  readonly digestAfterRun?: ((vault: string) => Promise<void>) | undefined;
   /**
    * Vault leases and pending sets in storage (src/core/vault-work.ts): with them, a vault's scans and object items are
    * done by the one instance holding its lease. Without them (unit tests), each work item runs where it lands.
@@ -132,19 +134,28 @@ async function runWorkItemUntil(raw: unknown, services: RotorServices, delivery:
     const ctx = rotationContext(services, vault, run, log, deadline);
     if (services.vaultWork) {
       const host = vaultWorkHost(services, vault, log, deadline);
+      let done: WorkResult | undefined;
       switch (item.kind) {
         case 'scanVault': {
           const { summary, drain } = await services.vaultWork.scanItem(item.vault, run, host);
-          return summary ? { kind: 'scanVault', summary } : { kind: 'vault', drain };
+          done = summary ? { kind: 'scanVault', summary } : { kind: 'vault', drain };
+          break;
         }
         case 'object': {
           const { result, drain } = await services.vaultWork.objectItem(item, host);
-          return result ? { kind: 'object', result } : { kind: 'vault', drain };
+          done = result ? { kind: 'object', result } : { kind: 'vault', drain };
+          break;
         }
         case 'drainVault':
-          return { kind: 'vault', drain: await services.vaultWork.drain(item.vault, run, host) };
+          done = { kind: 'vault', drain: await services.vaultWork.drain(item.vault, run, host) };
+          break;
         case 'verify':
           break;
+      }
+      if (done) {
+        // The run's rows are durable: the vault's next signed digest covers them (nothing moved: no digest).
+        await services.digestAfterRun?.(item.vault);
+        return done;
       }
     }
     switch (item.kind) {
@@ -155,11 +166,13 @@ async function runWorkItemUntil(raw: unknown, services: RotorServices, delivery:
         await scheduleLeaseChecks(summary.objects, ctx);
         // The time budget ran out: the vault's scan continues in a new work item (same run).
         if (summary.continued) await services.queue.enqueue({ kind: 'scanVault', vault: item.vault, runId: item.runId, trigger: item.trigger });
+        else await services.digestAfterRun?.(item.vault);
         return { kind: 'scanVault', summary };
       }
       case 'object': {
         const result = await processObject(item.objectType, item.objectName, item.hint, ctx, { force: item.force === true });
         await scheduleLeaseChecks([result], ctx);
+        await services.digestAfterRun?.(item.vault);
         return { kind: 'object', result };
       }
       case 'verify':
@@ -344,6 +357,7 @@ export async function verifyNow(
       const result = await recheckObject(existing.value.objectType, existing.value.objectName, existing.value.rotationId, ctx, true);
       out.push({ vault: vault.name, type: result.type, name: result.name, outcome: result.outcome });
     }
+    if (candidates.length) await services.digestAfterRun?.(vault.name);
   }
   if (target.objectType && target.objectName && !found) {
     throw new Error(`${target.objectType} "${target.objectName}" has no rotation to verify${target.vault ? ` in ${target.vault}` : ''}`);

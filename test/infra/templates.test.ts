@@ -337,6 +337,8 @@ describe('role assignments', () => {
       'Storage Table Data Contributor',
       'Monitoring Metrics Publisher',
       'Reader',
+      'Storage Blob Data Contributor',
+      'Key Vault Crypto User',
     ]) {
       expect(granted, role).toContain(role);
     }
@@ -384,6 +386,60 @@ describe('role assignments', () => {
     expect(violations).toMatch(/b: name must be guid/);
     expect(violations).toMatch(/b: scope must be the specific resource/);
     expect(violations).toMatch(/b: principalType must be 'ServicePrincipal'/);
+  });
+});
+
+describe('signed audit digests (issue 14)', () => {
+  const digests = template('infra/modules/audit-digests.bicep');
+  const account = body(digests, 'Microsoft.Storage/storageAccounts');
+  const value = (b: ReturnType<typeof body>, path: string) => evaluate(prop(b, path), digests);
+
+  it('keep the digests in their own storage account with version-level immutability and blob versioning', () => {
+    expect(value(account, 'properties.immutableStorageWithVersioning.enabled')).toBe(true);
+    expect(value(account, 'properties.allowSharedKeyAccess')).toBe(false);
+    expect(value(body(digests, 'Microsoft.Storage/storageAccounts/blobServices'), 'properties.isVersioningEnabled')).toBe(true);
+    const container = body(digests, 'Microsoft.Storage/storageAccounts/blobServices/containers');
+    expect(value(container, 'properties.immutableStorageWithVersioning.enabled')).toBe(true);
+    expect(value(container, 'name')).toBe(SETTINGS.digestContainer.default);
+    const policy = body(digests, 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies');
+    expect(render(prop(policy, 'properties.immutabilityPeriodSinceCreationInDays'))).toBe('retentionDays');
+    expect(value(policy, 'properties.allowProtectedAppendWrites')).toBe(false);
+    // The retention is a parameter of the deployment, passed through from main.bicep.
+    expect(find(main, 'param', 'digestRetentionDays')).toBeDefined();
+  });
+
+  it('sign with a non-exportable EC P-256 or RSA 3072 key that can only sign and verify', () => {
+    const key = body(digests, 'Microsoft.KeyVault/vaults/keys');
+    expect(value(key, 'properties.attributes.exportable')).toBe(false);
+    expect(value(key, 'properties.keyOps')).toEqual(['sign', 'verify']);
+    expect(render(prop(key, 'properties.kty'))).toBe("keyType == 'EC-P256' ? 'EC' : 'RSA'");
+    expect(render(prop(key, 'properties.curveName'))).toContain("'P-256'");
+    expect(render(prop(key, 'properties.keySize'))).toContain('3072');
+    expect(value(body(digests, 'Microsoft.KeyVault/vaults'), 'properties.enableRbacAuthorization')).toBe(true);
+    expect(value(body(digests, 'Microsoft.KeyVault/vaults'), 'properties.enablePurgeProtection')).toBe(true);
+  });
+
+  it('grant Rotor Key Vault Crypto User on the key only and Storage Blob Data Contributor on the container only', () => {
+    const assignments = resourcesOfType(digests, 'Microsoft.Authorization/roleAssignments');
+    const scopes = Object.fromEntries(
+      assignments.map((a) => {
+        const b = bodyOf(a.value).body;
+        const role = evaluate((prop(b, 'properties.roleDefinitionId') as { args: Parameters<typeof evaluate>[0][] }).args[1], digests) as string;
+        return [role, render(prop(b, 'scope'))];
+      }),
+    );
+    expect(scopes).toEqual({ '12338af0-0e69-4776-bea7-57ae8d297424': 'digestKey', 'ba92f5b4-2d11-453d-a403-e96b0029c9fe': 'digestContainer' });
+  });
+
+  it('name the account and key the app settings point at', () => {
+    const names = (file: BicepFile, name: string) => render(find(file, 'var', name)?.value);
+    expect(names(app, 'digestStorageUri')).toContain('stdig${resourceToken}');
+    expect(names(digests, 'digestAccountName')).toBe("'stdig${resourceToken}'");
+    expect(names(app, 'digestKeyId')).toContain('kv-rotor-${resourceToken}');
+    expect(names(app, 'digestKeyId')).toContain('/keys/rotor-audit-digest');
+    expect(names(digests, 'vaultName')).toBe("'kv-rotor-${resourceToken}'");
+    expect(names(digests, 'digestKeyName')).toBe("'rotor-audit-digest'");
+    expect(evaluate(find(main, 'param', 'digestSchedule')?.value, main)).toBe(SETTINGS.digestSchedule.default);
   });
 });
 

@@ -162,4 +162,13 @@ describe('npm start on a fresh state folder', () => {
     expect(nodeComm['secretId']).toMatch(/\/secrets\/hpc-node-comm\/[0-9a-f]{32}$/);
     expect(rows.filter((r) => r['action'] === 'ScanCompleted')).toHaveLength(4);
   });
+
+  it('rotor audit verify checks the log against the signed digests each run ended with (issue 14)', async () => {
+    const report = JSON.parse(await rotor('audit', 'verify', '--format', 'json')) as { ok: boolean; findings: unknown[]; digests: { vaults: number; digests: number } | null };
+    expect(report.findings).toEqual([]);
+    expect(report.ok).toBe(true);
+    // One chain of digests per vault that wrote rows (the estate's two vaults), several digests each (one per run).
+    expect(report.digests?.vaults).toBeGreaterThanOrEqual(2);
+    expect(report.digests?.digests).toBeGreaterThanOrEqual(4);
+  }, 120_000);
 });

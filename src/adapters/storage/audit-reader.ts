@@ -21,9 +21,10 @@
  */
 import { odata, type TableClient } from '@azure/data-tables';
 import { boundAuditField } from '../../core/audit.js';
-import { checkRegistry, sortFindings, verifyChain, type AuditRow, type ChainFinding, type ChainHead, type ChainLayout, type VerifyReport, type VerifyScope } from '../../core/audit-chain.js';
-import { AuditQueryError, encodeContinuation, type AuditPage, type AuditQuery, type AuditReader, type AuditRowWarning, type ObjectRef } from '../../core/audit-query.js';
-import { readAuditEntity } from './audit-table.js';
+import { LogVerifier, type AuditRow, type ChainHead, type ChainLayout, type VerifyReport, type VerifyScope } from '../../core/audit-chain.js';
+import { digestReport, type DigestEvidence } from '../../core/audit-digest.js';
+import { AuditQueryError, encodeContinuation, type AuditPage, type AuditQuery, type AuditReader, type AuditRowWarning, type LogItem, type ObjectRef } from '../../core/audit-query.js';
+import { fromEntity, readAuditEntity } from './audit-table.js';
 import {
   AUDIT_PARTITION_KEY,
   AUDIT_ROW_KEY,
@@ -193,7 +194,7 @@ export class TableAuditReader implements AuditReader {
    * Recomputes every chain in scope (a whole vault-day partition at a time, streamed in partition order) and checks
    * the partitions against the registry.
    */
-  async verify(scope: VerifyScope): Promise<VerifyReport> {
+  async verify(scope: VerifyScope, evidence?: DigestEvidence): Promise<VerifyReport> {
     const fromDay = scope.from ? dayOf(scope.from) : '00000000';
     const toDay = scope.to ? dayOf(scope.to) : '99999999';
     const key = scope.vault === undefined ? undefined : vaultKey(scope.vault);
@@ -204,18 +205,13 @@ export class TableAuditReader implements AuditReader {
       const { vault, day } = splitPartition(pk);
       return day >= fromDay && day <= toDay && (key === undefined || vault === key);
     };
-    const findings: ChainFinding[] = [];
-    const unreadable: ChainFinding[] = [];
-    const present = new Set<string>();
-    let rowCount = 0;
+    const verifier = new LogVerifier(tableLayout, evidence?.coverage);
+    const unreadable = { push: (f: Parameters<LogVerifier['note']>[0]) => verifier.note(f) };
     let current = '';
     let rows: AuditRow[] = [];
     let head: ChainHead | undefined;
     const finish = (): void => {
-      if (!current) return;
-      present.add(current);
-      rowCount += rows.length;
-      findings.push(...verifyChain(current, rows, head, tableLayout));
+      if (current) verifier.partition(current, rows, head);
     };
     try {
       for await (const e of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
@@ -272,13 +268,35 @@ export class TableAuditReader implements AuditReader {
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode !== 404) throw err;
     }
-    const all = sortFindings([...checkRegistry(registered, present), ...unreadable, ...findings]);
-    return {
-      ok: all.length === 0,
-      scope: { vault: key ?? null, from: scope.from?.toISOString() ?? null, to: scope.to?.toISOString() ?? null },
-      partitions: present.size,
-      rows: rowCount,
-      findings: all,
-    };
+    return digestReport(
+      { vault: key ?? null, from: scope.from?.toISOString() ?? null, to: scope.to?.toISOString() ?? null },
+      verifier,
+      registered,
+      inScope,
+      evidence,
+    );
+  }
+
+  /** Every row, chain head and registry row (of one vault, or all), in partition order: an auditor's export. */
+  async *snapshot(vault: string | undefined): AsyncGenerator<LogItem> {
+    const key = vault === undefined ? undefined : vaultKey(vault);
+    const filter = key ? odata`PartitionKey ge ${`${key}|`} and PartitionKey lt ${`${key}|~`}` : odata`PartitionKey lt ${REGISTRY_PARTITION}`;
+    const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+    try {
+      for await (const e of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+        const pk = e.partitionKey ?? '';
+        if (e.rowKey === HEAD_ROW_KEY) yield { kind: 'head', partitionKey: pk, head: { seq: Number(e['seq']), hash: text(e['hash']), lastRowKey: text(e['lastRowKey']) } };
+        else yield { kind: 'row', row: fromEntity(e) };
+      }
+      let registryFilter = odata`PartitionKey eq ${REGISTRY_PARTITION}`;
+      if (key !== undefined) registryFilter += ` and ${odata`vault eq ${key}`}`;
+      for await (const e of this.client.listEntities<RegistryEntity>({ queryOptions: { filter: registryFilter } })) {
+        if (typeof e.auditPartition === 'string') {
+          yield { kind: 'registry', partitionKey: e.auditPartition, firstEventTime: e.firstEventTime instanceof Date ? e.firstEventTime.toISOString() : String(e.day ?? '') };
+        }
+      }
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    }
   }
 }

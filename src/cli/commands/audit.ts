@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_LOCAL_STATE } from '../defaults.js';
 import type { TargetOptions } from '../local-session.js';
+import type { VerifyReport } from '../../core/audit-chain.js';
 import type { AuditRowWarning } from '../../core/audit-query.js';
 
 const localOption = ['--local [dir]', `read the embedded local stack's audit log (state folder, default ${DEFAULT_LOCAL_STATE})`] as const;
@@ -172,30 +173,30 @@ export function registerAuditCommands(program: Command): void {
   audit
     .command('verify')
     .description(
-      'Recompute the tamper-evident chains of the audit log and name the first row of each partition that was edited, ' +
-        'deleted, inserted or reordered, and any day deleted whole. Exit code 1 when it finds a problem.',
+      'Verify the audit log: recompute the tamper-evident chains and, when Rotor signs digests (ROTOR_DIGEST_KEY_ID), ' +
+        'check the signed digest chain (signatures, links, no gap) and every partition against the heads and rows the ' +
+        'digests commit. Names the first affected row of each partition and the digest it contradicts; rows newer than ' +
+        'the last digest are listed as not yet covered. --export <dir> verifies an export offline (see `rotor audit ' +
+        'export`). Exit code 1 when it finds a problem.',
     )
     .option(...localOption)
     .option('--vault <name>', 'only this vault')
     .option('--since <when>', 'only partitions from this day on: 7d, 36h, or an ISO 8601 date/time')
     .option('--from <iso>', 'only partitions from this day on (ISO 8601)')
     .option('--to <iso>', 'only partitions up to this day (ISO 8601)')
+    .option('--max-digest-age <duration>', 'rows older than this that no digest covers are findings (e.g. 2h, 90m; default 2h)')
+    .option('--export <dir>', 'verify an export made by `rotor audit export` (CSV, digests, public keys) without Azure')
     .option('--format <format>', 'table | json', 'table')
-    .action(async (opts: TargetOptions & { vault?: string; since?: string; from?: string; to?: string }) => {
+    .action(async (opts: TargetOptions & { vault?: string; since?: string; from?: string; to?: string; maxDigestAge?: string; export?: string }) => {
       const { parseFormat } = await import('../format.js');
       const format = parseFormat(opts.format);
-      await (await import('../local-session.js')).withLocal(opts, async () => {
-        const [{ getAuditServices }, { parseVerifyScope }, { formatVerify }, { parseSince }] = await Promise.all([
-          import('../../app/services.js'),
-          import('../../core/audit-query.js'),
-          import('../audit-format.js'),
-          import('../../core/duration.js'),
-        ]);
-        const { reader, clock } = await getAuditServices();
+      const maxDigestAgeMs = await parseAge(opts.maxDigestAge);
+      const scopeOf = async (now: Date) => {
+        const [{ parseVerifyScope }, { parseSince }] = await Promise.all([import('../../core/audit-query.js'), import('../../core/duration.js')]);
         if (opts.since !== undefined && opts.from !== undefined) throw new Error('--since and --from exclude each other');
         let from = opts.from;
         if (opts.since !== undefined) {
-          const parsed = parseSince(opts.since, clock.now());
+          const parsed = parseSince(opts.since, now);
           if (!parsed.ok) throw new Error(`--since: ${parsed.message}`);
           from = parsed.value.toISOString();
         }
@@ -204,10 +205,50 @@ export function registerAuditCommands(program: Command): void {
           ['from', from],
           ['to', opts.to],
         ].filter((p): p is [string, string] => p[1] !== undefined);
-        const scope = await cliErrors(async () => parseVerifyScope(params));
-        const report = await reader.verify(scope);
+        return cliErrors(async () => parseVerifyScope(params));
+      };
+      const { formatVerify } = await import('../audit-format.js');
+      const print = (report: VerifyReport): void => {
         console.log(format === 'json' ? JSON.stringify(report, null, 2) : formatVerify(report));
         if (!report.ok) process.exitCode = 1;
+      };
+      if (opts.export !== undefined) {
+        if (opts.local !== undefined) throw new Error('--export and --local exclude each other');
+        const { verifyExport } = await import('../../app/audit-export-dir.js');
+        print(await verifyExport(opts.export, { scope: await scopeOf(new Date()), ...(maxDigestAgeMs ? { maxDigestAgeMs } : {}) }));
+        return;
+      }
+      await (await import('../local-session.js')).withLocal(opts, async () => {
+        const [{ getAuditServices }, { verifyLog }] = await Promise.all([import('../../app/services.js'), import('../../app/audit-verify.js')]);
+        const services = await getAuditServices();
+        print(await verifyLog(services, await scopeOf(services.clock.now()), { maxDigestAgeMs }));
       });
     });
+
+  audit
+    .command('export')
+    .description(
+      "Export the audit log for an auditor's own copy: rows.csv (every row with its chain fields), heads.csv, " +
+        'registry.csv, the signed digests (digests/<vault>/<seq>.json) and the public keys that signed them ' +
+        '(keys.json), plus manifest.json. `rotor audit verify --export <dir>` checks it with no access to Azure.',
+    )
+    .argument('<dir>', 'an empty or new folder')
+    .option(...localOption)
+    .option('--vault <name>', 'only this vault')
+    .action(async (dir: string, opts: TargetOptions & { vault?: string }) => {
+      await (await import('../local-session.js')).withLocal({ ...opts, format: 'table' }, async () => {
+        const [{ getAuditServices }, { exportAuditLog }] = await Promise.all([import('../../app/services.js'), import('../../app/audit-export-dir.js')]);
+        const summary = await exportAuditLog(await getAuditServices(), dir, { vault: opts.vault });
+        console.log(`Exported ${summary.rows} rows of ${summary.partitions} partitions, ${summary.digests} digests and ${summary.keys} public keys to ${dir}`);
+      });
+    });
+}
+
+async function parseAge(value: string | undefined): Promise<number | undefined> {
+  if (value === undefined) return undefined;
+  const m = /^(\d{1,5})(m|h|d)$/.exec(value.trim());
+  if (!m) throw new Error(`--max-digest-age: use minutes, hours or days, e.g. 90m, 2h, 1d; got "${value.slice(0, 40)}"`);
+  const n = Number(m[1]);
+  if (n <= 0) throw new Error('--max-digest-age: must be more than 0');
+  return n * (m[2] === 'm' ? 60_000 : m[2] === 'h' ? 3_600_000 : 86_400_000);
 }

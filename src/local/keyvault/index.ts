@@ -7,7 +7,8 @@
  *   certificate-material.ts (cryptographic material) · faults.ts, throttle.ts (fault and load injection)
  *   events.ts, expiry.ts (Event Grid events) · seed.ts (fixtures) · persistence.ts (state folder)
  *   control.ts (/_rotor control API) · vault.ts (a vault at run time).
- * Not emulated: certificate delete/recover/purge, backup/restore, issuers and contacts, key cryptography (sign, encrypt, ...),
+ * Not emulated: certificate delete/recover/purge, backup/restore, issuers and contacts, key cryptography other than
+ * sign/verify,
  * import key, release, attestation, random bytes; those requests get 501 NotImplemented.
  */
 import type { Server } from 'node:https';

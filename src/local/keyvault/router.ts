@@ -3,6 +3,7 @@
  * name), handler and throttling cost (Key Vault's operation classes).
  */
 import * as certificates from './certificates.js';
+import * as crypto from './crypto.js';
 import * as deleted from './deleted.js';
 import type { Handler, OperationRequest, VaultContext } from './context.js';
 import * as keys from './keys.js';
@@ -23,6 +24,8 @@ export interface Route {
 const READ: Cost = () => ['read'];
 const WRITE: Cost = () => ['write'];
 const SECRET_CREATE: Cost = () => ['secretCreate'];
+/** Key Vault counts sign/verify as cryptographic transactions of the key's type (here: the read budget). */
+const CRYPTO: Cost = () => ['read'];
 /** Importing a certificate is a write that also sets its secret. */
 const IMPORT: Cost = () => ['write', 'secretCreate'];
 
@@ -55,6 +58,10 @@ const ROUTES: readonly Route[] = [
   route('POST', '/keys/:name/rotate', 'keys.rotate', keys.rotateKey, keys.rotateCost),
   route('GET', '/keys/:name/rotationpolicy', 'keys.getRotationPolicy', keys.getRotationPolicy, READ),
   route('PUT', '/keys/:name/rotationpolicy', 'keys.updateRotationPolicy', keys.updateRotationPolicy, WRITE),
+  route('POST', '/keys/:name/sign', 'keys.sign', crypto.signWithKey, CRYPTO),
+  route('POST', '/keys/:name/:version/sign', 'keys.sign', crypto.signWithKey, CRYPTO),
+  route('POST', '/keys/:name/verify', 'keys.verify', crypto.verifyWithKey, CRYPTO),
+  route('POST', '/keys/:name/:version/verify', 'keys.verify', crypto.verifyWithKey, CRYPTO),
   route('GET', '/keys/:name/:version?', 'keys.get', keys.getKey, READ),
   route('PATCH', '/keys/:name/:version?', 'keys.update', keys.updateKey, WRITE),
   route('DELETE', '/keys/:name', 'keys.delete', deleted.deleteKey, WRITE),
@@ -90,7 +97,7 @@ function matches(route: Route, segments: readonly string[]): OperationRequest['p
   for (const [i, part] of pattern.entries()) {
     const segment = segments[i];
     if (part === ':name') name = segment ?? '';
-    else if (part === ':version?') version = segment;
+    else if (part === ':version?' || part === ':version') version = segment;
     else if (segment?.toLowerCase() !== part) return undefined;
   }
   return { name, version };
