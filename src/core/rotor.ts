@@ -283,3 +283,21 @@ export async function verifyNow(
   }
   return out;
 }
+
+/**
+ * On-demand rotation of one named object (rotateNow over HTTP, `rotor rotate`): rotate it if due, or now even when
+ * not due with `force` (reason ManualRequest; the object's mode still applies). One manual run of its own.
+ */
+export async function rotateObjectNow(
+  services: RotorServices,
+  target: { vault: string; objectType: ObjectType; objectName: string },
+  options: { force?: boolean },
+  log: Logger,
+): Promise<{ runId: string; result: ObjectResult }> {
+  const vault = findVault(services.config, target.vault);
+  if (!vault) throw new Error(`vault "${target.vault}" is not in the configuration`);
+  const run: RunContext = { runId: newRunId('manual', services.clock.now(), services.newId), trigger: 'manual' };
+  const ctx = rotationContext(services, vault, run, log);
+  const result = await processObject(target.objectType, target.objectName, undefined, ctx, { force: options.force === true });
+  return { runId: run.runId, result };
+}

@@ -3,10 +3,9 @@
  * timeline, verify the tamper-evident chains. Heavy modules load only when a command runs.
  */
 import type { Command } from 'commander';
-import { DEFAULT_LOCAL_STATE } from '../defaults.js';
+import { UsageError } from '../exit.js';
 import type { TargetOptions } from '../local-session.js';
-
-const localOption = ['--local [dir]', `read the embedded local stack's audit log (state folder, default ${DEFAULT_LOCAL_STATE})`] as const;
+import { addTargetOptions } from '../target.js';
 
 interface QueryOptions extends TargetOptions {
   vault?: string;
@@ -49,7 +48,7 @@ async function cliErrors<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof AuditQueryError) {
       const option = OPTION_OF[err.parameter] ?? err.parameter;
-      throw new Error(`${option}: ${err.message.slice(err.parameter.length + 2)}`);
+      throw new UsageError(`${option}: ${err.message.slice(err.parameter.length + 2)}`);
     }
     throw err;
   }
@@ -58,11 +57,11 @@ async function cliErrors<T>(fn: () => Promise<T>): Promise<T> {
 /** The options as query parameters (the same validation as the HTTP API). */
 async function queryParameters(opts: QueryOptions, now: Date): Promise<[string, string][]> {
   const { parseSince } = await import('../../core/duration.js');
-  if (opts.since !== undefined && opts.from !== undefined) throw new Error('--since and --from exclude each other');
+  if (opts.since !== undefined && opts.from !== undefined) throw new UsageError('--since and --from exclude each other');
   let from = opts.from;
   if (opts.since !== undefined) {
     const parsed = parseSince(opts.since, now);
-    if (!parsed.ok) throw new Error(`--since: ${parsed.message}`);
+    if (!parsed.ok) throw new UsageError(`--since: ${parsed.message}`);
     from = parsed.value.toISOString();
   }
   const pairs: [string, string | undefined][] = [
@@ -82,14 +81,12 @@ async function queryParameters(opts: QueryOptions, now: Date): Promise<[string, 
 }
 
 export function registerAuditCommands(program: Command): void {
-  const audit = program
-    .command('audit')
+  const audit = addTargetOptions(program.command('audit'))
     .description(
       'Query the audit log: what was rotated, when, by which trigger, from which version to which, which consumers ' +
         'confirmed it, what failed or needs a person. Newest first, one page at a time (--continuation, --all). ' +
         'Same filters as GET /api/audit. See also `rotor audit timeline` and `rotor audit verify`.',
     )
-    .option(...localOption)
     .option('--vault <name>', 'only this vault')
     .option('--type <type>', 'object type: certificate | key | secret')
     .option('--name <name>', 'object name')
@@ -107,7 +104,13 @@ export function registerAuditCommands(program: Command): void {
     .action(async (opts: QueryOptions) => {
       const { parseFormat } = await import('../format.js');
       const format = parseFormat(opts.format, ['table', 'json', 'csv']);
+      {
+        // Every argument is validated before anything starts (the same checks run again below, against the target's clock).
+        const { parseAuditQuery } = await import('../../core/audit-query.js');
+        await cliErrors(async () => parseAuditQuery(await queryParameters(opts, new Date()), new Date(), []));
+      }
       await (await import('../local-session.js')).withLocal(opts, async () => {
+        await (await import('../local-session.js')).readyStorage();
         const [{ getAuditServices }, { parseAuditQuery, continueQuery }, { rowJson, rowsCsv }, fmt] = await Promise.all([
           import('../../app/services.js'),
           import('../../core/audit-query.js'),
@@ -138,18 +141,18 @@ export function registerAuditCommands(program: Command): void {
       });
     });
 
-  audit
-    .command('timeline')
+  addTargetOptions(audit.command('timeline'))
     .description("One object's story: each rotation from detection to consumer convergence, and the reports about it.")
     .argument('<vault>', 'vault name')
     .argument('<type>', 'certificate | key | secret')
     .argument('<name>', 'object name')
-    .option(...localOption)
     .option('--format <format>', 'table | json', 'table')
     .action(async (vault: string, type: string, name: string, opts: TargetOptions) => {
       const { parseFormat } = await import('../format.js');
       const format = parseFormat(opts.format);
+      await cliErrors(async () => (await import('../../core/audit-query.js')).parseObjectRef(vault, type, name));
       await (await import('../local-session.js')).withLocal(opts, async () => {
+        await (await import('../local-session.js')).readyStorage();
         const [{ getAuditServices }, { parseObjectRef }, { buildTimeline, TIMELINE_ROW_LIMIT }, { timelineJson }, { formatTimeline }] = await Promise.all([
           import('../../app/services.js'),
           import('../../core/audit-query.js'),
@@ -165,13 +168,11 @@ export function registerAuditCommands(program: Command): void {
       });
     });
 
-  audit
-    .command('verify')
+  addTargetOptions(audit.command('verify'))
     .description(
       'Recompute the tamper-evident chains of the audit log and name the first row of each partition that was edited, ' +
         'deleted, inserted or reordered, and any day deleted whole. Exit code 1 when it finds a problem.',
     )
-    .option(...localOption)
     .option('--vault <name>', 'only this vault')
     .option('--since <when>', 'only partitions from this day on: 7d, 36h, or an ISO 8601 date/time')
     .option('--from <iso>', 'only partitions from this day on (ISO 8601)')
@@ -180,7 +181,13 @@ export function registerAuditCommands(program: Command): void {
     .action(async (opts: TargetOptions & { vault?: string; since?: string; from?: string; to?: string }) => {
       const { parseFormat } = await import('../format.js');
       const format = parseFormat(opts.format);
+      if (opts.since !== undefined && opts.from !== undefined) throw new UsageError('--since and --from exclude each other');
+      if (opts.since !== undefined) {
+        const parsed = (await import('../../core/duration.js')).parseSince(opts.since, new Date());
+        if (!parsed.ok) throw new UsageError(`--since: ${parsed.message}`);
+      }
       await (await import('../local-session.js')).withLocal(opts, async () => {
+        await (await import('../local-session.js')).readyStorage();
         const [{ getAuditServices }, { parseVerifyScope }, { formatVerify }, { parseSince }] = await Promise.all([
           import('../../app/services.js'),
           import('../../core/audit-query.js'),
@@ -188,11 +195,11 @@ export function registerAuditCommands(program: Command): void {
           import('../../core/duration.js'),
         ]);
         const { reader, clock } = await getAuditServices();
-        if (opts.since !== undefined && opts.from !== undefined) throw new Error('--since and --from exclude each other');
+        if (opts.since !== undefined && opts.from !== undefined) throw new UsageError('--since and --from exclude each other');
         let from = opts.from;
         if (opts.since !== undefined) {
           const parsed = parseSince(opts.since, clock.now());
-          if (!parsed.ok) throw new Error(`--since: ${parsed.message}`);
+          if (!parsed.ok) throw new UsageError(`--since: ${parsed.message}`);
           from = parsed.value.toISOString();
         }
         const params = [
