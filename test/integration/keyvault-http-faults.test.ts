@@ -6,11 +6,21 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyVaultClients } from '../../src/adapters/azure-clients.js';
 import type { LocalStack } from '../../src/local/stack.js';
+import { DEFAULT_SEND_RETRY_AFTER } from '../../src/local/keyvault/types.js';
 import { clientsFor, rawRequest, startKeyVaultStack } from './helpers/keyvault.js';
 
 let stack: LocalStack;
 let kv: KeyVaultClients;
-const NO_FAULTS = { throttleShare: 0, serverErrorShare: 0, latencyMs: 0, limits: { rsa2048Create: 20, read: 4000, secretCreate: 300 } };
+const NO_FAULTS = {
+  throttleShare: 0,
+  serverErrorShare: 0,
+  latencyMs: 0,
+  limits: { rsa2048Create: 20, read: 4000, secretCreate: 300 },
+  sendRetryAfter: DEFAULT_SEND_RETRY_AFTER,
+};
+const REAL_429_BODY = {
+  error: { code: 'Throttled', message: 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached' },
+};
 
 beforeAll(async () => {
   stack = await startKeyVaultStack({ vaults: ['hpc-prod', 'hpc-test'] });
@@ -78,11 +88,11 @@ describe('requests', () => {
 
 describe('throttling and faults', () => {
   it("answers 429 Throttled with an integer Retry-After once an operation class's 10-second budget is spent", async () => {
-    stack.keyVault.setFaults('hpc-prod', { limits: { rsa2048Create: 1 } });
+    stack.keyVault.setFaults('hpc-prod', { limits: { rsa2048Create: 1 }, sendRetryAfter: true });
     await kv.keys.createRsaKey('budgeted', { keySize: 2048 });
     const throttled = await rawRequest(stack, 'POST', 'keys/budgeted2/create?api-version=2025-07-01', { token: stack.token, body: { kty: 'RSA' } });
     expect(throttled.status).toBe(429);
-    expect(throttled.json().error.code).toBe('Throttled');
+    expect(throttled.json()).toEqual(REAL_429_BODY);
     const retryAfter = Number(throttled.headers['retry-after']);
     expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 10).toBe(true);
     // Another class (and an EC create) still has budget; a certificate create counts as a key create.
@@ -95,8 +105,21 @@ describe('throttling and faults', () => {
     expect(stack.keyVault.counters('hpc-prod')).toMatchObject({ 'keys.create': 3, 'certificates.create': 1, throttled: 2 });
   });
 
+  it("answers 429 as a real Key Vault does, without Retry-After and with the real body, which the SDK does not retry", async () => {
+    stack.keyVault.setFaults('hpc-prod', { throttleShare: 1, sendRetryAfter: false });
+    const throttled = await rawRequest(stack, 'PUT', 'secrets/budgeted-secret?api-version=2025-07-01', { token: stack.token, body: { value: 'v2' } });
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers['retry-after']).toBeUndefined();
+    expect(throttled.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(throttled.headers['cache-control']).toBe('no-cache');
+    expect(throttled.json()).toEqual(REAL_429_BODY);
+    // The Azure SDK's retry policy retries a 429 only when it carries Retry-After: this one surfaces at once.
+    await expect(kv.secrets.setSecret('budgeted-secret', 'v3')).rejects.toMatchObject({ statusCode: 429, code: 'Throttled' });
+    expect(stack.keyVault.counters('hpc-prod')).toMatchObject({ 'secrets.set': 2, throttled: 2 });
+  });
+
   it('throttles a seeded share of requests; the SDK honours Retry-After and succeeds', async () => {
-    stack.keyVault.setFaults('hpc-prod', { throttleShare: 0.5, retryAfterSeconds: 1, seed: 42 });
+    stack.keyVault.setFaults('hpc-prod', { throttleShare: 0.5, retryAfterSeconds: 1, seed: 42, sendRetryAfter: true });
     const started = Date.now();
     for (let i = 0; i < 3; i++) expect((await kv.secrets.getSecret('probe')).value).toBe('value');
     const counters = stack.keyVault.counters('hpc-prod');
@@ -130,7 +153,7 @@ describe('control API', () => {
     const counters = await rawRequest(stack, 'GET', '_rotor/counters', { token: stack.token, vault: 'hpc-prod' });
     expect(counters.json()).toMatchObject({ 'secrets.get': 1 });
 
-    const faults = await rawRequest(stack, 'POST', '_rotor/faults', { token: stack.token, body: { throttleShare: 1, retryAfterSeconds: 3 } });
+    const faults = await rawRequest(stack, 'POST', '_rotor/faults', { token: stack.token, body: { throttleShare: 1, retryAfterSeconds: 3, sendRetryAfter: true } });
     expect(faults.status).toBe(200);
     const throttled = await rawRequest(stack, 'GET', 'secrets/probe?api-version=2025-07-01', { token: stack.token });
     expect(throttled.status).toBe(429);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FaultController } from '../../src/local/keyvault/faults.js';
+import { THROTTLED_MESSAGE } from '../../src/local/keyvault/errors.js';
 import { mulberry32 as seededRandom } from '../../src/core/generators.js';
 import { SlidingWindowBudget } from '../../src/local/keyvault/throttle.js';
 import { KEY_VAULT_PUBLISHED_LIMITS } from '../../src/local/keyvault/types.js';
@@ -57,9 +58,14 @@ describe('FaultController', () => {
 
   it('merges updates: limits per class, false switches budgets off', () => {
     const faults = new FaultController(() => 0);
-    faults.update({ limits: { secretCreate: 1 } });
+    faults.update({ limits: { secretCreate: 1 }, sendRetryAfter: true });
     expect(faults.decide(['secretCreate'])).toBeUndefined();
     expect(faults.decide(['secretCreate'])).toMatchObject({ status: 429, code: 'Throttled', headers: { 'Retry-After': '10' } });
+    faults.update({ sendRetryAfter: false });
+    const real = faults.decide(['secretCreate']);
+    expect(real).toMatchObject({ status: 429, code: 'Throttled', headers: {} });
+    expect(real?.body()).toEqual({ error: { code: 'Throttled', message: THROTTLED_MESSAGE } });
+    expect(real?.headers).not.toHaveProperty('Retry-After');
     expect(faults.decide(['read'])).toBeUndefined();
     faults.update({ limits: false });
     expect(faults.decide(['secretCreate'])).toBeUndefined();

@@ -36,7 +36,10 @@ export interface OperationRequest {
 
 export interface OperationResult {
   readonly status: number;
+  /** The JSON body; undefined for none (204). */
   readonly body: unknown;
+  /** Extra response headers (Location, Retry-After). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export type Handler = (vault: VaultContext, request: OperationRequest) => OperationResult | Promise<OperationResult>;

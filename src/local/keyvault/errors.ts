@@ -44,10 +44,13 @@ export const conflict = (message: string): KeyVaultError => new KeyVaultError(40
 
 export const forbidden = (message: string): KeyVaultError => new KeyVaultError(403, 'Forbidden', message);
 
-export const throttled = (retryAfterSeconds: number, reason: string): KeyVaultError =>
-  new KeyVaultError(
-    429,
-    'Throttled',
-    `Request was not processed because too many requests were received. Reason: ${reason}`,
-    { 'Retry-After': String(retryAfterSeconds) },
-  );
+/** The body of a real Key Vault 429 (THROTTLING-429-NOTE.md), word for word. */
+export const THROTTLED_MESSAGE =
+  'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached';
+
+/**
+ * Key Vault's 429. A real one carries no Retry-After (`retryAfterSeconds` undefined); the emulator can add one
+ * (FaultOptions.sendRetryAfter).
+ */
+export const throttled = (retryAfterSeconds: number | undefined): KeyVaultError =>
+  new KeyVaultError(429, 'Throttled', THROTTLED_MESSAGE, retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) });

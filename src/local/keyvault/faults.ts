@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { KeyVaultError, throttled } from './errors.js';
 import { SlidingWindowBudget, type OperationClass } from './throttle.js';
 import { withoutUndefined } from './util.js';
-import { KEY_VAULT_PUBLISHED_LIMITS, type FaultOptions, type ThrottleLimits } from './types.js';
+import { DEFAULT_SEND_RETRY_AFTER, KEY_VAULT_PUBLISHED_LIMITS, type FaultOptions, type ThrottleLimits } from './types.js';
 import { mulberry32 } from '../../core/generators.js';
 
 const share = z.number().min(0).max(1);
@@ -31,6 +31,7 @@ export const faultOptionsSchema = z.strictObject({
     ])
     .optional(),
   seed: z.number().int().optional(),
+  sendRetryAfter: z.boolean().optional(),
 });
 
 
@@ -40,6 +41,7 @@ interface FaultState {
   retryAfterSeconds: number;
   serverErrorShare: number;
   limits: ThrottleLimits | false;
+  sendRetryAfter: boolean;
 }
 
 export class FaultController {
@@ -49,6 +51,7 @@ export class FaultController {
     retryAfterSeconds: 1,
     serverErrorShare: 0,
     limits: { ...KEY_VAULT_PUBLISHED_LIMITS },
+    sendRetryAfter: DEFAULT_SEND_RETRY_AFTER,
   };
   private random = mulberry32(1);
   private readonly budget: SlidingWindowBudget;
@@ -76,9 +79,9 @@ export class FaultController {
    * of its operation classes. Returns the error to answer with, or undefined to proceed.
    */
   decide(classes: readonly OperationClass[]): KeyVaultError | undefined {
-    const { throttleShare, serverErrorShare, retryAfterSeconds, limits } = this.state;
+    const { throttleShare, serverErrorShare, retryAfterSeconds, limits, sendRetryAfter } = this.state;
     if (throttleShare > 0 && this.random() < throttleShare) {
-      return throttled(retryAfterSeconds, 'injected throttling (throttleShare).');
+      return throttled(sendRetryAfter ? retryAfterSeconds : undefined);
     }
     if (serverErrorShare > 0 && this.random() < serverErrorShare) {
       return this.random() < 0.5
@@ -88,9 +91,6 @@ export class FaultController {
     if (limits === false) return undefined;
     const decision = this.budget.tryAcquire(classes, limits);
     if (decision.ok) return undefined;
-    return throttled(
-      decision.retryAfterSeconds,
-      `the vault's budget of ${limits[decision.operationClass]} '${decision.operationClass}' requests per 10 seconds is exhausted.`,
-    );
+    return throttled(sendRetryAfter ? decision.retryAfterSeconds : undefined);
   }
 }

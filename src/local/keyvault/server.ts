@@ -32,13 +32,37 @@ export interface VaultServerOptions {
   readonly control: ControlHandler;
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
+/** Headers every Key Vault response carries (BEHAVIOURS.md 28), with the local stack's values. */
+const STANDARD_HEADERS: Readonly<Record<string, string>> = {
+  'cache-control': 'no-cache',
+  pragma: 'no-cache',
+  expires: '-1',
+  'strict-transport-security': 'max-age=31536000;includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-ms-keyvault-region': 'local',
+  'x-ms-keyvault-service-version': 'rotor-local',
+  'x-ms-keyvault-network-info': 'conn_type=Ipv4;addr=127.0.0.1;act_addr_fam=InterNetwork;',
+};
+
+function send(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
   if (res.headersSent || res.destroyed) return;
-  const payload = body === undefined ? '' : JSON.stringify(body);
+  const clientRequestId = req.headers['x-ms-client-request-id'];
+  const common = {
+    ...STANDARD_HEADERS,
+    'x-ms-request-id': randomUUID(),
+    ...(typeof clientRequestId === 'string' ? { 'x-ms-client-request-id': clientRequestId.slice(0, 128) } : {}),
+  };
+  // A 204 has neither body nor Content-Type, as in Key Vault.
+  if (status === 204 || body === undefined) {
+    res.writeHead(status, { ...common, ...headers });
+    res.end();
+    return;
+  }
+  const payload = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(payload),
-    'x-ms-request-id': randomUUID(),
+    ...common,
     ...headers,
   });
   res.end(payload);
@@ -50,7 +74,7 @@ function unauthorized(message: string): KeyVaultError {
 
 function checkToken(req: IncomingMessage, token: string): void {
   const header = req.headers.authorization;
-  if (!header) throw unauthorized('AKV10000: Request is missing a Bearer or PoP token.');
+  if (!header) throw unauthorized('AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token.');
   const match = /^Bearer\s+(.+)$/i.exec(header);
   const given = Buffer.from(match?.[1]?.trim() ?? '');
   const expected = Buffer.from(token);
@@ -99,7 +123,7 @@ async function handle(vault: Vault, options: VaultServerOptions, req: IncomingMe
     const segments = pathSegments(url.pathname);
     if (segments[0] === '_rotor') {
       const result = await options.control(vault, method, segments.slice(1), await readBody(req));
-      return send(res, result.status, result.body);
+      return send(req, res, result.status, result.body);
     }
     checkApiVersion(url.searchParams);
     const match = matchRoute(method, segments);
@@ -121,12 +145,12 @@ async function handle(vault: Vault, options: VaultServerOptions, req: IncomingMe
       throw fault;
     }
     const result = await route.handler(vault, request);
-    send(res, result.status, result.body);
+    send(req, res, result.status, result.body, result.headers);
   } catch (err) {
-    if (err instanceof KeyVaultError) return send(res, err.status, err.body(), err.headers);
+    if (err instanceof KeyVaultError) return send(req, res, err.status, err.body(), err.headers);
     vault.count('serverError');
     vault.log(`${method} ${req.url?.split('?')[0] ?? ''} failed: ${(err as Error)?.stack?.split('\n')[0] ?? String(err)}`);
-    send(res, 500, new KeyVaultError(500, 'InternalServerError', 'The local Key Vault endpoint failed; see its log.').body());
+    send(req, res, 500, new KeyVaultError(500, 'InternalServerError', 'The local Key Vault endpoint failed; see its log.').body());
   }
 }
 

@@ -39,7 +39,18 @@ export interface FaultOptions {
   limits?: Partial<ThrottleLimits> | false;
   /** Seed of the PRNG that picks which requests get share-based faults (deterministic tests). */
   seed?: number;
+  /**
+   * Whether 429s carry a `Retry-After` header. A real Key Vault 429 carries none (THROTTLING-429-NOTE.md in
+   * shared/specs), and the Azure SDK then does not retry it. Default: see DEFAULT_SEND_RETRY_AFTER.
+   */
+  sendRetryAfter?: boolean;
 }
+
+/**
+ * Default of FaultOptions.sendRetryAfter. Key Vault sends no Retry-After on 429; the emulator will follow it by
+ * default once Rotor retries 429s without Retry-After itself (until then a switch: `sendRetryAfter: false`).
+ */
+export const DEFAULT_SEND_RETRY_AFTER = true;
 
 /** Times are ISO 8601 or relative to the emulator clock: "+10d", "-355d", "+36h", "+90m". */
 export type SeedTime = string;
