@@ -19,6 +19,7 @@ import type { AzureEnvironment, KeyVaultClients } from '../adapters/azure-client
 import type { StorageConnection } from '../adapters/storage/clients.js';
 import type { TableAuditLog } from '../adapters/storage/audit-table.js';
 import type { AuditReader } from '../core/audit-query.js';
+import { NotificationDispatcher, type DispatcherOptions, type Notifier } from '../core/notifications.js';
 import { OtelMetrics } from './metrics.js';
 import { startTelemetry, type TelemetryHandle, type TelemetryOptions } from './telemetry.js';
 
@@ -33,6 +34,8 @@ export interface AppServices extends RotorServices {
   /** Metric export to Application Insights, when APPLICATIONINSIGHTS_CONNECTION_STRING is set. */
   readonly telemetry?: TelemetryHandle | undefined;
   readonly auditReader: AuditReader;
+  /** Publishes Rotor's CloudEvents from durable audit rows, when ROTOR_EVENTS_TOPIC_ENDPOINT is set. */
+  readonly notifications?: NotificationDispatcher | undefined;
 }
 
 /** What the auditors' functions need: storage only, so the audit API answers even when the configuration is broken. */
@@ -153,6 +156,9 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
   const { TABLES, QUEUES, tableClient, queueClient } = storageClients;
   const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit), options.log);
   const auditReader = new TableAuditReader(tableClient(storage, TABLES.audit));
+  const random = options.random ?? cryptoRandom;
+  const notifications = await buildNotifications(env, azure, { audit: auditLog, clock, sleep, random, log: options.log });
+  if (notifications) auditLog.observe(notifications);
   const pacers = new Map<string, VaultPacer>();
   const gateways = new Map<string, VaultGateway>();
   const pacer = (vault: VaultConfig): VaultPacer => {
@@ -191,8 +197,9 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     config,
     clock,
     sleep,
-    random: options.random ?? cryptoRandom,
+    random,
     newId: options.newId ?? randomUUID,
+    notifications,
     audit: auditLog,
     states: new TableStateStore(tableClient(storage, TABLES.state)),
     queue: new StorageWorkQueue(queueClient(storage, QUEUES.work)),
@@ -203,6 +210,25 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
       return g;
     },
   };
+}
+
+/**
+ * Notifications (src/core/notifications.ts): an observer of the audit log that publishes CloudEvents to the Event
+ * Grid topic named by ROTOR_EVENTS_TOPIC_ENDPOINT with Rotor's identity. Off when the setting is absent.
+ */
+export async function buildNotifications(
+  env: Env,
+  azure: AzureEnvironment,
+  deps: Pick<DispatcherOptions, 'audit' | 'clock' | 'sleep' | 'random' | 'log'> & { notifier?: Notifier },
+): Promise<NotificationDispatcher | undefined> {
+  const endpoint = readSetting(env, 'eventsTopicEndpoint');
+  if (!endpoint && !deps.notifier) return undefined;
+  if (endpoint && !/^https:\/\//i.test(endpoint)) {
+    const message = `${SETTINGS.eventsTopicEndpoint.name}: must be an https URL (the topic endpoint, …/api/events), got "${endpoint}"`;
+    throw new ConfigError(message, [message]);
+  }
+  const notifier = deps.notifier ?? new (await import('../adapters/eventgrid/notifier.js')).EventGridNotifier(endpoint as string, azure);
+  return new NotificationDispatcher({ ...deps, notifier });
 }
 
 /** Builds the auditors' services from the storage settings alone (no Rotor configuration needed). */

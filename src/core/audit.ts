@@ -32,6 +32,7 @@ export const AUDIT_ACTIONS = [
   'ConsumerSkipped',
   'PreviousVersionDisabled',
   'VerificationStarted',
+  'NotificationFailed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

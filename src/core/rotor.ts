@@ -26,6 +26,27 @@ export interface RotorServices {
   pacer(vault: VaultConfig): VaultPacer;
   readonly hooks?: VersionCreatedHook | undefined;
   readonly metrics?: Metrics | undefined;
+  /** Notifications published from durable audit rows: a work item waits for them before it ends (bounded). */
+  readonly notifications?: { settle(): Promise<void> } | undefined;
+}
+
+/** How long a work item waits, at most, for its notifications to be published (they never fail the work). */
+export const NOTIFICATION_SETTLE_MS = 60_000;
+
+/** Waits for queued notifications, at most NOTIFICATION_SETTLE_MS; never throws. */
+export async function settleNotifications(services: Pick<RotorServices, 'notifications'>): Promise<void> {
+  if (!services.notifications) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, NOTIFICATION_SETTLE_MS);
+  });
+  try {
+    await Promise.race([services.notifications.settle(), limit]);
+  } catch {
+    // settle never rejects; a notifier that misbehaves must not fail the work item either
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const compactTime = (d: Date): string => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -79,6 +100,14 @@ export interface DeliveryInfo {
  * message to the poison queue, so nothing is lost silently.
  */
 export async function runWorkItem(raw: unknown, services: RotorServices, delivery: DeliveryInfo, log: Logger): Promise<WorkResult> {
+  try {
+    return await runWorkItemInner(raw, services, delivery, log);
+  } finally {
+    await settleNotifications(services);
+  }
+}
+
+async function runWorkItemInner(raw: unknown, services: RotorServices, delivery: DeliveryInfo, log: Logger): Promise<WorkResult> {
   const parsed = parseWorkItem(raw);
   const now = services.clock.now();
   if (!parsed.ok) {
