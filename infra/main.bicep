@@ -67,6 +67,9 @@ param instanceMemoryMB int = 2048
 @description('Tags added to every resource.')
 param tags object = {}
 
+@description('Email address that receives Rotor\'s alerts (stale consumers, failed rotations, expired objects, audit write failures, poison messages); empty: no receiver yet.')
+param alertEmailAddress string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var allTags = union(tags, { 'azd-env-name': environmentName, application: 'rotor' })
 
@@ -108,6 +111,19 @@ module app 'modules/app.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     virtualNetworkSubnetId: virtualNetworkSubnetId
     instanceMemoryMB: instanceMemoryMB
+  }
+}
+
+// Alert rules on Rotor's own metrics, with an action group that emails alertEmailAddress.
+module alerts 'modules/alerts.bicep' = {
+  name: 'rotor-alerts'
+  scope: rg
+  params: {
+    location: location
+    tags: allTags
+    resourceToken: resourceToken
+    appInsightsId: app.outputs.appInsightsId
+    alertEmailAddress: alertEmailAddress
   }
 }
 
@@ -184,3 +200,5 @@ output ROTOR_IDENTITY_CLIENT_ID string = app.outputs.identityClientId
 output ROTOR_IDENTITY_PRINCIPAL_ID string = app.outputs.identityPrincipalId
 output ROTOR_STORAGE_ACCOUNT string = app.outputs.storageAccountName
 output ROTOR_VAULT_EVENTS_SUBSCRIBED bool = subscribeVaultEvents
+output ROTOR_EVENTS_TOPIC_ID string = app.outputs.eventsTopicId
+output ROTOR_EVENTS_TOPIC_ENDPOINT string = app.outputs.eventsTopicEndpoint

@@ -159,6 +159,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
   const random = options.random ?? cryptoRandom;
   const notifications = await buildNotifications(env, azure, { audit: auditLog, clock, sleep, random, log: options.log });
   if (notifications) auditLog.observe(notifications);
+  if (metrics instanceof OtelMetrics) auditLog.observe(metrics.auditObserver());
   const pacers = new Map<string, VaultPacer>();
   const gateways = new Map<string, VaultGateway>();
   const pacer = (vault: VaultConfig): VaultPacer => {

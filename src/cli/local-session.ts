@@ -46,14 +46,15 @@ async function lockHolder(stateDir: string): Promise<number | undefined> {
   return pid && pid !== process.pid && pidAlive(pid) ? pid : undefined;
 }
 
+/** How long a command waits for another command that holds the state folder (`rotor run` on it, say). */
+const LOCK_WAIT_MS = 120_000;
+
 /** One process at a time runs the stack of a state folder (`rotor local`, or a command that started it itself). */
 export async function takeLock(stateDir: string): Promise<() => Promise<void>> {
   const lock = join(stateDir, 'lock');
   const pid = await lockHolder(stateDir);
   if (pid) {
-    throw new Error(
-      `the local stack in ${stateDir} is in use by process ${pid} (another rotor command); wait for it to finish, or use another --state`,
-    );
+    throw new Error(`the local stack in ${stateDir} is in use by process ${pid} (another rotor command); wait for it to finish, or use another --state`);
   }
   await writeFile(lock, String(process.pid));
   return () => rm(lock, { force: true });
@@ -129,8 +130,14 @@ export async function startEstateStack(options: {
 export async function openLocalSession(options: { stateDir?: string; configFile?: string; quiet?: boolean }): Promise<LocalSession> {
   const stateDir = resolve(options.stateDir ?? DEFAULT_LOCAL_STATE);
   await mkdir(stateDir, { recursive: true });
-  const holder = await lockHolder(stateDir);
-  const running = holder ? await runningStack(stateDir, holder) : undefined;
+  // `rotor local` publishes its running stack (use it); another command holding the folder is waited for.
+  let holder = await lockHolder(stateDir);
+  let running = holder ? await runningStack(stateDir, holder) : undefined;
+  for (const deadline = Date.now() + LOCK_WAIT_MS; holder && !running && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 250));
+    holder = await lockHolder(stateDir);
+    running = holder ? await runningStack(stateDir, holder) : undefined;
+  }
   if (running) {
     // `rotor local` runs this folder's stack: use it (the same endpoints, state and configuration) rather than
     // starting a second stack on the same files.

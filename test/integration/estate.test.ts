@@ -21,7 +21,7 @@ let state: string;
 /** Runs the CLI on the test's state folder; exit 3 (needs attention: the demo estate has open problems) is expected. */
 async function rotor(...args: string[]): Promise<string> {
   try {
-    const { stdout } = await run(process.execPath, [bin, ...args, '--state', state], { cwd: root, maxBuffer: 20 * 1024 * 1024, timeout: 120_000 });
+    const { stdout } = await run(process.execPath, [bin, ...args, '--state', state], { cwd: root, maxBuffer: 20 * 1024 * 1024, timeout: 240_000 });
     return stdout;
   } catch (err) {
     const e = err as { code?: unknown; stdout?: string; stderr?: string };
@@ -54,13 +54,13 @@ beforeAll(async () => {
   if (!existsSync(join(root, 'dist/src/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does) before this test');
   state = await mkdtemp(join(tmpdir(), 'rotor-estate-'));
   first = JSON.parse(await rotor('run', '--format', 'json')) as RunJson;
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   if (state) await rm(state, { recursive: true, force: true });
 });
 
-describe('npm start on a fresh state folder', () => {
+describe('npm start on a fresh state folder', { timeout: 300_000 }, () => {
   it('rotates the due objects of the seeded estate and reports the rest', () => {
     expect(decisive(first, 'hpc-prod-kv', 'certificate/hpc-node-comm')).toBe('VersionCreated:NearExpiry');
     expect(decisive(first, 'hpc-prod-kv', 'key/hpc-cache-cmk')).toBe('VersionCreated:NearExpiry');
