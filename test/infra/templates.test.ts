@@ -477,7 +477,7 @@ describe('notifications and alerts', () => {
     const topic = body(app, 'Microsoft.EventGrid/topics');
     expect(evaluate(prop(topic, 'properties.disableLocalAuth'), app)).toBe(true);
     expect(evaluate(prop(topic, 'properties.inputSchema'), app)).toBe('CloudEventSchemaV1_0');
-    expect(render(prop(appSettingsOf(app).settings!, SETTINGS.eventsTopicEndpoint.name))).toBe('eventsTopic.properties.endpoint');
+    expect(render(prop(appSettingsOf(app).settings, SETTINGS.eventsTopicEndpoint.name))).toBe('eventsTopic.properties.endpoint');
   });
 
   it('Rotor\'s identity may send events to that topic only (EventGrid Data Sender on the topic)', () => {
@@ -485,7 +485,7 @@ describe('notifications and alerts', () => {
       .map((r) => bodyOf(r.value).body)
       .find((b) => render(prop(b, 'properties.roleDefinitionId')).includes('eventGridDataSender'));
     expect(assignment).toBeDefined();
-    expect(render(prop(assignment!, 'scope'))).toBe('eventsTopic');
+    expect(render(prop(assignment, 'scope'))).toBe('eventsTopic');
     expect(checkRoleAssignments(app).roles).toContain('EventGrid Data Sender');
   });
 
