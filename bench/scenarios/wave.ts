@@ -34,8 +34,8 @@ class TimedAudit implements AuditLog {
       this.waitedMs += performance.now() - t;
     }
   }
-  hasRecord(vault: string, rotationId: string, action: AuditRecord['action']): Promise<boolean> {
-    return this.inner.hasRecord(vault, rotationId, action);
+  hasRecord(vault: string, rotationId: string, action: AuditRecord['action'], since: Date): Promise<boolean> {
+    return this.inner.hasRecord(vault, rotationId, action, since);
   }
 }
 

@@ -30,6 +30,7 @@ param virtualNetworkSubnetId string
 // Names Rotor's code uses (src/adapters/storage/clients.ts TABLES and QUEUES; the infra test checks they agree).
 var auditTableName = 'RotorAudit'
 var stateTableName = 'RotorState'
+var consumersTableName = 'RotorConsumers'
 var workQueueName = 'rotor-work'
 var poisonQueueName = 'rotor-work-poison'
 var deploymentContainerName = 'app-package'
@@ -97,6 +98,13 @@ resource auditTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023
 resource stateTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
   parent: tableService
   name: stateTableName
+}
+
+// One row per consumer per rotation (PartitionKey rotation id): what each Batch pool, HPC Pack node and HPC Cache
+// presented at its last check.
+resource consumersTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: consumersTableName
 }
 
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
@@ -279,7 +287,7 @@ resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 }
 
 // Storage Table Data Contributor on Rotor's storage account: Rotor appends audit rows to RotorAudit and keeps
-// per-object rotation state (optimistic concurrency) in RotorState.
+// per-object rotation state (optimistic concurrency) in RotorState and each consumer's result in RotorConsumers.
 resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: storage
   name: guid(storage.id, identity.id, roles.storageTableDataContributor)
@@ -327,4 +335,5 @@ output storageAccountName string = storage.name
 output deadLetterContainerName string = deadLetterContainer.name
 output auditTableName string = auditTable.name
 output stateTableName string = stateTable.name
+output consumersTableName string = consumersTable.name
 output poisonQueueName string = poisonQueue.name

@@ -10,7 +10,7 @@ import { metrics as otelMetrics } from '@opentelemetry/api';
 import { ConfigError, parseConfigText, type RotorConfig, type VaultConfig } from '../core/config.js';
 import { cryptoRandom } from '../core/generators.js';
 import { VaultPacer } from '../core/pacing.js';
-import type { Clock, Logger, Metrics, Random, Sleep, VaultGateway } from '../core/ports.js';
+import type { Clock, ConsumerResultReader, Logger, Metrics, Random, Sleep, VaultGateway } from '../core/ports.js';
 import { newRunId, type RotorServices } from '../core/rotor.js';
 import { auditRecord } from '../core/audit.js';
 import type { Trigger } from '../core/model.js';
@@ -42,6 +42,8 @@ export interface AppServices extends RotorServices {
 export interface AuditServices {
   readonly clock: Clock;
   readonly reader: AuditReader;
+  /** Consumer rows (RotorConsumers): the timelines show each consumer's latest check from them. */
+  readonly consumers?: ConsumerResultReader | undefined;
   readonly log?: Logger | undefined;
 }
 
@@ -142,6 +144,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     { createConsumerGateway },
     { ConsumerVerifier },
     { TableAuditReader },
+    { TableConsumerStore },
   ] = await Promise.all([
     import('../adapters/azure-clients.js'),
     import('../adapters/keyvault/gateway.js'),
@@ -152,8 +155,10 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     import('../adapters/consumers/index.js'),
     import('../core/verification.js'),
     import('../adapters/storage/audit-reader.js'),
+    import('../adapters/storage/consumer-table.js'),
   ]);
   const { TABLES, QUEUES, tableClient, queueClient } = storageClients;
+  const consumerResults = new TableConsumerStore(tableClient(storage, TABLES.consumers));
   const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit), options.log);
   const auditReader = new TableAuditReader(tableClient(storage, TABLES.audit));
   const random = options.random ?? cryptoRandom;
@@ -189,7 +194,8 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
   return {
     env,
     azure,
-    hooks: new ConsumerVerifier(consumers),
+    hooks: new ConsumerVerifier(consumers, consumerResults),
+    consumerResults,
     storage,
     auditLog,
     metrics,
@@ -236,11 +242,17 @@ export async function buildNotifications(
 export async function buildAuditServices(options: { env?: Env; clock?: Clock; log?: Logger } = {}): Promise<AuditServices> {
   const env = options.env ?? process.env;
   const storage = storageConnection(env, await azureEnvironment(env));
-  const [{ tableClient, TABLES }, { TableAuditReader }] = await Promise.all([
+  const [{ tableClient, TABLES }, { TableAuditReader }, { TableConsumerStore }] = await Promise.all([
     import('../adapters/storage/clients.js'),
     import('../adapters/storage/audit-reader.js'),
+    import('../adapters/storage/consumer-table.js'),
   ]);
-  return { clock: options.clock ?? systemClock, reader: new TableAuditReader(tableClient(storage, TABLES.audit)), log: options.log };
+  return {
+    clock: options.clock ?? systemClock,
+    reader: new TableAuditReader(tableClient(storage, TABLES.audit)),
+    consumers: new TableConsumerStore(tableClient(storage, TABLES.consumers)),
+    log: options.log,
+  };
 }
 
 /**
@@ -280,7 +292,7 @@ let sharedAudit: Promise<AuditServices> | undefined;
 /** Installs the process-wide services (the local host and the CLI build them from explicit options). */
 export function useServices(services: AppServices): void {
   shared = Promise.resolve(services);
-  sharedAudit = Promise.resolve({ clock: services.clock, reader: services.auditReader });
+  sharedAudit = Promise.resolve({ clock: services.clock, reader: services.auditReader, consumers: services.consumerResults });
 }
 
 /** Installs the process-wide auditors' services (tests, and tools that only read the audit log). */

@@ -124,13 +124,16 @@ export interface EstateView {
 }
 
 /** Status, plan and open problems of the given vaults (reads list pages and state rows; writes nothing). */
-export async function estateView(services: Pick<RotorServices, 'config' | 'gateway' | 'states' | 'clock'>, vaults: readonly VaultConfig[]): Promise<EstateView> {
+export async function estateView(
+  services: Pick<RotorServices, 'config' | 'gateway' | 'states' | 'clock' | 'consumerResults'>,
+  vaults: readonly VaultConfig[],
+): Promise<EstateView> {
   const statuses: ObjectStatus[] = [];
   const plan: Planned[] = [];
   for (const vault of vaults) {
     const gateway = services.gateway(vault);
     const [s, p] = await Promise.all([
-      vaultStatus({ config: services.config, gateway, states: services.states, clock: services.clock }),
+      vaultStatus({ config: services.config, gateway, states: services.states, clock: services.clock, consumerResults: services.consumerResults }),
       planVault({ config: services.config, gateway, clock: services.clock }),
     ]);
     statuses.push(...s);

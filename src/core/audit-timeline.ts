@@ -6,14 +6,19 @@
  */
 import type { AuditRecord } from './audit.js';
 import type { AuditRow } from './audit-chain.js';
-import type { ObjectRef } from './audit-query.js';
+import type { AuditReader, ObjectRef } from './audit-query.js';
+import type { ConsumerStatus } from './consumers.js';
+import type { ConsumerRecord, ConsumerResultReader } from './ports.js';
 
 /** Rows of one object read at most (a timeline longer than this says it is truncated). */
 export const TIMELINE_ROW_LIMIT = 10_000;
 
 export type RotationStatus = 'Completed' | 'Failed' | 'ManualActionRequired' | 'VersionCreated' | 'InProgress';
 
-export type ConsumerState = 'Verified' | 'Stale' | 'Unreachable' | 'Misconfigured' | 'Skipped';
+export type ConsumerState = 'Verified' | 'Pending' | 'Stale' | 'Unreachable' | 'Misconfigured' | 'Skipped';
+
+/** Rotations (newest first) whose consumer rows a timeline reads; older ones tell their consumers from audit rows. */
+export const TIMELINE_CONSUMER_ROTATIONS = 20;
 
 export interface ConsumerStory {
   readonly consumer: string;
@@ -26,6 +31,8 @@ export interface ConsumerStory {
   /** When the consumer first confirmed the new version, if it did. */
   readonly verifiedAt: string | null;
   readonly checks: number;
+  /** When it is due to be checked again (from its consumer row; null when converged or unknown). */
+  readonly nextCheckAt: string | null;
 }
 
 export interface RotationStory {
@@ -65,6 +72,7 @@ export interface ObjectTimeline {
 
 const CONSUMER_ACTIONS: Readonly<Record<string, ConsumerState>> = {
   ConsumerVerified: 'Verified',
+  ConsumerPending: 'Pending',
   ConsumerStale: 'Stale',
   ConsumerUnreachable: 'Unreachable',
   ConsumerMisconfigured: 'Misconfigured',
@@ -98,11 +106,40 @@ function consumers(rows: readonly AuditRow[]): ConsumerStory[] {
       detail: last.detail,
       verifiedAt: iso(verified),
       checks: list.length,
+      nextCheckAt: null,
     };
   });
 }
 
-function story(rotationId: string, rows: AuditRow[]): RotationStory {
+const STATE_OF: Readonly<Record<ConsumerStatus, ConsumerState>> = {
+  Verified: 'Verified',
+  Pending: 'Pending',
+  Stale: 'Stale',
+  UnknownCertificate: 'Misconfigured',
+  Unreachable: 'Unreachable',
+  Misconfigured: 'Misconfigured',
+  Skipped: 'Skipped',
+};
+
+/**
+ * A rotation's consumers from its consumer rows (RotorConsumers): each one's latest check, however many checks ran.
+ * (Audit rows record a consumer only when its state changes, so they alone cannot say when it was last checked.)
+ */
+function consumersFromRecords(records: readonly ConsumerRecord[]): ConsumerStory[] {
+  return records.map((r) => ({
+    consumer: `${r.label} (${r.id})`,
+    state: STATE_OF[r.status] ?? 'Misconfigured',
+    at: r.checkedAt.toISOString(),
+    expected: r.expected,
+    observed: r.observed,
+    detail: r.detail,
+    verifiedAt: r.verifiedAt ? r.verifiedAt.toISOString() : null,
+    checks: r.checks,
+    nextCheckAt: r.status !== 'Verified' && r.nextCheckAt ? r.nextCheckAt.toISOString() : null,
+  }));
+}
+
+function story(rotationId: string, rows: AuditRow[], consumerRecords: readonly ConsumerRecord[] | undefined): RotationStory {
   const records = rows.map((r) => r.record);
   const first = (action: string): AuditRecord | undefined => records.find((r) => r.action === action);
   const last = (action: string): AuditRecord | undefined => [...records].reverse().find((r) => r.action === action);
@@ -123,7 +160,7 @@ function story(rotationId: string, rows: AuditRow[]): RotationStory {
             : 'InProgress';
   const versioned = completed ?? created;
   const origin = records[0] as AuditRecord;
-  const cs = consumers(rows);
+  const cs = consumerRecords?.length ? consumersFromRecords(consumerRecords) : consumers(rows);
   const converged = cs.length > 0 && cs.every((c) => c.state === 'Verified');
   return {
     rotationId,
@@ -151,9 +188,15 @@ function story(rotationId: string, rows: AuditRow[]): RotationStory {
 
 /**
  * Groups an object's rows into rotations. Consumer rows written without a rotation id are attached to the rotation
- * that created the version they report on.
+ * that created the version they report on. A rotation's consumers come from its consumer rows when given (by
+ * rotation id), else from its audit rows.
  */
-export function buildTimeline(object: ObjectRef, rows: readonly AuditRow[], truncated = false): ObjectTimeline {
+export function buildTimeline(
+  object: ObjectRef,
+  rows: readonly AuditRow[],
+  truncated = false,
+  consumerRows: ReadonlyMap<string, readonly ConsumerRecord[]> = new Map(),
+): ObjectTimeline {
   const sorted = [...rows].sort(oldestFirst);
   const groups = new Map<string, AuditRow[]>();
   for (const row of sorted) {
@@ -173,7 +216,39 @@ export function buildTimeline(object: ObjectRef, rows: readonly AuditRow[], trun
     if (owner) groups.get(owner)?.push(row);
     else other.push(row);
   }
-  const rotations = [...groups].map(([id, list]) => story(id, list.sort(oldestFirst)));
+  const rotations = [...groups].map(([id, list]) => story(id, list.sort(oldestFirst), consumerRows.get(id)));
   rotations.sort((a, b) => ((b.rows[0]?.record.timestamp.getTime() ?? 0) - (a.rows[0]?.record.timestamp.getTime() ?? 0)));
   return { object, rotations, other: other.reverse(), rowCount: rows.length, truncated };
+}
+
+/** Rotation ids of an object's rows, newest rotation first. */
+function rotationIdsNewestFirst(rows: readonly AuditRow[]): string[] {
+  const first = new Map<string, number>();
+  for (const { record } of rows) {
+    if (!record.rotationId) continue;
+    const t = record.timestamp.getTime();
+    if (!first.has(record.rotationId) || t < (first.get(record.rotationId) as number)) first.set(record.rotationId, t);
+  }
+  return [...first].sort((a, b) => b[1] - a[1]).map(([id]) => id);
+}
+
+/**
+ * Reads and builds one object's timeline: its audit rows (at most `limit`), and the consumer rows of its newest
+ * rotations (at most TIMELINE_CONSUMER_ROTATIONS, read one rotation at a time).
+ */
+export async function readTimeline(
+  reader: Pick<AuditReader, 'objectRows'>,
+  consumers: ConsumerResultReader | undefined,
+  object: ObjectRef,
+  limit = TIMELINE_ROW_LIMIT,
+): Promise<ObjectTimeline> {
+  const { rows, truncated } = await reader.objectRows(object, limit);
+  const consumerRows = new Map<string, ConsumerRecord[]>();
+  if (consumers) {
+    for (const id of rotationIdsNewestFirst(rows).slice(0, TIMELINE_CONSUMER_ROTATIONS)) {
+      const records = await consumers.list(id);
+      if (records.length) consumerRows.set(id, records);
+    }
+  }
+  return buildTimeline(object, rows, truncated, consumerRows);
 }

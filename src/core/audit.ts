@@ -30,6 +30,7 @@ export const AUDIT_ACTIONS = [
   'ConsumerUnreachable',
   'ConsumerMisconfigured',
   'ConsumerSkipped',
+  'VerificationChecked',
   'PreviousVersionDisabled',
   'VerificationStarted',
   'NotificationFailed',

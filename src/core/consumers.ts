@@ -4,6 +4,7 @@
  * (the certificate each node presents on its node-manager TLS port — seeds 000, 001) and HPC Cache (the
  * customer-managed key version it encrypts with — seed 002). Adapters map the wire models to these types.
  */
+import { hpcCacheKeyViolations } from './profiles.js';
 
 export type ConsumerKind = 'batch-pool' | 'hpc-pack-node' | 'hpc-pack-cluster' | 'hpc-cache';
 
@@ -312,9 +313,8 @@ export function checkHpcCache(
   const problems: string[] = [];
   if (vault && !vault.softDeleteEnabled) problems.push('soft delete is disabled on the key vault');
   if (vault && !vault.purgeProtectionEnabled) problems.push('purge protection is disabled on the key vault');
-  if (key.keyType && !key.keyType.toUpperCase().startsWith('RSA')) problems.push(`the new key version is ${key.keyType}, not RSA`);
-  if (key.keySize && key.keySize !== 2048) problems.push(`the new key version is ${key.keySize} bits, not 2048`);
-  if (!key.enabled) problems.push('the new key version is disabled');
+  // The same rules as the hpc-cache profile's preflight (one definition: profiles.ts), applied to the new version.
+  problems.push(...hpcCacheKeyViolations({ keyType: key.keyType ?? 'RSA', keySize: key.keySize, enabled: key.enabled }).map((p) => `the new key version: ${p}`));
   if (problems.length) {
     return { ...base, status: 'Misconfigured', reason: 'CustomerManagedKeyPrerequisites', detail: `HPC Cache key requirements not met: ${problems.join('; ')}`, nextCheckAt: recheckAt };
   }

@@ -8,7 +8,6 @@ import { MS_PER_DAY, type ObjectType } from './model.js';
 import { evaluate, nextRotationDate } from './policy.js';
 import type { RotorServices } from './rotor.js';
 import type { RotationState } from './state.js';
-import { parseVerification } from './verification.js';
 
 /** At most this many versions are listed (newest first); an object with more says so. */
 export const DESCRIBE_VERSION_LIMIT = 50;
@@ -90,7 +89,7 @@ export function rotationStateWord(state: Pick<RotationState, 'status' | 'attempt
 }
 
 export async function describeObject(
-  services: Pick<RotorServices, 'config' | 'gateway' | 'states' | 'clock'>,
+  services: Pick<RotorServices, 'config' | 'gateway' | 'states' | 'clock' | 'consumerResults'>,
   target: { vault: string; type: ObjectType; name: string },
 ): Promise<ObjectDescription> {
   const vault = findVault(services.config, target.vault);
@@ -128,7 +127,7 @@ export async function describeObject(
   }
   const resolution = resolveObjectPolicy(services.config, current);
   const finding = evaluate({ object: current, resolution }, now);
-  const doc = state ? parseVerification(state.verification) : undefined;
+  const consumers = state?.rotationId && services.consumerResults ? await services.consumerResults.list(state.rotationId) : [];
   const byThumbprint = new Map(versions.filter((v) => v.thumbprint).map((v) => [v.thumbprint!.toUpperCase(), v.version]));
   const byVersion = new Set(versions.map((v) => v.version));
   const uses = (observed: string): string | undefined => {
@@ -172,7 +171,7 @@ export async function describeObject(
             nextCheckAt: iso(state.nextCheckAt),
           }
         : undefined,
-    consumers: (doc?.consumers ?? []).map((c) => ({
+    consumers: consumers.map((c) => ({
       consumer: c.label,
       id: c.id,
       kind: c.kind,
@@ -182,7 +181,7 @@ export async function describeObject(
       expected: c.expected,
       observed: c.observed,
       usesVersion: uses(c.observed),
-      checkedAt: c.checkedAt,
+      checkedAt: c.checkedAt.toISOString(),
     })),
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { AuditRecord } from './audit.js';
 import type { CertificatePolicyModel, KeySpec, ObjectSnapshot, ObjectType, ObjectVersion, VaultRef } from './model.js';
+import type { ConsumerResult } from './consumers.js';
 import type { RotationState } from './state.js';
 
 export interface Clock {
@@ -121,8 +122,12 @@ export interface FlushOptions {
 export interface AuditLog {
   append(record: AuditRecord): void;
   flush(options?: FlushOptions): Promise<void>;
-  /** Whether a row with this rotation id and action exists (used when resuming after a crash). */
-  hasRecord(vault: string, rotationId: string, action: AuditRecord['action']): Promise<boolean>;
+  /**
+   * Whether a row with this rotation id and action exists (used when resuming after a crash). `since` is when the
+   * rotation started: only rows from then on can belong to it, so only those are read — the cost of a resume does
+   * not grow with the age of the log.
+   */
+  hasRecord(vault: string, rotationId: string, action: AuditRecord['action'], since: Date): Promise<boolean>;
 }
 
 export class ConcurrencyError extends Error {
@@ -150,6 +155,39 @@ export interface RotationStateStore {
   listOpen(vault: string): AsyncIterable<Versioned<RotationState>>;
   /** Every state of a vault (`rotor status`). */
   list(vault: string): AsyncIterable<Versioned<RotationState>>;
+}
+
+/**
+ * One consumer's result in one rotation (table RotorConsumers): the latest check, and what the earlier checks
+ * established (when it was first checked, when it last changed status, when it first confirmed the new version).
+ */
+export interface ConsumerRecord extends ConsumerResult {
+  readonly rotationId: string;
+  readonly vault: string;
+  readonly objectType: ObjectType;
+  readonly objectName: string;
+  readonly firstCheckedAt: Date;
+  /** When the consumer entered its current status. */
+  readonly statusSince: Date;
+  /** When the consumer first presented / used the new version, if it did. */
+  readonly verifiedAt?: Date | undefined;
+  /** Checks of this consumer in this rotation. */
+  readonly checks: number;
+}
+
+/** Reads the consumer rows of a rotation (status, timelines). */
+export interface ConsumerResultReader {
+  /** Every consumer row of one rotation, in consumer-id order. */
+  list(rotationId: string): Promise<ConsumerRecord[]>;
+}
+
+/** Consumer rows, one per consumer per rotation; written in batch transactions (at most 100 rows each). */
+export interface ConsumerResultStore extends ConsumerResultReader {
+  /**
+   * Inserts or replaces rows of one rotation, and deletes the rows of consumers (by id) that a check no longer found
+   * (a pool deleted, a node removed, a head node that answers again): the audit log keeps their story.
+   */
+  write(rotationId: string, records: readonly ConsumerRecord[], removed?: readonly string[]): Promise<void>;
 }
 
 export type { WorkItem, WorkQueue } from './work.js';

@@ -8,7 +8,7 @@
  * - failures are audited and retried with exponential backoff, then handed to a person.
  */
 import { auditRecord, type AuditInput, type RunContext } from './audit.js';
-import type { ObjectPolicy, RotorConfig } from './config.js';
+import { resolveObjectPolicy, type ObjectPolicy, type RotorConfig, type SecretKind } from './config.js';
 import { generateSecretValue } from './generators.js';
 import { MS_PER_DAY, type CertificatePolicyModel, type ObjectSnapshot, type ObjectVersion } from './model.js';
 import { operationClassForKey, type VaultPacer } from './pacing.js';
@@ -317,7 +317,7 @@ function newRotation(
     startedAt: now,
     updatedAt: now,
     completedAt: undefined,
-    verification: '',
+    verification: undefined,
     nextCheckAt: undefined,
     verifyDeadline: undefined,
     ...fields,
@@ -418,6 +418,9 @@ function appendStartRows(state: RotationState, findingMessage: string, ctx: Rota
   );
 }
 
+/** When a rotation's rows can have started (its claim; rows from before the startedAt field existed: the last update). */
+const rotationStart = (state: RotationState): Date => state.startedAt ?? state.updatedAt;
+
 /** Resumes a rotation whose worker stopped (crash, timeout, redelivery) once its lease has expired. */
 export async function resumeRotation(existing: Versioned<RotationState>, ctx: RotationContext): Promise<ObjectOutcome> {
   const now = ctx.clock.now();
@@ -436,7 +439,7 @@ export async function resumeRotation(existing: Versioned<RotationState>, ctx: Ro
     throw err;
   }
   const note = ' (resumed after an interrupted attempt)';
-  if (state.status === 'RotationStarted' && !(await ctx.audit.hasRecord(state.vault, state.rotationId, 'RotationStarted'))) {
+  if (state.status === 'RotationStarted' && !(await ctx.audit.hasRecord(state.vault, state.rotationId, 'RotationStarted', rotationStart(state)))) {
     appendStartRows(state, `rotation ${state.rotationId} was claimed but not yet recorded`, ctx, note);
     try {
       await ctx.audit.flush();
@@ -447,12 +450,12 @@ export async function resumeRotation(existing: Versioned<RotationState>, ctx: Ro
     }
   }
   if (state.status === 'VersionCreated') {
-    if (await ctx.audit.hasRecord(state.vault, state.rotationId, 'RotationCompleted')) {
+    if (await ctx.audit.hasRecord(state.vault, state.rotationId, 'RotationCompleted', rotationStart(state))) {
       // Interrupted after the completion was audited: only the state is missing.
       await ctx.states.put({ ...state, status: 'Completed', completedAt: now, leaseUntil: undefined, updatedAt: now }, etag);
       return 'Rotated';
     }
-    if (!(await ctx.audit.hasRecord(state.vault, state.rotationId, 'VersionCreated'))) {
+    if (!(await ctx.audit.hasRecord(state.vault, state.rotationId, 'VersionCreated', rotationStart(state)))) {
       ctx.audit.append(versionCreatedRow(state, ctx, note));
     }
   }
@@ -625,32 +628,29 @@ async function ensureNewVersion(state: RotationState, ctx: RotationContext, prep
     case 'key':
       return rotateKey(current, ctx);
     case 'secret': {
-      const policy = policyForSecret(state, current, ctx);
-      const value = policy.kind ? generateSecretValue(policy.kind, ctx.random) : undefined;
-      if (value === undefined) throw new GatewayError('BadRequest', 'no generator for this secret kind');
+      // The secret's policy as every other decision sees it (configuration, then tags): resolveObjectPolicy.
+      const resolution = resolveObjectPolicy(ctx.config, current);
+      const kind = resolution.ok ? resolution.policy.secretKind : undefined;
+      const value = kind ? generateSecretValue(kind, ctx.random) : undefined;
+      if (value === undefined) throw new GatewayError('BadRequest', resolution.ok ? 'no generator for this secret kind' : `${resolution.field}: ${resolution.message}`);
       const now = ctx.clock.now();
       await ctx.pacer.acquire('secretWrite');
       return gateway.setSecretVersion(state.objectName, value, {
         tags,
-        contentType: current.contentType ?? (policy.kind && 'contentType' in policy.kind ? policy.kind.contentType : undefined),
+        contentType: current.contentType ?? (kind && 'contentType' in kind ? kind.contentType : undefined),
         notBefore: now,
-        expiresOn: new Date(now.getTime() + policy.lifetimeMs),
+        expiresOn: new Date(now.getTime() + secretLifetimeMs(kind, current)),
       });
     }
   }
 }
 
-function policyForSecret(state: RotationState, current: ObjectVersion, ctx: RotationContext) {
-  const kindName = Object.entries(current.tags).find(([k]) => k.trim().toLowerCase() === 'rotor-secret-kind')?.[1]?.trim();
-  const override = ctx.config.objects.find(
-    (o) => o.vault.toLowerCase() === state.vault.toLowerCase() && o.type === 'secret' && o.name === state.objectName,
-  );
-  const kind = ctx.config.secretKinds[kindName ?? override?.secretKind ?? ''];
+/** A new secret version keeps the previous version's lifetime when it had one; otherwise its kind's validity. */
+function secretLifetimeMs(kind: SecretKind | undefined, current: ObjectVersion): number {
   const validityDays = kind && kind.generator !== 'external' ? kind.validityDays : 90;
-  // Keep the previous version's lifetime when it had one; otherwise the kind's validity.
   const start = current.notBefore ?? current.createdOn;
   const previousLifetime = current.expiresOn && start ? current.expiresOn.getTime() - start.getTime() : 0;
-  return { kind, lifetimeMs: previousLifetime > 0 ? previousLifetime : validityDays * MS_PER_DAY };
+  return previousLifetime > 0 ? previousLifetime : validityDays * MS_PER_DAY;
 }
 
 async function rotateKey(current: ObjectVersion, ctx: RotationContext): Promise<ObjectVersion> {

@@ -7,7 +7,7 @@ import { findVault, type RotorConfig, type VaultConfig } from './config.js';
 import { parseVaultEvents, type ParsedEvents } from './events.js';
 import type { ObjectType, Trigger } from './model.js';
 import type { VaultPacer } from './pacing.js';
-import type { AuditLog, Clock, Logger, Metrics, Random, RotationStateStore, Sleep, VaultGateway } from './ports.js';
+import type { AuditLog, Clock, ConsumerResultStore, Logger, Metrics, Random, RotationStateStore, Sleep, VaultGateway } from './ports.js';
 import type { RotationContext, VersionCreatedHook } from './rotation.js';
 import { planObject, planVault, processObject, processVault, type ObjectResult, type PlanEntry, type VaultSummary } from './scan.js';
 import { parseWorkItem, type WorkItem, type WorkQueue } from './work.js';
@@ -21,6 +21,8 @@ export interface RotorServices {
   readonly newId: () => string;
   readonly audit: AuditLog;
   readonly states: RotationStateStore;
+  /** Each consumer's result per rotation (RotorConsumers); read by `rotor status` and the timelines. */
+  readonly consumerResults?: ConsumerResultStore | undefined;
   readonly queue: WorkQueue;
   gateway(vault: VaultConfig): VaultGateway;
   pacer(vault: VaultConfig): VaultPacer;

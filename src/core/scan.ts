@@ -174,35 +174,54 @@ const REPORT_ACTIONS: Record<string, Pick<AuditInput, 'action' | 'outcome'> & { 
   Expired: { action: 'ManualActionRequired', outcome: 'ActionRequired', result: 'ManualActionRequired' },
 };
 
-/** Acts on one object's finding according to its policy mode. */
-export async function handleFinding(
-  object: ObjectSnapshot,
-  finding: Finding,
-  policy: ObjectPolicy | undefined,
-  ctx: RotationContext,
-): Promise<ObjectOutcome> {
+/**
+ * What to do about an object's finding — decided once, here, for the run (handleFinding) and the dry run
+ * (planObject) alike: nothing, report it (once per version), skip it (mode off), hand it to a person (mode notify),
+ * or rotate it (mode auto; the preflight may still refuse).
+ */
+export type Decision =
+  | { readonly kind: 'none' }
+  | {
+      readonly kind: 'report' | 'skip' | 'notify';
+      /** De-duplication key of the report (reason@version identity). */
+      readonly key: string;
+      /** The rows to audit (once per key). */
+      readonly rows: readonly AuditInput[];
+      readonly result: ObjectOutcome;
+      /** For the dry run. */
+      readonly message: string;
+    }
+  | { readonly kind: 'rotate'; readonly policy: ObjectPolicy };
+
+export function decide(object: ObjectSnapshot, finding: Finding, policy: ObjectPolicy | undefined): Decision {
+  if (finding.disposition === 'ignore') return { kind: 'none' };
   const base = { vault: object.vault, objectType: object.type, objectName: object.name, version: object.version ?? '', thumbprint: object.thumbprint ?? '' };
   const key = `${finding.reason}@${versionIdentity(object)}`;
-  if (finding.disposition === 'ignore') return 'NotDue';
   if (finding.disposition === 'report' || !policy) {
     const mapping = REPORT_ACTIONS[finding.reason] ?? { action: 'Skipped', outcome: 'Info', result: 'Reported' as const };
-    return reportOnce(object, key, [{ ...base, action: mapping.action, outcome: mapping.outcome, reason: finding.reason, detail: finding.message }], ctx, mapping.result);
+    return {
+      kind: 'report',
+      key,
+      rows: [{ ...base, action: mapping.action, outcome: mapping.outcome, reason: finding.reason, detail: finding.message }],
+      result: mapping.result,
+      message: finding.message,
+    };
   }
   const detected: AuditInput = { ...base, action: 'Detected', outcome: 'Info', reason: finding.reason, detail: finding.message };
   switch (policy.mode) {
     case 'off':
-      return reportOnce(
-        object,
-        `PolicyOff:${key}`,
-        [detected, { ...base, action: 'Skipped', outcome: 'Skipped', reason: 'PolicyOff', detail: `due, but rotation is off (${policy.sources['mode'] ?? 'default'})` }],
-        ctx,
-        'Skipped',
-      );
+      return {
+        kind: 'skip',
+        key: `PolicyOff:${key}`,
+        rows: [detected, { ...base, action: 'Skipped', outcome: 'Skipped', reason: 'PolicyOff', detail: `due, but rotation is off (${policy.sources['mode'] ?? 'default'})` }],
+        result: 'Skipped',
+        message: `${finding.message}; rotation is off`,
+      };
     case 'notify':
-      return reportOnce(
-        object,
-        `NotifyOnly:${key}`,
-        [
+      return {
+        kind: 'notify',
+        key: `NotifyOnly:${key}`,
+        rows: [
           detected,
           {
             ...base,
@@ -212,11 +231,29 @@ export async function handleFinding(
             detail: `due; Rotor only notifies for this object (${policy.sources['mode'] ?? 'default mode notify'})`,
           },
         ],
-        ctx,
-        'ManualActionRequired',
-      );
+        result: 'ManualActionRequired',
+        message: `${finding.message}; notify only`,
+      };
     case 'auto':
-      return rotateDueObject(object, finding, policy, ctx);
+      return { kind: 'rotate', policy };
+  }
+}
+
+/** Acts on one object's finding as `decide` says. */
+export async function handleFinding(
+  object: ObjectSnapshot,
+  finding: Finding,
+  policy: ObjectPolicy | undefined,
+  ctx: RotationContext,
+): Promise<ObjectOutcome> {
+  const decision = decide(object, finding, policy);
+  switch (decision.kind) {
+    case 'none':
+      return 'NotDue';
+    case 'rotate':
+      return rotateDueObject(object, finding, decision.policy, ctx);
+    default:
+      return reportOnce(object, decision.key, decision.rows, ctx, decision.result);
   }
 }
 
@@ -458,18 +495,17 @@ export interface PlanEntry {
   readonly expiresOn?: Date | undefined;
 }
 
-/** Dry run: what would rotate and why. Reads only (list pages, plus the policy of due certificates). */
+/** Dry run: what would rotate and why (the run's decision, `decide`). Reads only (list pages, plus the policy of due certificates). */
 export async function planObject(object: ObjectSnapshot, ctx: Pick<RotationContext, 'config' | 'gateway' | 'clock'>): Promise<PlanEntry | undefined> {
   const resolution = resolveObjectPolicy(ctx.config, object);
   const finding = evaluate({ object, resolution }, ctx.clock.now());
-  if (!finding || finding.disposition === 'ignore') return undefined;
+  if (!finding) return undefined;
+  const decision = decide(object, finding, resolution.ok ? resolution.policy : undefined);
+  if (decision.kind === 'none') return undefined;
   const entry = { type: object.type, name: object.name, reason: finding.reason, message: finding.message, expiresOn: object.expiresOn };
-  if (finding.disposition === 'report' || !resolution.ok) return { ...entry, action: 'report' };
-  const policy = resolution.policy;
-  if (policy.mode === 'off') return { ...entry, action: 'skip', message: `${finding.message}; rotation is off` };
-  if (policy.mode === 'notify') return { ...entry, action: 'notify', message: `${finding.message}; notify only` };
+  if (decision.kind !== 'rotate') return { ...entry, action: decision.kind, message: decision.message };
   const current = object.version ? undefined : await ctx.gateway.getCurrent(object.type, object.name);
-  const { refusal } = await preflight(current ?? { ...object, version: object.version ?? '', id: '' }, policy, ctx);
+  const { refusal } = await preflight(current ?? { ...object, version: object.version ?? '', id: '' }, decision.policy, ctx);
   if (refusal) return { ...entry, action: refusal.action === 'PolicyViolation' ? 'refuse' : 'manual', message: `${finding.message}; ${refusal.detail}` };
   return { ...entry, action: 'rotate' };
 }

@@ -46,11 +46,27 @@ export interface RotationState {
   readonly reportedFinding: string;
   /** Externally rotated secrets: identity (creation time) of the last version Rotor observed. */
   readonly observedVersion: string;
-  /** Consumer verification (issue C): JSON document, next check time and deadline. */
-  readonly verification: string;
+  /**
+   * Consumer verification: when it started, how many checks ran and the consumers by state after the last one.
+   * Each consumer's own result is a row of RotorConsumers (ConsumerResultStore); undefined when nothing was verified.
+   */
+  readonly verification?: VerificationSummary | undefined;
   readonly nextCheckAt?: Date | undefined;
   readonly verifyDeadline?: Date | undefined;
 }
+
+/** Consumers of a rotation by state (UnknownCertificate counts as misconfigured, an offline node as skipped). */
+export const CONSUMER_COUNT_KEYS = ['verified', 'stale', 'unreachable', 'pending', 'misconfigured', 'skipped'] as const;
+export type ConsumerCountKey = (typeof CONSUMER_COUNT_KEYS)[number];
+export type ConsumerCounts = Readonly<Record<ConsumerCountKey, number>>;
+
+export interface VerificationSummary {
+  readonly startedAt: Date;
+  readonly checks: number;
+  readonly counts: ConsumerCounts;
+}
+
+export const consumerTotal = (counts: ConsumerCounts): number => CONSUMER_COUNT_KEYS.reduce((n, k) => n + counts[k], 0);
 
 export function emptyState(vault: string, objectType: ObjectType, objectName: string, now: Date): RotationState {
   return {
@@ -74,7 +90,6 @@ export function emptyState(vault: string, objectType: ObjectType, objectName: st
     updatedAt: now,
     reportedFinding: '',
     observedVersion: '',
-    verification: '',
   };
 }
 

@@ -6,16 +6,23 @@ import { findVault, resolveObjectPolicy, vaultTypes } from './config.js';
 import type { ConsumerStatus } from './consumers.js';
 import { MS_PER_DAY, type ObjectType } from './model.js';
 import { evaluate, nextRotationDate } from './policy.js';
+import type { ConsumerResultReader } from './ports.js';
 import type { RotationContext } from './rotation.js';
-import type { RotationState } from './state.js';
-import { parseVerification } from './verification.js';
+import type { ConsumerCounts, RotationState } from './state.js';
 
 export interface ConsumerStatusEntry {
   readonly consumer: string;
+  /** The consumer's stable id (ARM id of a pool or cache, hpcpack://cluster/node). */
+  readonly id: string;
   readonly status: ConsumerStatus;
   readonly reason: string;
   readonly detail: string;
+  readonly expected: string;
+  readonly observed: string;
   readonly checkedAt: string;
+  readonly nextCheckAt?: string | undefined;
+  /** When it first confirmed the new version, if it did. */
+  readonly verifiedAt?: string | undefined;
 }
 
 export interface ObjectStatus {
@@ -30,14 +37,28 @@ export interface ObjectStatus {
   readonly finding?: string | undefined;
   readonly mode?: string | undefined;
   readonly lastRotation?:
-    | { rotationId: string; status: RotationState['status']; startedAt?: string | undefined; completedAt?: string | undefined; fromVersion: string; toVersion: string; lastError: string }
+    | {
+        rotationId: string;
+        status: RotationState['status'];
+        startedAt?: string | undefined;
+        completedAt?: string | undefined;
+        fromVersion: string;
+        toVersion: string;
+        lastError: string;
+        /** Consumers by state after the last check, and when the next check is due. */
+        consumerCounts?: ConsumerCounts | undefined;
+        checks?: number | undefined;
+        nextCheckAt?: string | undefined;
+      }
     | undefined;
   readonly consumers: ConsumerStatusEntry[];
 }
 
 const iso = (d: Date | undefined): string | undefined => d?.toISOString();
 
-export async function vaultStatus(ctx: Pick<RotationContext, 'config' | 'gateway' | 'states' | 'clock'>): Promise<ObjectStatus[]> {
+export async function vaultStatus(
+  ctx: Pick<RotationContext, 'config' | 'gateway' | 'states' | 'clock'> & { consumerResults?: ConsumerResultReader | undefined },
+): Promise<ObjectStatus[]> {
   const vault = findVault(ctx.config, ctx.gateway.vault.name);
   if (!vault) throw new Error(`vault "${ctx.gateway.vault.name}" is not in the configuration`);
   const states = new Map<string, RotationState>();
@@ -51,7 +72,7 @@ export async function vaultStatus(ctx: Pick<RotationContext, 'config' | 'gateway
         const resolution = resolveObjectPolicy(ctx.config, object);
         const finding = evaluate({ object, resolution }, now);
         const state = states.get(`${type}/${object.name.toLowerCase()}`);
-        const doc = state ? parseVerification(state.verification) : undefined;
+        const consumers = state?.rotationId && state.verification && ctx.consumerResults ? await ctx.consumerResults.list(state.rotationId) : [];
         out.push({
           vault: vault.name,
           type,
@@ -72,9 +93,23 @@ export async function vaultStatus(ctx: Pick<RotationContext, 'config' | 'gateway
                   fromVersion: state.fromVersion,
                   toVersion: state.toVersion,
                   lastError: state.lastError,
+                  consumerCounts: state.verification?.counts,
+                  checks: state.verification?.checks,
+                  nextCheckAt: state.status === 'Verifying' ? iso(state.nextCheckAt) : undefined,
                 }
               : undefined,
-          consumers: (doc?.consumers ?? []).map((c) => ({ consumer: c.label, status: c.status, reason: c.reason, detail: c.detail, checkedAt: c.checkedAt })),
+          consumers: consumers.map((c) => ({
+            consumer: c.label,
+            id: c.id,
+            status: c.status,
+            reason: c.reason,
+            detail: c.detail,
+            expected: c.expected,
+            observed: c.observed,
+            checkedAt: c.checkedAt.toISOString(),
+            nextCheckAt: iso(c.nextCheckAt),
+            verifiedAt: iso(c.verifiedAt),
+          })),
         });
       }
     }

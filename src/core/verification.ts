@@ -1,10 +1,13 @@
 /**
  * Consumer verification: a rotation is only done when the things that use the secret have picked up the new
  * version. Right after a version is created, Rotor finds the consumers (Batch pools by secret URL or thumbprint,
- * HPC Pack clusters by configuration, HPC Caches by key URL), checks each one and audits a row per consumer. Until
- * all have converged the rotation stays Verifying, re-checked at each consumer's next-check time (a delayed queue
- * message, and the nightly run); past the deadline it fails listing the stale consumers — the previous version stays
- * enabled. Only after convergence may the previous version be disabled, and only if configured.
+ * HPC Pack clusters by configuration, HPC Caches by key URL) and checks each one. Each consumer's latest result is a
+ * row of RotorConsumers (ConsumerResultStore); the rotation's state keeps the counts. The audit log gets a row for a
+ * consumer when its state changes (first result, Stale → Verified, ...) and one VerificationChecked row per check
+ * with the counts, so its volume stays bounded at thousands of nodes. Until all have converged the rotation stays
+ * Verifying, re-checked at the consumers' next-check time (a delayed queue message, and the nightly run); past the
+ * deadline it fails naming the consumers that did not converge — the previous version stays enabled. Only after
+ * convergence may the previous version be disabled, and only if configured.
  */
 import { auditRecord } from './audit.js';
 import type { HpcPackClusterConfig } from './config.js';
@@ -25,9 +28,9 @@ import {
   type TlsProbeResult,
   type VaultProtection,
 } from './consumers.js';
-import { ConcurrencyError, GatewayError, type Versioned } from './ports.js';
+import { ConcurrencyError, GatewayError, type ConsumerRecord, type ConsumerResultStore, type Versioned } from './ports.js';
 import { completeRotation, failRotation, type ObjectOutcome, type RotationContext, type VersionCreatedHook } from './rotation.js';
-import type { RotationState } from './state.js';
+import type { ConsumerCountKey, ConsumerCounts, RotationState, VerificationSummary } from './state.js';
 
 /** Where consumers are read from (Batch and HPC Cache management APIs, HPC Pack head nodes, TLS probes). */
 export interface ConsumerGateway {
@@ -53,36 +56,44 @@ export const ACTION_BY_STATUS: Record<ConsumerStatus, 'ConsumerVerified' | 'Cons
   Skipped: 'ConsumerSkipped',
 };
 
-/** What is stored in RotationState.verification. */
-export interface VerificationDocument {
-  readonly startedAt: string;
-  readonly deadline: string;
-  readonly checks: number;
-  readonly consumers: ReadonlyArray<Omit<ConsumerResult, 'checkedAt' | 'nextCheckAt'> & { checkedAt: string; nextCheckAt?: string | undefined }>;
+const COUNT_KEY: Record<ConsumerStatus, ConsumerCountKey> = {
+  Verified: 'verified',
+  Pending: 'pending',
+  Stale: 'stale',
+  UnknownCertificate: 'misconfigured',
+  Unreachable: 'unreachable',
+  Misconfigured: 'misconfigured',
+  Skipped: 'skipped',
+};
+
+/** Consumers by state (the counts a rotation's state row keeps). */
+export function countConsumers(results: ReadonlyArray<Pick<ConsumerResult, 'status'>>): ConsumerCounts {
+  const counts: Record<ConsumerCountKey, number> = { verified: 0, stale: 0, unreachable: 0, pending: 0, misconfigured: 0, skipped: 0 };
+  for (const r of results) counts[COUNT_KEY[r.status]]++;
+  return counts;
 }
 
-export function parseVerification(text: string): VerificationDocument | undefined {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text) as VerificationDocument;
-  } catch {
-    return undefined;
-  }
-}
+/** Consumers named at most in a failure message (the rest are counted; every one has its row). */
+const NAMED_IN_FAILURE = 20;
 
-function serialize(startedAt: Date, deadline: Date, checks: number, results: readonly ConsumerResult[]): string {
-  return JSON.stringify({
-    startedAt: startedAt.toISOString(),
-    deadline: deadline.toISOString(),
-    checks,
-    consumers: results.map((r) => ({ ...r, checkedAt: r.checkedAt.toISOString(), nextCheckAt: r.nextCheckAt?.toISOString() })),
-  } satisfies VerificationDocument);
+/** One check's results, merged with what the earlier checks of the rotation recorded. */
+interface Check {
+  readonly results: readonly ConsumerResult[];
+  readonly records: readonly ConsumerRecord[];
+  /** Consumers an earlier check found and this one did not. */
+  readonly removed: readonly string[];
+  readonly summary: VerificationSummary;
+  readonly converged: boolean;
 }
 
 const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export class ConsumerVerifier implements VersionCreatedHook {
-  constructor(private readonly consumers: ConsumerGateway) {}
+  constructor(
+    private readonly consumers: ConsumerGateway,
+    /** Where each consumer's result is kept (RotorConsumers). */
+    private readonly results: ConsumerResultStore,
+  ) {}
 
   /** Finds and checks every consumer of the rotated object. */
   async check(state: RotationState, ctx: RotationContext): Promise<ConsumerResult[]> {
@@ -97,7 +108,7 @@ export class ConsumerVerifier implements VersionCreatedHook {
         newThumbprint: state.toThumbprint,
         oldThumbprints: await this.oldThumbprints(state, ctx),
         // The first check runs right after the version was created; later checks keep that time.
-        versionCreatedAt: new Date(parseVerification(state.verification)?.startedAt ?? now.toISOString()),
+        versionCreatedAt: state.verification?.startedAt ?? now,
       };
       return [...(await this.checkPools(cert, now, recheckAt)), ...(await this.checkClusters(state, cert, ctx, now, recheckAt))];
     }
@@ -183,48 +194,96 @@ export class ConsumerVerifier implements VersionCreatedHook {
     return results;
   }
 
-  private audit(state: RotationState, results: readonly ConsumerResult[], ctx: RotationContext): void {
+  /**
+   * Records one check: merges the results with the consumer rows of the earlier checks, appends an audit row for each
+   * consumer whose state changed (its first result, Stale → Verified, ...) and one summary row with the counts. The
+   * consumer rows are written by `store` once the audit rows are durable.
+   */
+  private async record(state: RotationState, results: readonly ConsumerResult[], ctx: RotationContext): Promise<Check> {
     const now = ctx.clock.now();
-    for (const r of results) {
-      ctx.audit.append(
-        auditRecord(ctx.run, now, {
-          vault: state.vault,
-          objectType: state.objectType,
-          objectName: state.objectName,
-          rotationId: state.rotationId,
-          version: state.toVersion,
-          previousVersion: state.fromVersion,
-          thumbprint: state.toThumbprint,
-          previousThumbprint: state.fromThumbprint,
-          action: ACTION_BY_STATUS[r.status],
-          outcome: r.status === 'Verified' ? 'Succeeded' : r.status === 'Pending' ? 'Pending' : r.status === 'Skipped' ? 'Skipped' : 'Failed',
-          reason: r.reason,
-          consumer: `${r.label} (${r.id})`,
-          expected: r.expected,
-          observed: r.observed,
-          detail: r.detail,
-        }),
-      );
-    }
-    const counts: Record<string, number> = {};
-    for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
-    ctx.metrics?.consumerStates({ vault: state.vault, type: state.objectType, name: state.objectName }, counts);
+    const earlier = new Map((await this.results.list(state.rotationId)).map((r) => [r.id, r]));
+    const base = {
+      vault: state.vault,
+      objectType: state.objectType,
+      objectName: state.objectName,
+      rotationId: state.rotationId,
+      version: state.toVersion,
+      previousVersion: state.fromVersion,
+      thumbprint: state.toThumbprint,
+      previousThumbprint: state.fromThumbprint,
+    };
+    let changed = 0;
+    const records = results.map((r): ConsumerRecord => {
+      const before = earlier.get(r.id);
+      const isChange = !before || before.status !== r.status;
+      if (isChange) {
+        changed++;
+        ctx.audit.append(
+          auditRecord(ctx.run, now, {
+            ...base,
+            action: ACTION_BY_STATUS[r.status],
+            outcome: r.status === 'Verified' ? 'Succeeded' : r.status === 'Pending' ? 'Pending' : r.status === 'Skipped' ? 'Skipped' : 'Failed',
+            reason: r.reason,
+            consumer: `${r.label} (${r.id})`,
+            expected: r.expected,
+            observed: r.observed,
+            detail: before ? `${r.detail} (was ${before.status} since ${before.statusSince.toISOString()})` : r.detail,
+          }),
+        );
+      }
+      return {
+        ...r,
+        rotationId: state.rotationId,
+        vault: state.vault,
+        objectType: state.objectType,
+        objectName: state.objectName,
+        firstCheckedAt: before?.firstCheckedAt ?? r.checkedAt,
+        statusSince: isChange ? r.checkedAt : (before?.statusSince ?? r.checkedAt),
+        verifiedAt: before?.verifiedAt ?? (r.status === 'Verified' ? r.checkedAt : undefined),
+        checks: (before?.checks ?? 0) + 1,
+      };
+    });
+    const seen = new Set(results.map((r) => r.id));
+    const removed = [...earlier.keys()].filter((id) => !seen.has(id));
+    const counts = countConsumers(results);
+    const summary: VerificationSummary = { startedAt: state.verification?.startedAt ?? now, checks: (state.verification?.checks ?? 0) + 1, counts };
+    const converged = results.every((r) => CONVERGED.includes(r.status));
+    ctx.audit.append(
+      auditRecord(ctx.run, now, {
+        ...base,
+        action: 'VerificationChecked',
+        outcome: converged ? 'Succeeded' : 'Pending',
+        reason: converged ? 'Converged' : 'NotConverged',
+        detail:
+          `check ${summary.checks}: ${summarize(results)}; ${changed} changed state since the previous check` +
+          (removed.length ? `; ${removed.length} no longer found (${removed.slice(0, 5).join(', ')}${removed.length > 5 ? ', …' : ''})` : ''),
+      }),
+    );
+    ctx.metrics?.consumerStates({ vault: state.vault, type: state.objectType, name: state.objectName }, countByStatus(results));
+    return { results, records, removed, summary, converged };
+  }
+
+  /** Makes the check's audit rows durable, then writes its consumer rows (so no change is lost from the log). */
+  private async store(state: RotationState, check: Check, ctx: RotationContext): Promise<void> {
+    await ctx.audit.flush();
+    await this.results.write(state.rotationId, check.records, check.removed);
   }
 
   async afterVersionCreated(state: RotationState, ctx: RotationContext) {
     const results = await this.check(state, ctx);
     if (!results.length) return { next: 'completed' as const, note: '; no consumers found to verify', state };
-    this.audit(state, results, ctx);
+    const check = await this.record(state, results, ctx);
+    await this.store(state, check, ctx);
     const now = ctx.clock.now();
     const deadline = new Date(now.getTime() + ctx.config.verification.deadlineHours * 3_600_000);
-    if (results.every((r) => CONVERGED.includes(r.status))) {
-      return { next: 'completed' as const, note: `; ${summarize(results)}`, state: { ...state, verification: serialize(now, deadline, 1, results) } };
+    if (check.converged) {
+      return { next: 'completed' as const, note: `; ${summarize(results)}`, state: { ...state, verification: check.summary } };
     }
     const nextCheckAt = nextCheck(results, deadline);
     await this.schedule(state, nextCheckAt, ctx);
     return {
       next: 'verifying' as const,
-      state: { ...state, verification: serialize(now, deadline, 1, results), nextCheckAt, verifyDeadline: deadline },
+      state: { ...state, verification: check.summary, nextCheckAt, verifyDeadline: deadline },
     };
   }
 
@@ -244,37 +303,36 @@ export class ConsumerVerifier implements VersionCreatedHook {
       if (err instanceof ConcurrencyError) return 'InProgressElsewhere';
       throw err;
     }
-    const previous = parseVerification(state.verification);
     const results = await this.check(state, ctx);
-    this.audit(state, results, ctx);
-    const startedAt = new Date(previous?.startedAt ?? now);
-    const checks = (previous?.checks ?? 0) + 1;
-    if (results.every((r) => CONVERGED.includes(r.status))) {
+    const check = await this.record(state, results, ctx);
+    await this.store(state, check, ctx);
+    if (check.converged) {
       const late = reopen ? ' (after the verification deadline)' : '';
-      const converged = { ...state, status: 'VersionCreated' as const, verification: serialize(startedAt, state.verifyDeadline ?? now, checks, results) };
+      const converged = { ...state, status: 'VersionCreated' as const, verification: check.summary };
       const outcome = await completeRotation(converged, etag, ctx, `; ${summarize(results)}${late}`);
       await this.afterCompleted(state, ctx);
       return outcome;
     }
     const deadline = state.verifyDeadline ?? new Date(now.getTime() + ctx.config.verification.deadlineHours * 3_600_000);
-    if (reopen || now.getTime() >= deadline.getTime()) {
-      await ctx.audit.flush();
-      if (reopen) {
-        await ctx.states.put({ ...state, verification: serialize(startedAt, deadline, checks, results), updatedAt: now }, etag);
-        return 'Failed';
-      }
-      const stale = results.filter((r) => !CONVERGED.includes(r.status)).map((r) => `${r.label}: ${r.status} (${r.reason})`);
-      state = { ...state, verification: serialize(startedAt, deadline, checks, results), attempts: ctx.config.rotation.maxAttempts };
-      return failRotation(state, etag, new GatewayError('Timeout', `consumers did not converge by ${deadline.toISOString()}: ${stale.join('; ')}`), ctx, { audit: true });
+    if (reopen) {
+      await ctx.states.put({ ...state, verification: check.summary, updatedAt: now }, etag);
+      return 'Failed';
+    }
+    if (now.getTime() >= deadline.getTime()) {
+      const pending = results.filter((r) => !CONVERGED.includes(r.status));
+      const named = pending.slice(0, NAMED_IN_FAILURE).map((r) => `${r.label}: ${r.status} (${r.reason})`);
+      const more = pending.length > named.length ? `; and ${pending.length - named.length} more (see the consumer rows)` : '';
+      state = { ...state, verification: check.summary, attempts: ctx.config.rotation.maxAttempts };
+      return failRotation(
+        state,
+        etag,
+        new GatewayError('Timeout', `${pending.length} of ${results.length} consumers did not converge by ${deadline.toISOString()}: ${named.join('; ')}${more}`),
+        ctx,
+        { audit: true },
+      );
     }
     const nextCheckAt = nextCheck(results, deadline);
-    await ctx.audit.flush();
-    state = {
-      ...state,
-      verification: serialize(startedAt, deadline, checks, results),
-      nextCheckAt,
-      updatedAt: now,
-    };
+    state = { ...state, verification: check.summary, nextCheckAt, updatedAt: now };
     await ctx.states.put(state, etag);
     await this.schedule(state, nextCheckAt, ctx);
     return 'Verifying';
@@ -284,15 +342,10 @@ export class ConsumerVerifier implements VersionCreatedHook {
   private async recheckCompleted(existing: Versioned<RotationState>, ctx: RotationContext): Promise<ObjectOutcome> {
     const state = existing.value;
     const results = await this.check(state, ctx);
-    this.audit(state, results, ctx);
-    await ctx.audit.flush();
-    const previous = parseVerification(state.verification);
-    const now = ctx.clock.now();
+    const check = await this.record(state, results, ctx);
+    await this.store(state, check, ctx);
     try {
-      await ctx.states.put(
-        { ...state, verification: serialize(new Date(previous?.startedAt ?? now), state.verifyDeadline ?? now, (previous?.checks ?? 0) + 1, results), updatedAt: now },
-        existing.etag,
-      );
+      await ctx.states.put({ ...state, verification: check.summary, updatedAt: ctx.clock.now() }, existing.etag);
     } catch (err) {
       if (!(err instanceof ConcurrencyError)) throw err;
     }
@@ -346,6 +399,12 @@ function unreachable(id: string, kind: ConsumerResult['kind'], label: string, er
 function nextCheck(results: readonly ConsumerResult[], deadline: Date): Date {
   const times = results.filter((r) => !CONVERGED.includes(r.status) && r.nextCheckAt).map((r) => r.nextCheckAt!.getTime());
   return new Date(Math.min(deadline.getTime(), ...times));
+}
+
+function countByStatus(results: readonly ConsumerResult[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  return counts;
 }
 
 export function summarize(results: readonly ConsumerResult[]): string {

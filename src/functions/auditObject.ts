@@ -8,15 +8,14 @@ import { timelineJson } from '../app/audit-export.js';
 import { answer, jsonResponse } from '../app/audit-http.js';
 import { getAuditServices } from '../app/services.js';
 import { parseObjectRef } from '../core/audit-query.js';
-import { buildTimeline, TIMELINE_ROW_LIMIT } from '../core/audit-timeline.js';
+import { readTimeline } from '../core/audit-timeline.js';
 
 export async function auditObject(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const { reader } = await getAuditServices();
+  const { reader, consumers } = await getAuditServices();
   return answer(context, async () => {
     const { vault = '', type = '', name = '' } = request.params;
     const object = parseObjectRef(vault, type, name);
-    const { rows, truncated } = await reader.objectRows(object, TIMELINE_ROW_LIMIT);
-    return jsonResponse(timelineJson(buildTimeline(object, rows, truncated)));
+    return jsonResponse(timelineJson(await readTimeline(reader, consumers, object)));
   });
 }
 

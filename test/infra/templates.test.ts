@@ -230,7 +230,7 @@ describe('Flex Consumption app', () => {
 
   it('creates the tables and queues the code uses', () => {
     const names = (type: string) => resourcesOfType(app, type).map((r) => evaluate(prop(bodyOf(r.value).body, 'name'), app));
-    expect(names('Microsoft.Storage/storageAccounts/tableServices/tables').sort()).toEqual([TABLES.audit, TABLES.state].sort());
+    expect(names('Microsoft.Storage/storageAccounts/tableServices/tables').sort()).toEqual(Object.values(TABLES).sort());
     expect(names('Microsoft.Storage/storageAccounts/queueServices/queues').sort()).toEqual([QUEUES.work, QUEUES.poison].sort());
     const queueTrigger = registrations.find((r) => r.trigger === 'storageQueue');
     expect(queueTrigger?.options).toMatch(/queueName: WORK_QUEUE/);

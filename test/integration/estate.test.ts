@@ -128,8 +128,11 @@ describe('npm start on a fresh state folder', { timeout: 300_000 }, () => {
       'HPC Pack node hpc-cluster-01/cn04': 'Unreachable',
     });
     const rows: Array<Record<string, string>> = parse(await rotor('audit', '--since', '1d', '--all', '--format', 'csv', '--name', 'hpc-node-comm'), { columns: true });
-    // Two checks so far (the run's and this one), each with a row per node.
-    expect(rows.filter((r) => r['consumer'] === 'HPC Pack node hpc-cluster-01/cn03' || r['consumer']?.startsWith('HPC Pack node hpc-cluster-01/cn03'))).toHaveLength(2);
+    // Two checks so far (the run's and this one): cn03 stayed stale, so it has one row (its first result); each check
+    // has its summary row.
+    expect(rows.filter((r) => r['consumer'] === 'HPC Pack node hpc-cluster-01/cn03' || r['consumer']?.startsWith('HPC Pack node hpc-cluster-01/cn03'))).toHaveLength(1);
+    const summaries = rows.filter((r) => r['action'] === 'VerificationChecked');
+    expect(summaries.map((r) => r['detail']?.slice(0, 8)).sort()).toEqual(['check 1:', 'check 2:']);
   });
 
   it('rotor plan is a dry run: it names what needs a person and why, and writes nothing', async () => {

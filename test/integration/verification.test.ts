@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppServices } from '../../src/app/services.js';
 import type { AuditRecord } from '../../src/core/audit.js';
 import { runWorkItem } from '../../src/core/rotor.js';
-import { parseVerification } from '../../src/core/verification.js';
 import { armEmulator, DEFAULT_SUBSCRIPTION_ID, vaultId, type ArmEmulator } from '../../src/local/arm/index.js';
 import { createHpcPackCertificate, hpcPackEmulator, type HpcPackEmulator } from '../../src/local/hpcpack/index.js';
 import { quietLogger, startTestEnv, type TestEnv } from '../support/local.js';
@@ -46,7 +45,7 @@ async function services(extra: Record<string, unknown> = {}): Promise<AppService
       verification: { deadlineHours: 24, recheckMinutes: 30 },
       ...extra,
     },
-    { clock, transport: { requestTimeoutMs: 1500, maxRetries: 1 } },
+    { clock, transport: { requestTimeoutMs: 5000, maxRetries: 1 } },
   );
 }
 
@@ -58,7 +57,8 @@ const verifyItem = (name: string, rotationId: string, objectType: 'certificate' 
 
 const consumers = async (s: AppServices, type: 'certificate' | 'key', name: string) => {
   const state = (await s.states.get('hpc-kv', type, name))!.value;
-  return { state, byLabel: Object.fromEntries((parseVerification(state.verification)?.consumers ?? []).map((c) => [c.label, `${c.status}:${c.reason}`])) };
+  const rows = await s.consumerResults!.list(state.rotationId);
+  return { state, rows, byLabel: Object.fromEntries(rows.map((c) => [c.label, `${c.status}:${c.reason}`])) };
 };
 
 beforeAll(async () => {
@@ -257,9 +257,9 @@ describe('verifying consumers after a rotation', () => {
     // Seed 002's vault prerequisites, read through KeyVaultManagementClient: purge protection switched off is reported.
     arm.updateVault({ resourceGroup: RG, name: 'hpc-kv' }, { enablePurgeProtection: false });
     await runWorkItem(verifyItem('pinned-key', (await consumers(s, 'key', 'pinned-key')).state.rotationId, 'key'), await services(), delivery, quietLogger);
-    const prerequisites = (await consumers(s, 'key', 'pinned-key')).state.verification;
-    expect(parseVerification(prerequisites)?.consumers[0]).toMatchObject({ status: 'Misconfigured', reason: 'CustomerManagedKeyPrerequisites' });
-    expect(parseVerification(prerequisites)?.consumers[0]?.detail).toContain('purge protection is disabled on the key vault');
+    const prerequisites = (await consumers(s, 'key', 'pinned-key')).rows;
+    expect(prerequisites[0]).toMatchObject({ status: 'Misconfigured', reason: 'CustomerManagedKeyPrerequisites', checks: 2 });
+    expect(prerequisites[0]?.detail).toContain('purge protection is disabled on the key vault');
   });
 });
 
@@ -282,7 +282,7 @@ describe('versions created outside Rotor', () => {
     expect(state).toMatchObject({ status: 'Verifying', reason: 'CreatedOutsideRotor', fromVersion: before, toVersion: created.properties.version, trigger: 'eventgrid' });
     expect(byLabel).toEqual({ 'Batch pool acct/outside-pool': 'Pending:AwaitingPollingInterval' });
     const rows = (await t.auditRows()).filter((r) => r.objectName === 'outside-cert');
-    expect(rows.map((r) => r.action)).toEqual(['NewVersionObserved', 'ConsumerPending']);
+    expect(rows.map((r) => r.action)).toEqual(['NewVersionObserved', 'ConsumerPending', 'VerificationChecked']);
     expect(kv.latestVersion('hpc-kv', 'certificate', 'outside-cert')).toBe(created.properties.version); // Rotor created nothing
   });
 });

@@ -13,6 +13,8 @@ import {
   type AuditLog,
   type CertificateOperationStatus,
   type Clock,
+  type ConsumerRecord,
+  type ConsumerResultStore,
   type Logger,
   type NewVersionProperties,
   type RotationStateStore,
@@ -73,8 +75,8 @@ export class MemoryAuditLog implements AuditLog {
     this.rows.push(...this.pending);
     this.pending = [];
   }
-  async hasRecord(vault: string, rotationId: string, action: AuditRecord['action']): Promise<boolean> {
-    return this.rows.some((r) => r.vault === vault && r.rotationId === rotationId && r.action === action);
+  async hasRecord(vault: string, rotationId: string, action: AuditRecord['action'], since: Date): Promise<boolean> {
+    return this.rows.some((r) => r.vault === vault && r.rotationId === rotationId && r.action === action && r.timestamp.getTime() >= since.getTime() - 3_600_000);
   }
   /** The process holding this buffer died: rows appended but not flushed are gone. */
   crash(): void {
@@ -83,6 +85,22 @@ export class MemoryAuditLog implements AuditLog {
   }
   actions(name?: string): string[] {
     return this.rows.filter((r) => !name || r.objectName === name).map((r) => r.action);
+  }
+}
+
+/** Consumer rows in memory, with the Table adapter's contract (upsert by rotation and consumer id). */
+export class MemoryConsumerStore implements ConsumerResultStore {
+  readonly rows = new Map<string, Map<string, ConsumerRecord>>();
+  writes = 0;
+  async write(rotationId: string, records: readonly ConsumerRecord[], removed: readonly string[] = []): Promise<void> {
+    this.writes++;
+    let rotation = this.rows.get(rotationId);
+    if (!rotation) this.rows.set(rotationId, (rotation = new Map()));
+    for (const id of removed) rotation.delete(id);
+    for (const r of records) rotation.set(r.id, r);
+  }
+  async list(rotationId: string): Promise<ConsumerRecord[]> {
+    return [...(this.rows.get(rotationId)?.values() ?? [])].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 }
 

@@ -12,7 +12,7 @@ const base = (name: string, extra: Partial<ObjectStatus> = {}): ObjectStatus => 
   consumers: [],
   ...extra,
 });
-const consumer = (label: string, status: ObjectStatus['consumers'][number]['status']) => ({ consumer: label, status, reason: `R${status}`, detail: `${label} is ${status}`, checkedAt: NOW.toISOString() });
+const consumer = (label: string, status: ObjectStatus['consumers'][number]['status']) => ({ consumer: label, id: label, status, reason: `R${status}`, detail: `${label} is ${status}`, expected: 'v2', observed: 'v1', checkedAt: NOW.toISOString() });
 
 describe('needsAttention', () => {
   it('lists expired objects, failed rotations, and stale / unreachable / misconfigured consumers by name', () => {

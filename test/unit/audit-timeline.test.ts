@@ -2,7 +2,8 @@ import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { auditRecord, type AuditInput } from '../../src/core/audit.js';
 import type { AuditRow } from '../../src/core/audit-chain.js';
-import { buildTimeline } from '../../src/core/audit-timeline.js';
+import { buildTimeline, readTimeline } from '../../src/core/audit-timeline.js';
+import type { ConsumerRecord } from '../../src/core/ports.js';
 import { AUDIT_COLUMNS, rowJson, rowsCsv } from '../../src/app/audit-export.js';
 
 let seq = 0;
@@ -66,6 +67,53 @@ describe('object timeline', () => {
     const t = buildTimeline({ vault: 'hpc-prod-kv', objectType: 'certificate', objectName: 'hpc-node-comm' }, rotation.slice(0, 6));
     expect(t.rotations[0]).toMatchObject({ converged: false, convergedAt: null });
     expect(t.rotations[0]!.consumers.find((c) => c.consumer === 'head-node-01')).toMatchObject({ state: 'Stale', verifiedAt: null });
+  });
+});
+
+describe('object timeline with consumer rows', () => {
+  const at = (minute: number) => new Date(Date.UTC(2026, 10, 19, 2, minute));
+  const record = (id: string, extra: Partial<ConsumerRecord>): ConsumerRecord => ({
+    rotationId: 'r1',
+    vault: 'hpc-prod-kv',
+    objectType: 'certificate',
+    objectName: 'hpc-node-comm',
+    id,
+    kind: 'hpc-pack-node',
+    label: `HPC Pack node ${id}`,
+    status: 'Verified',
+    reason: 'PresentsNewCertificate',
+    detail: 'presents the new certificate',
+    expected: 'T2',
+    observed: 'T2',
+    checkedAt: at(90),
+    firstCheckedAt: at(2),
+    statusSince: at(30),
+    verifiedAt: at(30),
+    checks: 4,
+    ...extra,
+  });
+  const rows = [
+    row(0, { action: 'Detected', outcome: 'Info', rotationId: 'r1', reason: 'NearExpiry', version: 'v1' }),
+    row(2, { action: 'VersionCreated', outcome: 'Succeeded', rotationId: 'r1', version: 'v2', previousVersion: 'v1' }),
+    row(2, { action: 'ConsumerStale', outcome: 'Failed', rotationId: 'r1', consumer: 'HPC Pack node cn01 (cn01)', expected: 'T2', observed: 'T1' }),
+  ];
+  const object = { vault: 'hpc-prod-kv', objectType: 'certificate', objectName: 'hpc-node-comm' } as const;
+
+  it("takes each consumer's latest check from its row (audit rows record only changes)", () => {
+    const consumerRows = new Map([['r1', [record('cn01', {}), record('cn02', { status: 'Unreachable', reason: 'Timeout', observed: '', verifiedAt: undefined, statusSince: at(2), nextCheckAt: at(120) })]]]);
+    const t = buildTimeline(object, rows, false, consumerRows);
+    expect(t.rotations[0]!.consumers).toEqual([
+      expect.objectContaining({ consumer: 'HPC Pack node cn01 (cn01)', state: 'Verified', at: at(90).toISOString(), verifiedAt: at(30).toISOString(), checks: 4, nextCheckAt: null }),
+      expect.objectContaining({ consumer: 'HPC Pack node cn02 (cn02)', state: 'Unreachable', verifiedAt: null, nextCheckAt: at(120).toISOString() }),
+    ]);
+    expect(t.rotations[0]).toMatchObject({ converged: false });
+  });
+
+  it('reads the consumer rows of the rotations found in the audit rows', async () => {
+    const asked: string[] = [];
+    const t = await readTimeline({ objectRows: async () => ({ rows, truncated: false }) }, { list: async (id) => (asked.push(id), [record('cn01', {})]) }, object);
+    expect(asked).toEqual(['r1']);
+    expect(t.rotations[0]).toMatchObject({ converged: true, convergedAt: at(30).toISOString() });
   });
 });
 

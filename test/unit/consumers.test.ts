@@ -95,6 +95,6 @@ describe('HPC Cache', () => {
     const r = checkHpcCache({ ...cache, keyUrl: 'https://hpc-kv.vault.azure.net/keys/cmk/new' }, { ...key, keySize: 3072 }, { softDeleteEnabled: true, purgeProtectionEnabled: false }, now, recheck);
     expect(r).toMatchObject({ status: 'Misconfigured', reason: 'CustomerManagedKeyPrerequisites' });
     expect(r.detail).toContain('purge protection is disabled');
-    expect(r.detail).toContain('3072 bits');
+    expect(r.detail).toContain('key size is 3072; HPC Cache needs 2048');
   });
 });

@@ -22,12 +22,17 @@ import { genesisHash, rowHash, type AuditRow, type ChainHead } from '../../core/
 import type { AuditLog, FlushOptions, Logger } from '../../core/ports.js';
 import { ensureOnce, forgetEnsured, isTableNotFound } from './clients.js';
 import { auditPartition, auditRowKey, HEAD_ROW_KEY, REGISTRY_PARTITION, registryRowKey, splitPartition, vaultKey } from './keys.js';
+import { checkEntity } from './table-limits.js';
 
 export { genesisHash, rowHash, type ChainHead };
 
 /** Table storage allows 100 operations per transaction: 99 rows and the chain head. */
 const ROWS_PER_TRANSACTION = 99;
 const CONFLICT_RETRIES = 8;
+const PLACEHOLDER_ROW_KEY = '0'.repeat(23);
+/** hasRecord reads from this long before the rotation started (writers' clocks may disagree a little). */
+const HAS_RECORD_SKEW_MS = 3_600_000;
+const PLACEHOLDER_HASH = '0'.repeat(64);
 
 /** Stored audit row. The record's timestamp is stored as `eventTime` (Table storage reserves `Timestamp`). */
 export type AuditEntity = TableEntity<
@@ -93,7 +98,14 @@ export class TableAuditLog implements AuditLog {
     this.heads.clear();
   }
 
+  /**
+   * Buffers a row. A row Table storage would refuse (a field over 64 KiB, src/adapters/storage/table-limits.ts) is
+   * refused here, synchronously and before anything is sent, with a TableLimitError naming the field: one bad row
+   * never blocks the rows buffered with it.
+   */
   append(record: AuditRecord): void {
+    // Chain fields have a fixed size, so the row is measured with placeholder values of the same length.
+    checkEntity(this.client.tableName, toEntity(auditPartition(record.vault, record.timestamp), 0, PLACEHOLDER_ROW_KEY, PLACEHOLDER_HASH, record));
     this.pending.push(record);
   }
 
@@ -205,15 +217,10 @@ export class TableAuditLog implements AuditLog {
   private async register(partitionKey: string, first: AuditRecord): Promise<void> {
     if (this.registered.has(partitionKey)) return;
     const { vault, day } = splitPartition(partitionKey);
+    const entity = { partitionKey: REGISTRY_PARTITION, rowKey: registryRowKey(partitionKey), auditPartition: partitionKey, vault, day, firstEventTime: first.timestamp };
+    checkEntity(this.client.tableName, entity);
     try {
-      await this.client.createEntity({
-        partitionKey: REGISTRY_PARTITION,
-        rowKey: registryRowKey(partitionKey),
-        auditPartition: partitionKey,
-        vault,
-        day,
-        firstEventTime: first.timestamp,
-      });
+      await this.client.createEntity(entity);
     } catch (err) {
       if (statusOf(err) !== 409) throw err;
     }
@@ -245,6 +252,7 @@ export class TableAuditLog implements AuditLog {
         lastRowKey = entity.rowKey;
       }
       const headEntity = { partitionKey, rowKey: HEAD_ROW_KEY, seq, hash: prev, lastRowKey };
+      checkEntity(this.client.tableName, headEntity);
       actions.push(etag ? ['update', headEntity, 'Replace', { etag }] : ['create', headEntity]);
       const tried: Attempt = { lastRowKey, lastHash: prev, records: chunk };
       for (const r of chunk) this.attempts.set(r, [...(this.attempts.get(r) ?? []), tried]);
@@ -301,10 +309,14 @@ export class TableAuditLog implements AuditLog {
     return chunk.filter((r) => !done.has(r));
   }
 
-  async hasRecord(vault: string, rotationId: string, action: AuditRecord['action']): Promise<boolean> {
+  /**
+   * One range query over the vault's partitions from the day the rotation started (an hour earlier, for clocks that
+   * disagree) on: O(1) requests whatever the age of the log, since a rotation's rows span days, not years.
+   */
+  async hasRecord(vault: string, rotationId: string, action: AuditRecord['action'], since: Date): Promise<boolean> {
     await this.ensureTable();
-    const key = vaultKey(vault);
-    const filter = odata`PartitionKey ge ${`${key}|`} and PartitionKey lt ${`${key}|~`} and rotationId eq ${rotationId} and action eq ${action}`;
+    const from = auditPartition(vault, new Date(since.getTime() - HAS_RECORD_SKEW_MS));
+    const filter = odata`PartitionKey ge ${from} and PartitionKey lt ${`${vaultKey(vault)}|~`} and rotationId eq ${rotationId} and action eq ${action}`;
     for await (const page of this.client.listEntities({ queryOptions: { filter, select: ['rotationId'] } }).byPage({ maxPageSize: 1 })) {
       if (page.length) return true;
     }

@@ -1,5 +1,5 @@
 /**
- * Clients for Rotor's own storage account (audit and state tables, work queues). The connection follows the
+ * Clients for Rotor's own storage account (audit, state and consumer tables, work queues). The connection follows the
  * Functions convention for a connection named ROTOR_STORAGE: a connection string in ROTOR_STORAGE (local stack,
  * Azurite), or identity-based ROTOR_STORAGE__tableServiceUri / __queueServiceUri with a managed identity in Azure.
  */
@@ -12,7 +12,7 @@ export type StorageConnection =
   | { kind: 'connectionString'; connectionString: string }
   | { kind: 'identity'; tableServiceUri: string; queueServiceUri: string; credential: TokenCredential };
 
-export const TABLES = { audit: 'RotorAudit', state: 'RotorState' } as const;
+export const TABLES = { audit: 'RotorAudit', state: 'RotorState', consumers: 'RotorConsumers' } as const;
 export const QUEUES = { work: 'rotor-work', poison: 'rotor-work-poison' } as const;
 
 const REQUEST_TIMEOUT_MS = 30_000;

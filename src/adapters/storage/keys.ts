@@ -6,9 +6,13 @@
  * - the partition registry: PartitionKey `~partitions`, RowKey `<inverted yyyymmdd>|<vault>`, one row per audit
  *   partition, written before the partition's first rows: it lets a query find the (vault, day) partitions of a
  *   time range newest first with one request, and lets verification notice a day that was deleted whole;
- * - state rows: PartitionKey `<vault>`, RowKey `<type>|<name>`.
+ * - state rows: PartitionKey `<vault>`, RowKey `<type>|<name>`;
+ * - consumer rows (RotorConsumers): PartitionKey `<rotation id>`, RowKey the consumer's stable id escaped for
+ *   Table keys (`tableKey`), so one rotation's consumers are one partition: written in batch transactions, read
+ *   with one query.
  * Key Vault names are case-insensitive: keys use the lower-case name.
  */
+import { createHash } from 'node:crypto';
 import type { ObjectType } from '../../core/model.js';
 
 /** Row key of a partition's chain head (sorts after every audit row key). */
@@ -67,3 +71,25 @@ export function splitPartition(partitionKey: string): { vault: string; day: stri
 }
 
 export const stateRowKey = (type: ObjectType, name: string): string => `${type}|${name}`;
+
+/** Longest key Rotor writes (Table storage allows 1 KiB = 512 UTF-16 code units). */
+const MAX_KEY_CHARS = 512;
+
+/**
+ * Any text as a Table key, reversibly while it fits: `/ \ # ?` and control characters (which Table keys forbid), `%`
+ * (which breaks URL-addressed point operations) and the escape character `!` itself become `!XX` (hex), so distinct
+ * texts stay distinct keys. A key longer than 512 characters keeps its first 440 and ends with `~` and the SHA-256 of the
+ * whole text (the full text is stored in a property beside it).
+ */
+export function tableKey(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what Table keys forbid
+  const escaped = text.replace(/[!%/\\#?\u0000-\u001f\u007f-\u009f]/g, (c) => `!${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  if (escaped.length <= MAX_KEY_CHARS) return escaped.length ? escaped : '!';
+  const cut = escaped.slice(0, 440).replace(/![0-9A-F]?$/, '');
+  return `${cut}~${createHash('sha256').update(text).digest('hex')}`;
+}
+
+/** Partition of a rotation's consumer rows. */
+export const consumerPartition = (rotationId: string): string => tableKey(rotationId);
+/** Row key of one consumer of a rotation. */
+export const consumerRowKey = (consumerId: string): string => tableKey(consumerId);

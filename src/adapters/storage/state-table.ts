@@ -5,29 +5,69 @@
 import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
 import type { ObjectType } from '../../core/model.js';
 import { ConcurrencyError, type RotationStateStore, type Versioned } from '../../core/ports.js';
-import { OPEN_STATUSES, type RotationState } from '../../core/state.js';
+import { CONSUMER_COUNT_KEYS, OPEN_STATUSES, type ConsumerCounts, type RotationState, type VerificationSummary } from '../../core/state.js';
 import { ensureOnce } from './clients.js';
 import { stateRowKey, vaultKey } from './keys.js';
+import { checkEntity } from './table-limits.js';
 
 type StateEntity = TableEntity<Record<string, unknown>>;
 
 const DATE_FIELDS = ['nextAttemptAt', 'leaseUntil', 'startedAt', 'updatedAt', 'completedAt', 'nextCheckAt', 'verifyDeadline'] as const;
 
-function toEntity(state: RotationState): StateEntity {
+/** Columns of the verification summary: `verifyStartedAt`, `verifyChecks` and one count column per consumer state. */
+const countColumn = (k: string): string => `consumers${k[0]?.toUpperCase()}${k.slice(1)}`;
+
+export function toEntity(state: RotationState): StateEntity {
   const entity: StateEntity = { partitionKey: vaultKey(state.vault), rowKey: stateRowKey(state.objectType, state.objectName) };
-  for (const [k, v] of Object.entries(state)) if (v !== undefined) entity[k] = v;
+  for (const [k, v] of Object.entries(state)) if (v !== undefined && k !== 'verification') entity[k] = v;
+  const v = state.verification;
+  if (v) {
+    entity['verifyStartedAt'] = v.startedAt;
+    entity['verifyChecks'] = v.checks;
+    for (const k of CONSUMER_COUNT_KEYS) entity[countColumn(k)] = v.counts[k];
+  }
   return entity;
 }
 
-function fromEntity(e: Record<string, unknown>): RotationState {
+/** Rows written before consumer results moved to RotorConsumers kept them as a JSON document in `verification`. */
+function legacyVerification(text: unknown): VerificationSummary | undefined {
+  if (typeof text !== 'string' || !text) return undefined;
+  try {
+    const doc = JSON.parse(text) as { startedAt?: string; checks?: number; consumers?: Array<{ status?: string }> };
+    const counts: Record<string, number> = Object.fromEntries(CONSUMER_COUNT_KEYS.map((k) => [k, 0]));
+    const key: Record<string, string> = { Verified: 'verified', Stale: 'stale', Unreachable: 'unreachable', Pending: 'pending', Misconfigured: 'misconfigured', UnknownCertificate: 'misconfigured', Skipped: 'skipped' };
+    for (const c of doc.consumers ?? []) {
+      const k = key[c.status ?? ''];
+      if (k) counts[k] = (counts[k] ?? 0) + 1;
+    }
+    const startedAt = new Date(doc.startedAt ?? '');
+    if (Number.isNaN(startedAt.getTime())) return undefined;
+    return { startedAt, checks: Number(doc.checks) || 1, counts: counts as ConsumerCounts };
+  } catch {
+    return undefined;
+  }
+}
+
+export function fromEntity(e: Record<string, unknown>): RotationState {
   const state: Record<string, unknown> = {};
+  const summaryColumns = new Set(['verifyStartedAt', 'verifyChecks', 'verification', ...CONSUMER_COUNT_KEYS.map(countColumn)]);
   for (const [k, v] of Object.entries(e)) {
-    if (k === 'partitionKey' || k === 'rowKey' || k === 'etag' || k === 'timestamp' || k.startsWith('odata')) continue;
+    if (k === 'partitionKey' || k === 'rowKey' || k === 'etag' || k === 'timestamp' || k.startsWith('odata') || summaryColumns.has(k)) continue;
     state[k] = v;
   }
   for (const field of DATE_FIELDS) {
     const v = state[field];
     state[field] = v === undefined || v === null || v === '' ? undefined : new Date(v as string | Date);
+  }
+  const startedAt = e['verifyStartedAt'];
+  if (startedAt !== undefined && startedAt !== null && startedAt !== '') {
+    state['verification'] = {
+      startedAt: new Date(startedAt as string | Date),
+      checks: Number(e['verifyChecks']) || 0,
+      counts: Object.fromEntries(CONSUMER_COUNT_KEYS.map((k) => [k, Number(e[countColumn(k)]) || 0])) as ConsumerCounts,
+    } satisfies VerificationSummary;
+  } else {
+    state['verification'] = legacyVerification(e['verification']);
   }
   return state as unknown as RotationState;
 }
@@ -53,8 +93,9 @@ export class TableStateStore implements RotationStateStore {
   }
 
   async put(state: RotationState, etag: string | undefined): Promise<string> {
-    await this.ensureTable();
     const entity = toEntity(state);
+    checkEntity(this.client.tableName, entity);
+    await this.ensureTable();
     try {
       const response = etag
         ? await this.client.updateEntity(entity, 'Replace', { etag })

@@ -153,7 +153,7 @@ export function registerAuditCommands(program: Command): void {
       await cliErrors(async () => (await import('../../core/audit-query.js')).parseObjectRef(vault, type, name));
       await (await import('../local-session.js')).withLocal(opts, async () => {
         await (await import('../local-session.js')).readyStorage();
-        const [{ getAuditServices }, { parseObjectRef }, { buildTimeline, TIMELINE_ROW_LIMIT }, { timelineJson }, { formatTimeline }] = await Promise.all([
+        const [{ getAuditServices }, { parseObjectRef }, { readTimeline }, { timelineJson }, { formatTimeline }] = await Promise.all([
           import('../../app/services.js'),
           import('../../core/audit-query.js'),
           import('../../core/audit-timeline.js'),
@@ -161,9 +161,8 @@ export function registerAuditCommands(program: Command): void {
           import('../audit-format.js'),
         ]);
         const object = await cliErrors(async () => parseObjectRef(vault, type, name));
-        const { reader } = await getAuditServices();
-        const { rows, truncated } = await reader.objectRows(object, TIMELINE_ROW_LIMIT);
-        const timeline = buildTimeline(object, rows, truncated);
+        const { reader, consumers } = await getAuditServices();
+        const timeline = await readTimeline(reader, consumers, object);
         console.log(format === 'json' ? JSON.stringify(timelineJson(timeline), null, 2) : formatTimeline(timeline));
       });
     });

@@ -19,6 +19,9 @@ const day = (iso: string | undefined): string => (iso ? iso.slice(0, 10) : '-');
 const minute = (iso: string | undefined): string => (iso ? iso.slice(0, 16).replace('T', ' ') : '-');
 const consumerName = (label: string): string => label.replace(/ \(.*\)$/, '');
 
+/** Above this many consumers, `rotor status` lists only those not verified. */
+const MAX_VERIFIED_LISTED = 20;
+
 export function formatStatusTable(rows: readonly ObjectStatus[], term: TerminalInfo = terminalInfo()): string {
   const out: string[] = [];
   let vault = '';
@@ -42,10 +45,14 @@ export function formatStatusTable(rows: readonly ObjectStatus[], term: TerminalI
     if (!r.enabled) detail('', 'disabled');
     if (r.finding) detail('now: ', clean(r.finding));
     if (last?.lastError) detail('last error: ', clean(last.lastError));
+    // A large cluster lists the consumers that need attention; the verified ones are counted (--format json lists all).
+    const many = r.consumers.length > MAX_VERIFIED_LISTED;
     for (const c of r.consumers) {
+      if (many && c.status === 'Verified') continue;
       const lines = hanging(`      ${c.status.padEnd(18)} `, `${clean(consumerName(c.consumer))} — ${clean(c.detail)} (checked ${minute(c.checkedAt)})`, term.width);
       out.push(...lines.map((l, i) => (i === 0 ? `      ${paintState(term, c.status, 18)}${l.slice(6 + 18)}` : l)));
     }
+    if (many) out.push(`      ${paintState(term, 'Verified', 18)} ${verified} more consumers (--format json lists every one)`);
   }
   return out.join('\n').trimStart() || 'No managed objects.';
 }
