@@ -1,6 +1,7 @@
 /**
  * One place that builds the official Azure SDK clients with Rotor's transport policy: a timeout on every request,
- * retries with exponential backoff that honour Retry-After (the SDK's throttling retry strategy), and — against the
+ * the SDK's retries with exponential backoff for transport errors and 5xx, Rotor's own retries after 429 with or
+ * without Retry-After (throttling.ts: full-jitter backoff inside the invocation's deadline), and — against the
  * local stack only — trust in the local CA and no challenge-resource verification (loopback hosts are not
  * *.vault.azure.net).
  */
@@ -9,6 +10,8 @@ import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { CertificateClient } from '@azure/keyvault-certificates';
 import { KeyClient } from '@azure/keyvault-keys';
 import { SecretClient } from '@azure/keyvault-secrets';
+import type { OperationClass } from '../core/pacing.js';
+import { throttleRetryPolicy, type ThrottledRequest, type ThrottleRetryOptions } from './throttling.js';
 
 export interface AzureEnvironment {
   credential: TokenCredential;
@@ -20,30 +23,11 @@ export interface AzureEnvironment {
   requestTimeoutMs?: number;
   /** Retries per request (default 5). */
   maxRetries?: number;
+  /** Rotor's own retries after 429 (with or without Retry-After): backoff, cap and budget (see throttling.ts). */
+  throttle?: ThrottleRetryOptions;
 }
 
-/** Retry-After of a 429/503 response in ms (seconds or HTTP date; also retry-after-ms), or undefined. */
-export function retryAfterMs(headers: { get(name: string): string | undefined }, now = Date.now()): number | undefined {
-  const ms = headers.get('retry-after-ms') ?? headers.get('x-ms-retry-after-ms');
-  if (ms && Number.isFinite(Number(ms))) return Number(ms);
-  const value = headers.get('retry-after');
-  if (!value) return undefined;
-  if (/^\d+(\.\d+)?$/.test(value.trim())) return Number(value) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-/** Tells `onThrottled` about every 429 (each retry too), so Rotor's pacing backs off with the SDK's retries. */
-export function throttleObserverPolicy(onThrottled: (retryAfterMs: number) => void): PipelinePolicy {
-  return {
-    name: 'rotorThrottleObserver',
-    async sendRequest(request, next) {
-      const response = await next(request);
-      if (response.status === 429) onThrottled(retryAfterMs(response.headers) ?? 1000);
-      return response;
-    },
-  };
-}
+export { retryAfterMs } from './throttling.js';
 
 /** Sets a timeout on every request that has none, so no call can hang a run. */
 export function timeoutPolicy(timeoutMs: number): PipelinePolicy {
@@ -56,14 +40,33 @@ export function timeoutPolicy(timeoutMs: number): PipelinePolicy {
   };
 }
 
-/** Options shared by every Azure SDK client Rotor creates. */
-export function commonClientOptions(env: AzureEnvironment) {
+/**
+ * Options shared by every Azure SDK client Rotor creates: a timeout per request, the SDK's retries (transport
+ * errors, 5xx), and Rotor's own 429 handling inside them (`onThrottled` hears of every wait it makes).
+ */
+export function commonClientOptions(env: AzureEnvironment, onThrottled?: (delayMs: number, request: ThrottledRequest) => void) {
   return {
     retryOptions: { maxRetries: env.maxRetries ?? 5, retryDelayInMs: 500, maxRetryDelayInMs: 60_000 },
-    additionalPolicies: [{ policy: timeoutPolicy(env.requestTimeoutMs ?? 30_000), position: 'perCall' as const }],
+    additionalPolicies: [
+      { policy: timeoutPolicy(env.requestTimeoutMs ?? 30_000), position: 'perCall' as const },
+      { policy: throttleRetryPolicy(env.throttle, { onThrottled }), position: 'perRetry' as const },
+    ],
     ...(env.caPem ? { tlsOptions: { ca: env.caPem } } : {}),
     userAgentOptions: { userAgentPrefix: 'rotor' },
   };
+}
+
+/**
+ * The pacer's operation classes of a Key Vault request (Key Vault's service limits): creating or rotating a key or
+ * creating a certificate is a key creation (RSA-2048 or other: the URL does not tell, so both), setting a secret a
+ * secret write; reads and other writes are not paced.
+ */
+export function keyVaultWriteClasses(request: ThrottledRequest): OperationClass[] {
+  const path = new URL(request.url).pathname.replace(/\/+$/, '');
+  const method = request.method.toUpperCase();
+  if (method === 'POST' && /\/(keys\/[^/]+\/(create|rotate)|certificates\/[^/]+\/create)$/i.test(path)) return ['rsa2048Create', 'otherKeyCreate'];
+  if (method === 'PUT' && /\/secrets\/[^/]+$/i.test(path)) return ['secretWrite'];
+  return [];
 }
 
 export interface KeyVaultClients {
@@ -76,17 +79,10 @@ export interface KeyVaultClients {
 export function createKeyVaultClients(
   vaultUrl: string,
   env: AzureEnvironment,
-  onThrottled?: (retryAfterMs: number) => void,
+  onThrottled?: (delayMs: number, operations: readonly OperationClass[]) => void,
 ): KeyVaultClients {
-  const common = commonClientOptions(env);
-  const options = {
-    ...common,
-    additionalPolicies: [
-      ...common.additionalPolicies,
-      ...(onThrottled ? [{ policy: throttleObserverPolicy(onThrottled), position: 'perRetry' as const }] : []),
-    ],
-    disableChallengeResourceVerification: env.local,
-  };
+  const observe = onThrottled && ((delayMs: number, request: ThrottledRequest) => onThrottled(delayMs, keyVaultWriteClasses(request)));
+  const options = { ...commonClientOptions(env, observe), disableChallengeResourceVerification: env.local };
   return {
     vaultUrl,
     certificates: new CertificateClient(vaultUrl, env.credential, options),

@@ -62,8 +62,8 @@ export interface BuildOptions {
   telemetry?: TelemetryOptions;
   /** The Function App: with AZURE_CLIENT_ID, authenticate as the managed identity only (no developer fallback). */
   managedIdentityOnly?: boolean;
-  /** Per-request timeout and retries of the Azure SDK clients (defaults 30 s, 5 retries). */
-  transport?: { requestTimeoutMs?: number; maxRetries?: number };
+  /** Per-request timeout and retries of the Azure SDK clients (defaults 30 s, 5 retries), and Rotor's 429 backoff. */
+  transport?: Pick<AzureEnvironment, 'requestTimeoutMs' | 'maxRetries' | 'throttle'>;
 }
 
 /** Name of Rotor's OpenTelemetry meter. */
@@ -145,6 +145,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     { ConsumerVerifier },
     { TableAuditReader },
     { TableConsumerStore },
+    { asyncDeadlines },
   ] = await Promise.all([
     import('../adapters/azure-clients.js'),
     import('../adapters/keyvault/gateway.js'),
@@ -156,11 +157,12 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     import('../core/verification.js'),
     import('../adapters/storage/audit-reader.js'),
     import('../adapters/storage/consumer-table.js'),
+    import('../adapters/deadline.js'),
   ]);
   const { TABLES, QUEUES, tableClient, queueClient } = storageClients;
-  const consumerResults = new TableConsumerStore(tableClient(storage, TABLES.consumers));
-  const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit), options.log);
-  const auditReader = new TableAuditReader(tableClient(storage, TABLES.audit));
+  const consumerResults = new TableConsumerStore(tableClient(storage, TABLES.consumers, azure.throttle));
+  const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit, azure.throttle), options.log);
+  const auditReader = new TableAuditReader(tableClient(storage, TABLES.audit, azure.throttle));
   const random = options.random ?? cryptoRandom;
   const notifications = await buildNotifications(env, azure, { audit: auditLog, clock, sleep, random, log: options.log });
   if (notifications) auditLog.observe(notifications);
@@ -180,7 +182,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     let c = clients.get(vault.name);
     if (!c) {
       const throttled = pacer(vault);
-      clients.set(vault.name, (c = createKeyVaultClients(vault.url, azure, (ms) => throttled.throttled(ms))));
+      clients.set(vault.name, (c = createKeyVaultClients(vault.url, azure, (ms, operations) => throttled.throttled(ms, operations))));
     }
     return c;
   };
@@ -208,7 +210,8 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     newId: options.newId ?? randomUUID,
     notifications,
     audit: auditLog,
-    states: new TableStateStore(tableClient(storage, TABLES.state)),
+    states: new TableStateStore(tableClient(storage, TABLES.state, azure.throttle)),
+    deadlines: asyncDeadlines,
     queue: new StorageWorkQueue(queueClient(storage, QUEUES.work)),
     pacer,
     gateway(vault) {

@@ -54,7 +54,7 @@ export function stateOf(row: AuditRecord, rows: readonly AuditRecord[]): string 
 }
 
 /** The row that best summarises an object's story (its last decisive action). */
-function decisive(rows: readonly AuditRecord[]): AuditRecord {
+export function decisive(rows: readonly AuditRecord[]): AuditRecord {
   const order = ['RotationFailed', 'RotationCompleted', 'PolicyViolation', 'ManualActionRequired', 'ExternalRotationStale', 'Skipped', 'VersionCreated'];
   for (const action of order) {
     const hit = [...rows].reverse().find((r) => r.action === action);

@@ -220,8 +220,17 @@ export const configSchema = z
          * invocation ends inside the Functions timeout (host.json functionTimeout, 10 minutes).
          */
         workItemMinutes: z.number().min(0.1).max(120).default(9),
+        /**
+         * The host's function timeout (host.json functionTimeout). No wait inside one invocation — backoff after a
+         * 429, a pending certificate — runs past it minus a margin (INVOCATION_MARGIN_MS).
+         */
+        functionTimeoutMinutes: z.number().min(0.5).max(240).default(10),
       })
       .strict()
+      .refine((r) => r.workItemMinutes < r.functionTimeoutMinutes, {
+        message: 'workItemMinutes must be less than functionTimeoutMinutes',
+        path: ['workItemMinutes'],
+      })
       .default({
         maxAttempts: 5,
         retryBaseMinutes: 15,
@@ -230,6 +239,7 @@ export const configSchema = z
         pollIntervalSeconds: 2,
         concurrencyPerVault: 32,
         workItemMinutes: 9,
+        functionTimeoutMinutes: 10,
       }),
     limits: limitsSchema.default({ rsa2048CreatesPer10s: 20, otherKeyCreatesPer10s: 20, secretWritesPer10s: 300 }),
     consumers: consumersSchema.default({ batch: [], hpcPack: [], hpcCache: [] }),

@@ -49,6 +49,8 @@ export interface ObjectVersion extends ObjectSnapshot {
   readonly keyType?: string | undefined;
   readonly keySize?: number | undefined;
   readonly curve?: string | undefined;
+  /** For keys: permitted operations (carried to a new version). */
+  readonly keyOps?: readonly string[] | undefined;
 }
 
 /** The parts of a certificate policy Rotor reasons about (and passes back unchanged when creating a version). */

@@ -1,7 +1,11 @@
 /**
  * Pacing of write operations per vault, so that a wave of rotations stays inside Key Vault's per-vault limits
  * instead of failing: a sliding-window limiter per operation class (the window Key Vault measures, plus a small
- * margin for network jitter), FIFO among waiters, and a pause whenever Key Vault answers 429 with Retry-After.
+ * margin for network jitter), FIFO among waiters, and a pause whenever Key Vault answers 429. A 429 on a creation
+ * also lowers that class's admitted rate (multiplicatively, at most once per half window) — Key Vault's 429s carry
+ * no Retry-After, and the vault's real budget may be below the configured one (other clients share it) — and each
+ * full window without one raises it again towards the configured limit (additively): a throttled wave slows down
+ * to what the vault grants instead of spending its retries.
  */
 import type { RotorConfig } from './config.js';
 import type { Clock, Sleep } from './ports.js';
@@ -16,14 +20,43 @@ export function operationClassForKey(keyType: string | undefined, keySize: numbe
   return keyType?.toUpperCase().startsWith('RSA') && (keySize ?? 2048) === 2048 ? 'rsa2048Create' : 'otherKeyCreate';
 }
 
+/** Share of the admitted rate kept after a 429, and the share of the configured limit regained per quiet window. */
+export const THROTTLE_DECREASE = 0.7;
+export const RECOVERY_SHARE = 0.1;
+
 class SlidingWindow {
   private readonly admitted: number[] = [];
   private tail: Promise<void> = Promise.resolve();
+  /** The rate admitted now: the configured limit, lowered after 429s. */
+  private limit: number;
+  private changedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
-    private readonly limit: number,
+    private readonly configured: number,
     private readonly windowMs: number,
-  ) {}
+  ) {
+    this.limit = configured;
+  }
+
+  get currentLimit(): number {
+    return this.limit;
+  }
+
+  /** A creation of this class was throttled: admit fewer (bursts of 429s from one window count once). */
+  decrease(now: number): void {
+    this.recover(now);
+    if (now - this.changedAt < this.windowMs / 2) return;
+    this.limit = Math.max(1, Math.floor(this.limit * THROTTLE_DECREASE));
+    this.changedAt = now;
+  }
+
+  private recover(now: number): void {
+    if (this.limit >= this.configured) return;
+    const quiet = Math.floor((now - this.changedAt) / this.windowMs);
+    if (quiet < 1) return;
+    this.limit = Math.min(this.configured, this.limit + quiet * Math.max(1, Math.round(this.configured * RECOVERY_SHARE)));
+    this.changedAt = now;
+  }
 
   /** Admits one operation when the window has room; callers are served in arrival order. */
   acquire(clock: Clock, sleep: Sleep, pausedUntil: () => number): Promise<void> {
@@ -31,6 +64,7 @@ class SlidingWindow {
       for (;;) {
         const now = clock.now().getTime();
         while (this.admitted.length && (this.admitted[0] ?? 0) <= now - this.windowMs) this.admitted.shift();
+        this.recover(now);
         const pause = pausedUntil() - now;
         if (pause > 0) {
           await sleep(pause);
@@ -70,10 +104,20 @@ export class VaultPacer {
     return this.windows[operation].acquire(this.clock, this.sleep, () => this.pausedUntilMs);
   }
 
-  /** Key Vault answered 429: hold every write to this vault until Retry-After has passed. */
-  throttled(retryAfterMs: number): void {
+  /**
+   * Key Vault answered 429 and the client waits `waitMs` (its Retry-After, or its backoff): hold every write to this
+   * vault as long; when the throttled request was a write of the classes `operations`, admit fewer of those from now on.
+   */
+  throttled(waitMs: number, operations: readonly OperationClass[] = []): void {
     this.throttledCount++;
-    this.pausedUntilMs = Math.max(this.pausedUntilMs, this.clock.now().getTime() + Math.max(retryAfterMs, 0));
+    const now = this.clock.now().getTime();
+    this.pausedUntilMs = Math.max(this.pausedUntilMs, now + Math.max(waitMs, 0));
+    for (const operation of operations) this.windows[operation].decrease(now);
+  }
+
+  /** The rate of `operation` admitted now (per window): the configured limit, or less after 429s. */
+  currentLimit(operation: OperationClass): number {
+    return this.windows[operation].currentLimit;
   }
 
   get throttledResponses(): number {

@@ -13,6 +13,15 @@ export interface Clock {
 
 export type Sleep = (ms: number) => Promise<void>;
 
+/**
+ * Carries a deadline with a piece of work (a work item's invocation) down to the adapters, so that waits deep inside
+ * them (backoff after a 429) end before the host's function timeout.
+ */
+export interface DeadlineScope {
+  /** Runs `work` with waits limited to `withinMs` from now (on the adapters' own clock: real time). */
+  run<T>(withinMs: number, work: () => Promise<T>): Promise<T>;
+}
+
 export interface Logger {
   info(message: string, properties?: Record<string, unknown>): void;
   warn(message: string, properties?: Record<string, unknown>): void;

@@ -16,7 +16,6 @@ import type { Finding } from './policy.js';
 import {
   ConcurrencyError,
   GatewayError,
-  isGatewayError,
   type AuditLog,
   type Clock,
   type Logger,
@@ -27,6 +26,7 @@ import {
   type VaultGateway,
   type Versioned,
 } from './ports.js';
+import { findOwnVersion, isOwnVersion, isPending, tagsForRotation } from './ownership.js';
 import { hpcCacheKeyViolations, hpcPackPolicyViolations } from './profiles.js';
 import type { WorkQueue } from './work.js';
 import { emptyState, isOpen, type RotationState } from './state.js';
@@ -64,6 +64,8 @@ export interface RotationContext {
   readonly metrics?: Metrics | undefined;
   /** For delayed re-checks of consumers (verify work items). */
   readonly queue?: WorkQueue | undefined;
+  /** No wait of this invocation may run past this (the function timeout minus a margin); undefined: no limit. */
+  readonly deadline?: Date | undefined;
   /**
    * Group commit of completions (processVault): a completed rotation's rows are written with other rows, and its
    * Completed state once they are durable. Without it, each completion is written on its own.
@@ -147,6 +149,8 @@ export type ObjectOutcome =
   | 'AlreadyReported'
   | 'InProgressElsewhere'
   | 'WaitingForRetry'
+  /** A certificate operation is still pending; a delayed work item looks again. */
+  | 'Pending'
   | 'NotDue';
 
 const iso = (d: Date | undefined): string => (d ? d.toISOString() : '');
@@ -289,9 +293,12 @@ export async function preflight(
   }
 }
 
-function leaseMs(ctx: RotationContext, type: ObjectSnapshot['type']): number {
-  const { leaseMinutes, certificateTimeoutMinutes } = ctx.config.rotation;
-  return (type === 'certificate' ? leaseMinutes + certificateTimeoutMinutes : leaseMinutes) * 60_000;
+/**
+ * How long a worker holds an object. No wait of one invocation outlasts the function timeout (a pending certificate
+ * is handed to a delayed work item), so the same lease serves every type.
+ */
+function leaseMs(ctx: RotationContext, _type: ObjectSnapshot['type']): number {
+  return ctx.config.rotation.leaseMinutes * 60_000;
 }
 
 /** A new rotation on top of an object's state: this run's ids, and every field of an earlier rotation reset. */
@@ -482,9 +489,10 @@ export async function continueRotation(
 ): Promise<ObjectOutcome> {
   let state = start;
   let etag = startEtag;
+  let elsewhere = '';
   try {
     if (state.status === 'RotationStarted') {
-      const created = await ensureNewVersion(state, ctx, prepared);
+      const { version: created, own } = await ensureNewVersion(state, ctx, prepared);
       state = {
         ...state,
         status: 'VersionCreated',
@@ -495,10 +503,23 @@ export async function continueRotation(
         updatedAt: ctx.clock.now(),
       };
       etag = await ctx.states.put(state, etag);
-      ctx.audit.append(versionCreatedRow(state, ctx));
+      if (own) ctx.audit.append(versionCreatedRow(state, ctx));
+      else {
+        elsewhere = `; version ${state.toVersion} was created outside Rotor (it does not carry this rotation's id), so this rotation created none`;
+        ctx.audit.append(
+          auditRecord(ctx.run, ctx.clock.now(), {
+            ...transitionFields(state),
+            action: 'NewVersionObserved',
+            outcome: 'Info',
+            reason: 'CreatedOutsideRotor',
+            detail: `rotation ${state.rotationId} found a new version it did not create; its consumers are verified like Rotor's own`,
+          }),
+        );
+      }
     }
     if (state.status === 'VersionCreated') {
-      const next = ctx.hooks ? await ctx.hooks.afterVersionCreated(state, ctx) : ({ next: 'completed', note: '', state } as const);
+      const verified = ctx.hooks ? await ctx.hooks.afterVersionCreated(state, ctx) : ({ next: 'completed', note: '', state } as const);
+      const next = verified.next === 'completed' ? { ...verified, note: verified.note + elsewhere } : verified;
       if (next.next === 'verifying') {
         await ctx.audit.flush();
         state = { ...next.state, status: 'Verifying', leaseUntil: undefined, updatedAt: ctx.clock.now() };
@@ -516,6 +537,16 @@ export async function continueRotation(
     return state.status === 'Verifying' ? 'Verifying' : 'NotDue';
   } catch (err) {
     if (err instanceof ConcurrencyError) return 'InProgressElsewhere';
+    if (err instanceof CertificateStillPending) {
+      try {
+        return await handOverPending(state, etag, err, ctx);
+      } catch (handOverErr) {
+        if (handOverErr instanceof ConcurrencyError) return 'InProgressElsewhere';
+        // The state keeps its lease; the nightly scan resumes the rotation once it expires.
+        ctx.log.error(`could not schedule the re-check of a pending certificate: ${message(handOverErr)}`, { rotationId: state.rotationId });
+        return 'Pending';
+      }
+    }
     return failRotation(state, etag, err, ctx, { audit: true });
   }
 }
@@ -598,35 +629,48 @@ export async function completeRotation(state: RotationState, etag: string, ctx: 
   return 'Rotated';
 }
 
-/** Creates the new version — or adopts the one an interrupted attempt already created. */
-async function ensureNewVersion(state: RotationState, ctx: RotationContext, prepared: Prepared | undefined): Promise<ObjectVersion> {
+/** The new version of a rotation: Rotor's own (tagged with the rotation id), or one someone else made meanwhile. */
+interface NewVersion {
+  readonly version: ObjectVersion;
+  /** False: a version Rotor did not create became current (by a person, another tool, Key Vault's own renewal). */
+  readonly own: boolean;
+}
+
+/**
+ * Creates the new version — or adopts the one an interrupted attempt of this rotation already created, recognised by
+ * its rotation-id tag (ownership.ts). `prepared` is set on a first attempt (nothing can exist yet); a resumed
+ * rotation (`prepared` undefined) looks for its own version first.
+ */
+async function ensureNewVersion(state: RotationState, ctx: RotationContext, prepared: Prepared | undefined): Promise<NewVersion> {
   const { gateway } = ctx;
+  if (!prepared) {
+    const own = await ownVersion(state, ctx);
+    if (own) return { version: own, own: true };
+  }
   const current = prepared?.current ?? (await gateway.getCurrent(state.objectType, state.objectName));
   if (!current) throw new GatewayError('NotFound', `${state.objectType} ${state.objectName} no longer exists`);
-  if (current.version !== state.fromVersion) {
-    // Created before an interruption: adopt it (and finish what the interrupted attempt would have done).
-    if (state.objectType !== 'key') return current;
-    const previous = await gateway.getVersion('key', state.objectName, state.fromVersion);
-    return previous ? keepKeyLifetime(current, previous, ctx) : current;
+  if (state.objectType === 'certificate' && !prepared) {
+    // A create is pending — an interrupted attempt's, or someone else's: wait for it, never issue a second one.
+    const operation = await gateway.getCertificateOperation(state.objectName);
+    if (operation.status === 'inProgress') return settleCertificate(state, ctx);
   }
-  const tags = { ...current.tags };
+  if (current.version !== state.fromVersion && !isPending(current)) {
+    // Someone else made a new version since this rotation started: that due point is served, nothing is created.
+    return { version: current, own: false };
+  }
+  const tags = tagsForRotation(current.tags, state.rotationId);
   switch (state.objectType) {
     case 'certificate': {
-      const operation = await gateway.getCertificateOperation(state.objectName);
-      if (operation.status !== 'inProgress') {
-        const policy = prepared?.certificatePolicy ?? (await gateway.getCertificatePolicy(state.objectName));
-        await ctx.pacer.acquire(operationClassForKey(policy.keyType, policy.keySize));
-        await gateway.startCertificateVersion(state.objectName, policy, tags);
-      }
-      await waitForCertificate(state, ctx);
-      const created = await gateway.getCurrent('certificate', state.objectName);
-      if (!created || created.version === state.fromVersion) {
-        throw new GatewayError('Unknown', 'the certificate operation completed but no new version is visible');
-      }
-      return created;
+      const operation = prepared ? await gateway.getCertificateOperation(state.objectName) : { status: 'none' as const };
+      if (operation.status === 'inProgress') return settleCertificate(state, ctx);
+      const policy = prepared?.certificatePolicy ?? (await gateway.getCertificatePolicy(state.objectName));
+      await ctx.pacer.acquire(operationClassForKey(policy.keyType, policy.keySize));
+      const issuedAt = ctx.clock.now().getTime();
+      await gateway.startCertificateVersion(state.objectName, policy, tags);
+      return settleCertificate(state, ctx, issuedAt);
     }
     case 'key':
-      return rotateKey(current, ctx);
+      return { version: await createKeyVersion(current, tags, ctx), own: true };
     case 'secret': {
       // The secret's policy as every other decision sees it (configuration, then tags): resolveObjectPolicy.
       const resolution = resolveObjectPolicy(ctx.config, current);
@@ -635,14 +679,34 @@ async function ensureNewVersion(state: RotationState, ctx: RotationContext, prep
       if (value === undefined) throw new GatewayError('BadRequest', resolution.ok ? 'no generator for this secret kind' : `${resolution.field}: ${resolution.message}`);
       const now = ctx.clock.now();
       await ctx.pacer.acquire('secretWrite');
-      return gateway.setSecretVersion(state.objectName, value, {
+      const version = await gateway.setSecretVersion(state.objectName, value, {
         tags,
         contentType: current.contentType ?? (kind && 'contentType' in kind ? kind.contentType : undefined),
         notBefore: now,
         expiresOn: new Date(now.getTime() + secretLifetimeMs(kind, current)),
       });
+      return { version, own: true };
     }
   }
+}
+
+/** This rotation's own finished version, found by its tag (the current one, or an older one someone built upon). */
+async function ownVersion(state: RotationState, ctx: RotationContext): Promise<ObjectVersion | undefined> {
+  const found = await findOwnVersion(ctx.gateway, state.objectType, state.objectName, state.rotationId);
+  if (!found?.version) return undefined;
+  const version = await ctx.gateway.getVersion(state.objectType, state.objectName, found.version);
+  return version && isOwnVersion(version, state.rotationId) ? version : undefined;
+}
+
+/** Waits for the pending certificate operation, then names the version it produced: this rotation's, or another's. */
+async function settleCertificate(state: RotationState, ctx: RotationContext, issuedAt?: number): Promise<NewVersion> {
+  await waitForCertificate(state, ctx, issuedAt);
+  const created = await ctx.gateway.getCurrent('certificate', state.objectName);
+  if (created && isOwnVersion(created, state.rotationId)) return { version: created, own: true };
+  const own = await ownVersion(state, ctx);
+  if (own) return { version: own, own: true };
+  if (created && created.version !== state.fromVersion && !isPending(created)) return { version: created, own: false };
+  throw new GatewayError('Unknown', 'the certificate operation completed but no new version is visible');
 }
 
 /** A new secret version keeps the previous version's lifetime when it had one; otherwise its kind's validity. */
@@ -653,32 +717,17 @@ function secretLifetimeMs(kind: SecretKind | undefined, current: ObjectVersion):
   return previousLifetime > 0 ? previousLifetime : validityDays * MS_PER_DAY;
 }
 
-async function rotateKey(current: ObjectVersion, ctx: RotationContext): Promise<ObjectVersion> {
-  const operation = operationClassForKey(current.keyType, current.keySize);
-  await ctx.pacer.acquire(operation);
-  let created: ObjectVersion;
-  try {
-    created = await ctx.gateway.rotateKey(current.name);
-  } catch (err) {
-    // Without the rotate permission (or where rotation is not supported) create a version of the same type and size.
-    if (!isGatewayError(err, 'Forbidden') && !isGatewayError(err, 'BadRequest')) throw err;
-    ctx.log.warn(`rotateKey refused for ${current.vault}/${current.name} (${message(err)}); creating a new version instead`);
-    await ctx.pacer.acquire(operation);
-    return ctx.gateway.createKeyVersion(
-      current.name,
-      { keyType: current.keyType ?? 'RSA', keySize: current.keySize, curve: current.curve },
-      { tags: current.tags, notBefore: ctx.clock.now(), expiresOn: nextExpiry(current, ctx) },
-    );
-  }
-  return keepKeyLifetime(created, current, ctx);
-}
-
-/** A rotation policy without expiryTime leaves the new version without expiry: keep the previous lifetime and tags. */
-async function keepKeyLifetime(created: ObjectVersion, previous: ObjectVersion, ctx: RotationContext): Promise<ObjectVersion> {
-  if (created.expiresOn || !previous.expiresOn) return created;
-  const expiresOn = nextExpiry(previous, ctx);
-  await ctx.gateway.updateVersion('key', created.name, created.version, { expiresOn, tags: previous.tags });
-  return { ...created, expiresOn, tags: previous.tags };
+/**
+ * A new key version of the same type, size, curve and operations, keeping the previous lifetime. Created with
+ * createKey rather than rotateKey: only a create request carries tags, and the rotation id must travel in it.
+ */
+async function createKeyVersion(current: ObjectVersion, tags: Record<string, string>, ctx: RotationContext): Promise<ObjectVersion> {
+  await ctx.pacer.acquire(operationClassForKey(current.keyType, current.keySize));
+  return ctx.gateway.createKeyVersion(
+    current.name,
+    { keyType: current.keyType ?? 'RSA', keySize: current.keySize, curve: current.curve, keyOps: current.keyOps },
+    { tags, notBefore: ctx.clock.now(), expiresOn: nextExpiry(current, ctx) },
+  );
 }
 
 function nextExpiry(current: ObjectVersion, ctx: RotationContext): Date | undefined {
@@ -687,18 +736,73 @@ function nextExpiry(current: ObjectVersion, ctx: RotationContext): Date | undefi
   return new Date(ctx.clock.now().getTime() + (current.expiresOn.getTime() - start.getTime()));
 }
 
-async function waitForCertificate(state: RotationState, ctx: RotationContext): Promise<void> {
+/**
+ * The certificate operation is still pending when this invocation has to stop waiting (its deadline: the function
+ * timeout minus a margin). Not a failure: a delayed work item looks again (like consumer re-checks).
+ */
+export class CertificateStillPending extends Error {
+  constructor(
+    /** When the pending operation started (epoch ms): certificateTimeoutMinutes counts from here. */
+    readonly since: number,
+    pendingFor: string,
+  ) {
+    super(`the certificate is still pending (${pendingFor}); a delayed work item checks it again`);
+    this.name = 'CertificateStillPending';
+  }
+}
+
+/** Work item hint of the delayed re-check of a pending certificate operation. */
+export const CERTIFICATE_PENDING_HINT = 'CertificatePending';
+/** Delay before a pending certificate operation is checked again. */
+export const CERTIFICATE_RECHECK_SECONDS = 60;
+
+/**
+ * Polls the pending certificate operation. `certificateTimeoutMinutes` is a deadline across work items, counted from
+ * `issuedAt` (this attempt issued the create) or else from the rotation's start (a resumed or re-checked rotation;
+ * a hand-over records the operation's start there); inside one invocation no wait runs past `ctx.deadline`
+ * (CertificateStillPending).
+ */
+async function waitForCertificate(state: RotationState, ctx: RotationContext, issuedAt?: number): Promise<void> {
   const { pollIntervalSeconds, certificateTimeoutMinutes } = ctx.config.rotation;
-  const maxPolls = Math.max(1, Math.ceil((certificateTimeoutMinutes * 60) / pollIntervalSeconds));
-  for (let poll = 0; poll < maxPolls; poll++) {
+  const pollMs = pollIntervalSeconds * 1000;
+  const started = issuedAt ?? (state.startedAt ?? ctx.clock.now()).getTime();
+  const timeoutAt = started + certificateTimeoutMinutes * 60_000;
+  for (;;) {
     const operation = await ctx.gateway.getCertificateOperation(state.objectName);
     if (operation.status === 'completed' || operation.status === 'none') return;
     if (operation.status === 'failed' || operation.status === 'cancelled') {
       throw new GatewayError('Unknown', `certificate operation ${operation.status}: ${operation.message}`);
     }
-    await ctx.sleep(pollIntervalSeconds * 1000);
+    const now = ctx.clock.now().getTime();
+    if (now >= timeoutAt) throw new GatewayError('Timeout', `the certificate is still pending ${certificateTimeoutMinutes} minutes after its operation started`);
+    if (ctx.deadline && now + pollMs >= ctx.deadline.getTime()) {
+      throw new CertificateStillPending(started, `${Math.round((now - started) / 1000)} s since the operation started`);
+    }
+    await ctx.sleep(Math.min(pollMs, timeoutAt - now));
   }
-  throw new GatewayError('Timeout', `the certificate is still pending after ${certificateTimeoutMinutes} minutes`);
+}
+
+/**
+ * Hands a rotation whose certificate is still pending over to a delayed work item: the state keeps its lease until
+ * the re-check is due (nobody else takes it meanwhile), then the re-check resumes it and waits again.
+ */
+async function handOverPending(state: RotationState, etag: string, err: CertificateStillPending, ctx: RotationContext): Promise<ObjectOutcome> {
+  const now = ctx.clock.now();
+  const delaySeconds = Math.max(CERTIFICATE_RECHECK_SECONDS, ctx.config.rotation.pollIntervalSeconds);
+  const item = {
+    kind: 'object' as const,
+    vault: state.vault,
+    objectType: state.objectType,
+    objectName: state.objectName,
+    runId: ctx.run.runId,
+    trigger: ctx.run.trigger,
+    hint: CERTIFICATE_PENDING_HINT,
+  };
+  const startedAt = new Date(err.since); // the operation's start: the re-check's certificateTimeoutMinutes counts from it
+  await ctx.states.put({ ...state, startedAt, leaseUntil: new Date(now.getTime() + delaySeconds * 1000), updatedAt: now }, etag);
+  if (ctx.queue) await ctx.queue.enqueue(item, { delaySeconds });
+  ctx.log.info(`${state.vault}/${state.objectType}/${state.objectName}: ${err.message}`, { rotationId: state.rotationId });
+  return 'Pending';
 }
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));

@@ -7,7 +7,7 @@ import { findVault, type RotorConfig, type VaultConfig } from './config.js';
 import { parseVaultEvents, type ParsedEvents } from './events.js';
 import type { ObjectType, Trigger } from './model.js';
 import type { VaultPacer } from './pacing.js';
-import type { AuditLog, Clock, ConsumerResultStore, Logger, Metrics, Random, RotationStateStore, Sleep, VaultGateway } from './ports.js';
+import type { AuditLog, Clock, ConsumerResultStore, DeadlineScope, Logger, Metrics, Random, RotationStateStore, Sleep, VaultGateway } from './ports.js';
 import type { RotationContext, VersionCreatedHook } from './rotation.js';
 import { planObject, planVault, processObject, processVault, type ObjectResult, type PlanEntry, type VaultSummary } from './scan.js';
 import { parseWorkItem, type WorkItem, type WorkQueue } from './work.js';
@@ -30,6 +30,8 @@ export interface RotorServices {
   readonly metrics?: Metrics | undefined;
   /** Notifications published from durable audit rows: a work item waits for them before it ends (bounded). */
   readonly notifications?: { settle(): Promise<void> } | undefined;
+  /** Carries a work item's deadline to the adapters (their backoff after 429 ends before it). */
+  readonly deadlines?: DeadlineScope | undefined;
 }
 
 /** How long a work item waits, at most, for its notifications to be published (they never fail the work). */
@@ -51,14 +53,23 @@ export async function settleNotifications(services: Pick<RotorServices, 'notific
   }
 }
 
+/** Waits inside one invocation end this long before the host's function timeout. */
+export const INVOCATION_MARGIN_MS = 30_000;
+
+/** When waits started now must have ended: the function timeout minus the margin. */
+export function invocationDeadline(config: RotorConfig, now: Date): Date {
+  return new Date(now.getTime() + config.rotation.functionTimeoutMinutes * 60_000 - INVOCATION_MARGIN_MS);
+}
+
 const compactTime = (d: Date): string => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 
 export function newRunId(trigger: Trigger, now: Date, newId: () => string): string {
   return `${trigger}-${compactTime(now)}-${newId().replace(/-/g, '').slice(0, 8)}`;
 }
 
-export function rotationContext(services: RotorServices, vault: VaultConfig, run: RunContext, log: Logger): RotationContext {
+export function rotationContext(services: RotorServices, vault: VaultConfig, run: RunContext, log: Logger, deadline?: Date): RotationContext {
   return {
+    deadline,
     config: services.config,
     gateway: services.gateway(vault),
     states: services.states,
@@ -102,14 +113,18 @@ export interface DeliveryInfo {
  * message to the poison queue, so nothing is lost silently.
  */
 export async function runWorkItem(raw: unknown, services: RotorServices, delivery: DeliveryInfo, log: Logger): Promise<WorkResult> {
+  const now = services.clock.now();
+  const deadline = invocationDeadline(services.config, now);
+  const work = (): Promise<WorkResult> => runWorkItemUntil(raw, services, delivery, log, deadline);
   try {
-    return await runWorkItemInner(raw, services, delivery, log);
+    return await (services.deadlines ? services.deadlines.run(deadline.getTime() - now.getTime(), work) : work());
   } finally {
+    // The events of this work item's audit rows go out before the invocation ends (bounded; never fails the work).
     await settleNotifications(services);
   }
 }
 
-async function runWorkItemInner(raw: unknown, services: RotorServices, delivery: DeliveryInfo, log: Logger): Promise<WorkResult> {
+async function runWorkItemUntil(raw: unknown, services: RotorServices, delivery: DeliveryInfo, log: Logger, deadline: Date): Promise<WorkResult> {
   const parsed = parseWorkItem(raw);
   const now = services.clock.now();
   if (!parsed.ok) {
@@ -131,7 +146,7 @@ async function runWorkItemInner(raw: unknown, services: RotorServices, delivery:
   try {
     const vault = findVault(services.config, item.vault);
     if (!vault) throw new Error(`vault "${item.vault}" is not in the configuration`);
-    const ctx = rotationContext(services, vault, run, log);
+    const ctx = rotationContext(services, vault, run, log, deadline);
     switch (item.kind) {
       case 'scanVault': {
         const summary = await processVault(ctx);
@@ -141,7 +156,7 @@ async function runWorkItemInner(raw: unknown, services: RotorServices, delivery:
         return { kind: 'scanVault', summary };
       }
       case 'object': {
-        const result = await processObject(item.objectType, item.objectName, item.hint, ctx);
+        const result = await processObject(item.objectType, item.objectName, item.hint, ctx, { force: item.force === true });
         await scheduleLeaseChecks([result], ctx);
         return { kind: 'object', result };
       }
@@ -313,22 +328,4 @@ export async function verifyNow(
     throw new Error(`${target.objectType} "${target.objectName}" has no rotation to verify${target.vault ? ` in ${target.vault}` : ''}`);
   }
   return out;
-}
-
-/**
- * On-demand rotation of one named object (rotateNow over HTTP, `rotor rotate`): rotate it if due, or now even when
- * not due with `force` (reason ManualRequest; the object's mode still applies). One manual run of its own.
- */
-export async function rotateObjectNow(
-  services: RotorServices,
-  target: { vault: string; objectType: ObjectType; objectName: string },
-  options: { force?: boolean },
-  log: Logger,
-): Promise<{ runId: string; result: ObjectResult }> {
-  const vault = findVault(services.config, target.vault);
-  if (!vault) throw new Error(`vault "${target.vault}" is not in the configuration`);
-  const run: RunContext = { runId: newRunId('manual', services.clock.now(), services.newId), trigger: 'manual' };
-  const ctx = rotationContext(services, vault, run, log);
-  const result = await processObject(target.objectType, target.objectName, undefined, ctx, { force: options.force === true });
-  return { runId: run.runId, result };
 }

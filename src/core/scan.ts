@@ -9,6 +9,7 @@ import { findVault, resolveObjectPolicy, vaultTypes, type ObjectPolicy } from '.
 import type { ObjectSnapshot, ObjectType, ObjectVersion } from './model.js';
 import { evaluate, type Finding } from './policy.js';
 import {
+  CERTIFICATE_PENDING_HINT,
   CompletionQueue,
   preflight,
   reportOnce,
@@ -163,6 +164,9 @@ class GroupAdmission {
     await Promise.all([...this.commits]);
   }
 }
+
+/** A delayed re-check may arrive a little before the lease it was scheduled for ends (queue visibility is not exact). */
+const LEASE_SLACK_MS = 5_000;
 
 const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -455,6 +459,15 @@ export async function processObject(
   ctx: RotationContext,
   options: { force?: boolean } = {},
 ): Promise<ObjectResult> {
+  if (hint === CERTIFICATE_PENDING_HINT) {
+    // The delayed re-check of a pending certificate operation resumes its rotation (not a fresh evaluation: while
+    // pending, the current version is the disabled pending one).
+    const open = await ctx.states.get(ctx.gateway.vault.name, type, name);
+    if (open?.value.status === 'RotationStarted') {
+      const held = open.value.leaseUntil && open.value.leaseUntil.getTime() > ctx.clock.now().getTime() + LEASE_SLACK_MS;
+      return { type, name, outcome: held ? 'InProgressElsewhere' : await resumeRotation(open, ctx), reason: CERTIFICATE_PENDING_HINT };
+    }
+  }
   const current = await ctx.gateway.getCurrent(type, name);
   if (!current) return { type, name, outcome: 'NotDue', reason: 'NotFound' };
   if (hint?.endsWith('NewVersionCreated')) await recordNewVersion(current, ctx);

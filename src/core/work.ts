@@ -24,6 +24,8 @@ export const workItemSchema = z.discriminatedUnion('kind', [
       /** The event that hinted at this object (e.g. Microsoft.KeyVault.CertificateNearExpiry), for the audit row. */
       hint: z.string().max(200).optional(),
       eventId: z.string().max(200).optional(),
+      /** An on-demand rotation of an object that is not due (rotateNow ?force=true, `rotor rotate --force`). */
+      force: z.boolean().optional(),
     })
     .strict(),
   z

@@ -175,8 +175,8 @@ describe('describe, rotate and config validate', () => {
     expect((JSON.parse(dry.out) as { plan: unknown[] }).plan).toEqual([]);
     const forced = await rotor(['rotate', 'hpc-batch-kv', 'secret', 'batch-admin-password', '--force', '--state', state, '--format', 'json']);
     expect(forced.code, forced.err).toBe(0);
-    const result = JSON.parse(forced.out) as { outcome: string; reason: string; rows: Array<{ action: string; reason: string; trigger: string }> };
-    expect(result.outcome).toBe('Rotated');
+    const result = JSON.parse(forced.out) as { state: string; reason: string; rows: Array<{ action: string; reason: string; trigger: string }> };
+    expect(result.state).toBe('Completed');
     expect(result.rows.map((r) => r.action)).toEqual(expect.arrayContaining(['RotationStarted', 'VersionCreated', 'RotationCompleted']));
     expect(result.rows.every((r) => r.trigger === 'manual')).toBe(true);
     expect(result.rows.find((r) => r.action === 'Detected')?.reason).toBe('ManualRequest');

@@ -9,6 +9,7 @@ import { StorageCacheManagementClient } from '@azure/arm-storagecache';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StaticTokenCredential } from '../../src/adapters/credentials.js';
+import { BatchPools } from '../../src/adapters/consumers/arm.js';
 import { DEFAULT_SUBSCRIPTION_ID, startArmEmulator, type ArmEmulator, type ArmSeed } from '../../src/local/arm/index.js';
 import { mulberry32 as seededRandom } from '../../src/core/generators.js';
 import { createTestContext, type TestContext } from '../helpers/local-context.js';
@@ -149,6 +150,23 @@ describe('injected faults', () => {
     const err = await batch(2).batchAccountOperations.get('rg', 'acct').catch((e: unknown) => e);
     expect(err).toMatchObject({ statusCode: 429, code: 'TooManyRequests' });
     expect(arm.counters()['faults.throttled']).toBe(4);
+  });
+
+  it("answers 429 without Retry-After, which only Rotor's clients retry (full-jitter backoff)", async () => {
+    const seed = Array.from({ length: 100 }, (_, i) => i).find((s) => {
+      const r = seededRandom(s);
+      return r() < 0.5 && r() < 0.5 && r() >= 0.5;
+    });
+    arm.setFaults('Microsoft.Batch', { throttleShare: 0.5, sendRetryAfter: false, seed });
+    const sdkAlone = await batch(3).poolOperations.get('rg', 'acct', 'pool').catch((e: unknown) => e);
+    expect(sdkAlone).toMatchObject({ statusCode: 429 });
+    arm.setFaults('Microsoft.Batch', { seed });
+    arm.resetCounters();
+    const environment = { credential: t.credential, caPem: t.ca.certPem, local: true, throttle: { baseDelayMs: 20 } };
+    const pools = [];
+    for await (const p of new BatchPools({ endpoint: arm.url, environment }, [{ accountId: `/subscriptions/${DEFAULT_SUBSCRIPTION_ID}/resourceGroups/rg/providers/Microsoft.Batch/batchAccounts/acct` }]).pools()) pools.push(p.name);
+    expect(pools).toEqual(['pool']);
+    expect(arm.counters()['faults.throttled']).toBe(2);
   });
 
   it('adds latency', async () => {

@@ -174,6 +174,20 @@ describe("Rotor's head node client (HpcPackClusters)", () => {
     expect(nodes.find((n) => n.name === 'CN003')).toMatchObject({ state: 'Offline' });
   });
 
+  it('waits out 429s without Retry-After with full-jitter backoff, and gives up inside its budget', async () => {
+    const waits: number[] = [];
+    const patient = new HpcPackClusters(async () => `${USER}:${PASSWORD}`, t.ca.certPem, async (ms) => void waits.push(ms), 2000, { baseDelayMs: 100, maxRetries: 4 }, () => 0.5);
+    hpc.setFaults(CLUSTER, { throttleShare: 1, sendRetryAfter: false });
+    try {
+      await expect(patient.nodes(cluster())).rejects.toMatchObject({ kind: 'Throttled' });
+      expect(waits).toEqual([50, 100, 200, 400]);
+      hpc.setFaults(CLUSTER, { throttleShare: 0 });
+      expect((await patient.nodes(cluster())).length).toBeGreaterThan(0);
+    } finally {
+      hpc.setFaults(CLUSTER, { throttleShare: 0, sendRetryAfter: true });
+    }
+  });
+
   it('rejects a caCertificate that is not PEM, naming the field', () => {
     expect(() => cluster('not a certificate')).toThrow(/consumers\.hpcPack\[0\]\.headNode\.caCertificate: must be a PEM certificate/);
   });

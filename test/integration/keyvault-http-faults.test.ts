@@ -3,6 +3,7 @@
  * bearer challenge, api-version and path handling, throttling (budgets and shares) with Retry-After, injected
  * server errors, latency, and the /_rotor control API.
  */
+import { SecretClient } from '@azure/keyvault-secrets';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyVaultClients } from '../../src/adapters/azure-clients.js';
 import type { LocalStack } from '../../src/local/stack.js';
@@ -113,8 +114,10 @@ describe('throttling and faults', () => {
     expect(throttled.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(throttled.headers['cache-control']).toBe('no-cache');
     expect(throttled.json()).toEqual(REAL_429_BODY);
-    // The Azure SDK's retry policy retries a 429 only when it carries Retry-After: this one surfaces at once.
-    await expect(kv.secrets.setSecret('budgeted-secret', 'v3')).rejects.toMatchObject({ statusCode: 429, code: 'Throttled' });
+    // The Azure SDK's own retry policy retries a 429 only when it carries Retry-After: this one surfaces at once
+    // (a plain SDK client; Rotor's clients add their own backoff, see test/integration/throttling.test.ts).
+    const plain = new SecretClient(`${stack.keyVault.vaultUrl('hpc-prod')}/`, stack.credential, { tlsOptions: { ca: stack.ca.certPem }, disableChallengeResourceVerification: true });
+    await expect(plain.setSecret('budgeted-secret', 'v3')).rejects.toMatchObject({ statusCode: 429, code: 'Throttled' });
     expect(stack.keyVault.counters('hpc-prod')).toMatchObject({ 'secrets.set': 2, throttled: 2 });
   });
 

@@ -7,10 +7,11 @@
  * a retry.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { rotateObjectNow, settleNotifications } from '../../src/core/rotor.js';
+import { requestRotation } from '../../src/core/on-demand.js';
+import { rotationWorker } from '../../src/functions/rotationWorker.js';
 import type { AppServices } from '../../src/app/services.js';
 import { startEventGridTopic, type EventGridTopicEmulator } from '../../src/local/eventgrid/topic.js';
-import { quietLogger, startTestEnv, type TestEnv } from '../support/local.js';
+import { startTestEnv, type TestEnv } from '../support/local.js';
 
 let t: TestEnv;
 let topic: EventGridTopicEmulator;
@@ -47,22 +48,26 @@ beforeAll(async () => {
 afterAll(async () => t?.stop());
 beforeEach(() => topic.clear());
 
-const rotate = async (type: 'secret' | 'key', name: string, force = false) => {
-  const { result } = await rotateObjectNow(services, { vault: 'notify-kv', objectType: type, objectName: name }, { force }, quietLogger);
-  await settleNotifications(services);
-  return result;
+/** An on-demand rotation through the queue worker (rotateNow's path); returns the object's decisive audit action. */
+const rotate = async (type: 'secret' | 'key', name: string, force = false): Promise<string> => {
+  const since = new Date(Date.now() - 1000);
+  const accepted = await requestRotation(services, { vault: 'notify-kv', objectType: type, objectName: name, force });
+  expect(accepted.kind).toBe('accepted');
+  await t.drain(rotationWorker, services); // each work item waits for its notifications before it ends
+  const actions: string[] = (await t.auditRows(since)).filter((r) => r.objectName === name).map((r) => r.action);
+  return ['RotationCompleted', 'ManualActionRequired', 'RotationFailed'].find((a) => actions.includes(a)) ?? actions.join(',');
 };
 
 describe('notifications', () => {
   it('a rotation publishes CloudEvents through EventGridPublisherClient, with versions and never the secret value', async () => {
-    const result = await rotate('secret', 'db-password');
-    expect(result.outcome).toBe('Rotated');
+    expect(await rotate('secret', 'db-password')).toBe('RotationCompleted');
     const events = topic.published().filter((e) => e.subject === 'notify-kv/secret/db-password');
     expect(events.map((e) => e.type)).toEqual(['Rotor.VersionCreated', 'Rotor.RotationCompleted']);
     const completed = events[1]!;
     expect(completed).toMatchObject({ specversion: '1.0', source: '/rotor/notify-kv', datacontenttype: 'application/json' });
     const data = completed.data as Record<string, string>;
     expect(data).toMatchObject({ vault: 'notify-kv', objectType: 'secret', objectName: 'db-password', action: 'RotationCompleted', outcome: 'Succeeded', trigger: 'manual' });
+    expect(data['runId']).toMatch(/^manual-/);
     expect(data['version']).toMatch(/^[0-9a-f]{32}$/);
     expect(data['previousVersion']).toMatch(/^[0-9a-f]{32}$/);
     const value = (await t.clients('notify-kv').secrets.getSecret('db-password')).value ?? '';
@@ -74,7 +79,7 @@ describe('notifications', () => {
   });
 
   it('an object that needs a person publishes Rotor.ManualActionRequired', async () => {
-    expect((await rotate('key', 'k-notify')).outcome).toBe('ManualActionRequired');
+    expect(await rotate('key', 'k-notify')).toBe('ManualActionRequired');
     const manual = topic.published().filter((e) => e.type === 'Rotor.ManualActionRequired');
     expect(manual.map((e) => e.subject)).toEqual(['notify-kv/key/k-notify']);
     expect((manual[0]!.data as Record<string, string>)['reason']).toBe('NotifyOnly');
@@ -82,7 +87,7 @@ describe('notifications', () => {
 
   it('a topic that fails once: the publish is retried and the events arrive', async () => {
     topic.failNext(1, 503);
-    expect((await rotate('secret', 'svc-password', true)).outcome).toBe('Rotated');
+    expect(await rotate('secret', 'svc-password', true)).toBe('RotationCompleted');
     expect(topic.published().filter((e) => e.subject === 'notify-kv/secret/svc-password').map((e) => e.type)).toEqual(['Rotor.VersionCreated', 'Rotor.RotationCompleted']);
     expect(topic.requests()).toBeGreaterThanOrEqual(2);
   });
@@ -90,8 +95,7 @@ describe('notifications', () => {
   it('a topic that keeps failing never fails the rotation: the publish is retried, then audited as NotificationFailed', async () => {
     topic.failNext(1000, 503);
     const before = new Date(Date.now() - 1000);
-    const result = await rotate('secret', 'api-password', true);
-    expect(result.outcome).toBe('Rotated');
+    expect(await rotate('secret', 'api-password', true)).toBe('RotationCompleted');
     expect(topic.published()).toEqual([]);
     expect(topic.requests()).toBeGreaterThanOrEqual(4); // Rotor's attempts (each with the SDK's own retries)
     await services.auditLog.flush();

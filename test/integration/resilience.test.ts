@@ -106,6 +106,7 @@ function crashing(base: AppServices, step: Step, when: 'before' | 'after', crash
     return Object.assign(Object.create(g) as VaultGateway, {
       startCertificateVersion: wrap(g.startCertificateVersion.bind(g)),
       rotateKey: wrap(g.rotateKey.bind(g)),
+      createKeyVersion: wrap(g.createKeyVersion.bind(g)),
       setSecretVersion: wrap(g.setSecretVersion.bind(g)),
     });
   };

@@ -61,9 +61,9 @@ async function resumeWithHistory(days: number): Promise<{ reads: string[]; actio
   const audit = new TableAuditLog(client(table, seen));
   h.vault.add('key', 'cache-cmk', { notBefore: new Date(now - 350 * DAY), expiresOn: new Date(now + 15 * DAY) });
   // The worker dies after creating the new version, before recording it.
-  h.vault.hangAfter.add('rotateKey');
+  h.vault.hangAfter.add('createKeyVersion'); // keys are created with createKey (the rotation id travels in its tags)
   void processObject('key', 'cache-cmk', undefined, h.ctx({ audit }));
-  for (let i = 0; i < 50 && !h.vault.calls.includes('rotateKey'); i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 50 && !h.vault.calls.includes('createKeyVersion'); i++) await new Promise((r) => setTimeout(r, 20));
   h.vault.hangAfter.clear();
   h.clock.advance(11 * 60_000); // the lease has expired
   seen.reads.length = 0;

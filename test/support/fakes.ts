@@ -157,6 +157,8 @@ export class FakeVault implements VaultGateway {
   /** The call never returns and has no effect (a crash before the write). */
   hangBefore = new Set<Step>();
   pendingPolls = 1;
+  /** Like Key Vault: while a certificate operation is pending, the current version is the pending one (disabled, no thumbprint). */
+  pendingVisible = false;
   readonly secretValues: string[] = [];
 
   constructor(
@@ -267,6 +269,10 @@ export class FakeVault implements VaultGateway {
     const o = this.obj('certificate', name);
     if (o.pending) throw new GatewayError('Conflict', 'pending operation exists', 409);
     o.pending = { remainingPolls: this.pendingPolls, policy, tags: { ...tags } };
+    if (this.pendingVisible) {
+      const current = o.versions.at(-1)!;
+      o.versions.push({ ...current, version: `pending${++this.seq}`.padEnd(8, '0'), enabled: false, thumbprint: undefined, secretId: undefined, tags: { ...tags }, createdOn: this.clock.now() });
+    }
     if (this.hangAfter.has('startCertificateVersion')) await hang();
   }
   async getCertificateOperation(name: string): Promise<CertificateOperationStatus> {
@@ -275,6 +281,8 @@ export class FakeVault implements VaultGateway {
     if (!o.pending) return o.lastOperation ?? { status: 'none' };
     if (o.pending.remainingPolls-- > 0) return { status: 'inProgress' };
     const now = this.clock.now();
+    // The finished certificate gets a version id of its own; the pending version goes away.
+    o.versions = o.versions.filter((v) => !v.version.startsWith('pending'));
     this.add('certificate', name, {
       tags: o.pending.tags,
       notBefore: now,
@@ -293,7 +301,9 @@ export class FakeVault implements VaultGateway {
   }
   async createKeyVersion(name: string, spec: KeySpec, props: NewVersionProperties) {
     await this.step('createKeyVersion');
-    return this.add('key', name, { keyType: spec.keyType, keySize: spec.keySize, tags: { ...props.tags }, notBefore: props.notBefore, expiresOn: props.expiresOn });
+    const v = this.add('key', name, { keyType: spec.keyType, keySize: spec.keySize, tags: { ...props.tags }, notBefore: props.notBefore, expiresOn: props.expiresOn });
+    if (this.hangAfter.has('createKeyVersion')) await hang();
+    return v;
   }
   async setSecretVersion(name: string, value: string, props: NewVersionProperties) {
     await this.step('setSecretVersion');

@@ -39,3 +39,37 @@ describe('vault pacer', () => {
     expect(pacer.throttledResponses).toBe(1);
   });
 });
+
+describe('vault pacer under 429s without Retry-After', () => {
+  it('lowers the throttled class only, once per half window, and recovers per quiet window', async () => {
+    const clock = new FakeClock(0);
+    const tens = parseConfig({ vaults: [{ name: 'kv1', url: 'https://kv1.vault.azure.net/' }], limits: { rsa2048CreatesPer10s: 20 } }).limits;
+    const pacer = new VaultPacer(tens, clock, clock.sleep);
+    pacer.throttled(0, ['rsa2048Create']);
+    pacer.throttled(0, ['rsa2048Create']); // the same burst
+    expect(pacer.currentLimit('rsa2048Create')).toBe(14);
+    expect(pacer.currentLimit('secretWrite')).toBe(300);
+    clock.advance(6_000);
+    pacer.throttled(0, ['rsa2048Create']);
+    expect(pacer.currentLimit('rsa2048Create')).toBe(9);
+    pacer.throttled(0, []); // a read: pauses, lowers nothing
+    expect(pacer.currentLimit('rsa2048Create')).toBe(9);
+    // Two quiet windows: +2 each (10 % of 20).
+    clock.advance(2 * (10_000 + WINDOW_MARGIN_MS));
+    await pacer.acquire('rsa2048Create');
+    expect(pacer.currentLimit('rsa2048Create')).toBe(13);
+    clock.advance(100 * 10_250);
+    await pacer.acquire('rsa2048Create');
+    expect(pacer.currentLimit('rsa2048Create')).toBe(20);
+  });
+
+  it('admits fewer per window after a throttled creation', async () => {
+    const clock = new FakeClock(0);
+    const pacer = new VaultPacer(limits, clock, clock.sleep); // 3 per window
+    pacer.throttled(0, ['rsa2048Create']); // → 2
+    const admitted: number[] = [];
+    await Promise.all(Array.from({ length: 4 }, () => pacer.acquire('rsa2048Create').then(() => admitted.push(clock.now().getTime()))));
+    const w = 10_000 + WINDOW_MARGIN_MS;
+    expect(admitted).toEqual([0, 0, w, w]);
+  });
+});

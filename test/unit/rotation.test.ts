@@ -68,7 +68,7 @@ describe('rotation state machine', () => {
     const result = await processObject('key', 'cache-cmk', undefined, h.ctx());
     expect(result.outcome).toBe('Failed');
     expect(h.vault.versionCount('key', 'cache-cmk')).toBe(1);
-    expect(h.vault.calls).not.toContain('rotateKey');
+    expect(h.vault.calls).not.toContain('createKeyVersion');
     expect(h.states.value('hpc-kv', 'key', 'cache-cmk')).toMatchObject({ status: 'Failed', lastError: expect.stringContaining('audit log unavailable') });
   });
 
@@ -105,7 +105,7 @@ describe('rotation state machine', () => {
   it('retries failures with exponential backoff, then needs a person', async () => {
     const h = harness(baseConfig({ rotation: { maxAttempts: 2, retryBaseMinutes: 10 } }));
     estate(h);
-    h.vault.failures.set('rotateKey', new GatewayError('Unavailable', 'service unavailable', 503));
+    h.vault.failures.set('createKeyVersion', new GatewayError('Unavailable', 'service unavailable', 503));
     expect((await processObject('key', 'cache-cmk', undefined, h.ctx())).outcome).toBe('Failed');
     expect(h.states.value('hpc-kv', 'key', 'cache-cmk')?.nextAttemptAt?.getTime()).toBe(h.clock.now().getTime() + 10 * 60_000);
     expect((await processObject('key', 'cache-cmk', undefined, h.ctx())).outcome).toBe('WaitingForRetry');
@@ -118,13 +118,18 @@ describe('rotation state machine', () => {
     h.vault.failures.clear();
   });
 
-  it('falls back to creating a key version when rotate is refused', async () => {
+  it('tags every version it creates with its rotation id, in the create request, keeping the other tags', async () => {
     const h = harness();
     estate(h);
-    h.vault.failures.set('rotateKey', new GatewayError('Forbidden', 'no rotate permission', 403));
-    expect((await processObject('key', 'cache-cmk', undefined, h.ctx())).outcome).toBe('Rotated');
-    expect(h.vault.calls).toContain('createKeyVersion');
+    await processVault(h.ctx());
+    for (const [type, name] of [['certificate', 'hpc-node-comm'], ['key', 'cache-cmk'], ['secret', 'batch-admin']] as const) {
+      const rotationId = h.states.value('hpc-kv', type, name)?.rotationId;
+      expect(rotationId).toBeTruthy();
+      expect(h.vault.current(type, name)?.tags).toMatchObject({ 'rotor-rotation-id': rotationId });
+      expect(h.vault.objects.get(`${type}/${name}`)!.versions[0]!.tags['rotor-rotation-id']).toBeUndefined();
+    }
     expect(h.vault.current('key', 'cache-cmk')).toMatchObject({ keyType: 'RSA', keySize: 2048, tags: { 'rotor-profile': 'hpc-cache' } });
+    expect(h.vault.calls).not.toContain('rotateKey'); // rotateKey takes no tags
   });
 
   it('audits externally rotated secrets without writing them', async () => {
@@ -145,8 +150,8 @@ describe('crash and redelivery', () => {
   type Crash = (h: Harness) => void;
   const crashes: Record<string, Crash> = {
     'after the claim, before the audit row': (h) => (h.audit.hangOnFlush = (p) => p.some((r) => r.action === 'RotationStarted')),
-    'after the RotationStarted row, before creating': (h) => h.vault.hangBefore.add('rotateKey'),
-    'after creating, before recording it': (h) => h.vault.hangAfter.add('rotateKey'),
+    'after the RotationStarted row, before creating': (h) => h.vault.hangBefore.add('createKeyVersion'),
+    'after creating, before recording it': (h) => h.vault.hangAfter.add('createKeyVersion'),
     'after recording VersionCreated, before completing': (h) => (h.audit.hangOnFlush = (p) => p.some((r) => r.action === 'RotationCompleted')),
     'while writing the Completed state': (h) => (h.states.hangOnPut = (s) => s.status === 'Completed'),
   };
@@ -176,7 +181,7 @@ describe('crash and redelivery', () => {
   }
 
   it('resumes a certificate rotation interrupted while pending by waiting for the same operation', async () => {
-    const h = harness();
+    const h = harness(baseConfig({ rotation: { pollIntervalSeconds: 1, certificateTimeoutMinutes: 60 } }));
     estate(h);
     h.vault.pendingPolls = 3;
     h.vault.hangAfter.add('startCertificateVersion');
@@ -190,6 +195,52 @@ describe('crash and redelivery', () => {
     expect(h.vault.versionCount('certificate', 'hpc-node-comm')).toBe(2);
     expect(h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')?.status).toBe('Completed');
   });
+
+  it('a pending certificate version (disabled, no thumbprint) is never adopted: the resume waits for the operation', async () => {
+    const h = harness(baseConfig({ rotation: { pollIntervalSeconds: 1, certificateTimeoutMinutes: 60 } }));
+    estate(h);
+    h.vault.pendingVisible = true;
+    h.vault.pendingPolls = 3;
+    h.vault.hangAfter.add('startCertificateVersion'); // dies with the create accepted and pending
+    void processObject('certificate', 'hpc-node-comm', undefined, h.ctx());
+    await settle();
+    h.audit.crash();
+    h.vault.hangAfter.clear();
+    expect(h.vault.current('certificate', 'hpc-node-comm')).toMatchObject({ enabled: false, thumbprint: undefined });
+    h.clock.advance(30 * 60_000);
+    await processVault(h.ctx());
+    expect(h.vault.calls.filter((c) => c === 'startCertificateVersion')).toHaveLength(1);
+    expect(h.vault.versionCount('certificate', 'hpc-node-comm')).toBe(2);
+    const state = h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')!;
+    expect(state).toMatchObject({ status: 'Completed', toVersion: h.vault.current('certificate', 'hpc-node-comm')!.version });
+    expect(state.toVersion).not.toMatch(/^pending/);
+    expect(state.toThumbprint).toMatch(/^THUMB/);
+  });
+
+  for (const type of ['key', 'secret', 'certificate'] as const) {
+    it(`${type}: a version someone else made while a rotation was interrupted is not adopted as Rotor's, and none is created`, async () => {
+      const h = harness();
+      estate(h);
+      const step = type === 'key' ? 'createKeyVersion' : type === 'secret' ? 'setSecretVersion' : 'startCertificateVersion';
+      const name = type === 'key' ? 'cache-cmk' : type === 'secret' ? 'batch-admin' : 'hpc-node-comm';
+      h.vault.hangBefore.add(step); // stops after its RotationStarted row, before creating
+      void processObject(type, name, undefined, h.ctx());
+      await settle();
+      h.vault.hangBefore.clear();
+      // A person (or Key Vault's own renewal) creates a version meanwhile; it carries tags, but not this rotation's id.
+      const now = h.clock.now().getTime();
+      const other = h.vault.add(type, name, { notBefore: new Date(now), expiresOn: new Date(now + 365 * DAY), tags: { ...h.vault.current(type, name)!.tags, 'rotor-rotation-id': 'someone-else' } });
+      h.clock.advance(31 * 60_000);
+      await processVault(h.ctx());
+      expect(h.vault.versionCount(type, name)).toBe(2);
+      expect(h.vault.calls.filter((c) => c === step)).toHaveLength(1); // only the interrupted call
+      expect(h.states.value('hpc-kv', type, name)).toMatchObject({ status: 'Completed', toVersion: other.version });
+      const actions = h.audit.actions(name);
+      expect(actions).not.toContain('VersionCreated');
+      expect(h.audit.rows.find((r) => r.objectName === name && r.action === 'NewVersionObserved')).toMatchObject({ reason: 'CreatedOutsideRotor', version: other.version });
+      expect(h.audit.rows.find((r) => r.objectName === name && r.action === 'RotationCompleted')?.detail).toMatch(/created outside Rotor/);
+    });
+  }
 
   it('one timer run and ten duplicate events produce exactly one new version', async () => {
     const h = harness();
@@ -219,7 +270,7 @@ describe('lease expiry checks', () => {
   it('looks again at an object another worker holds just after its lease expires', async () => {
     const h = harness();
     estate(h);
-    h.vault.hangBefore.add('rotateKey'); // the worker holding the key stops here
+    h.vault.hangBefore.add('createKeyVersion'); // the worker holding the key stops here
     void processObject('key', 'cache-cmk', undefined, h.ctx());
     await settle();
     const queued: Array<{ item: unknown; delaySeconds?: number }> = [];
@@ -280,5 +331,46 @@ describe('the work item time budget', () => {
     expect(queued).toEqual([]);
     for (let i = 0; i < 60; i++) expect(h.vault.versionCount('key', `k-${String(i).padStart(2, '0')}`)).toBe(2);
     expect(h.audit.rows.at(-1)).toMatchObject({ action: 'ScanCompleted', outcome: 'Succeeded' });
+  });
+});
+
+describe('time limits that fit the host', () => {
+  const setup = () => {
+    const h = harness(baseConfig({ rotation: { pollIntervalSeconds: 10, certificateTimeoutMinutes: 30 } }));
+    estate(h);
+    h.vault.pendingPolls = 10_000;
+    const queued: Array<{ item: unknown; delaySeconds?: number }> = [];
+    const queue = { enqueue: async (item: unknown, o: { delaySeconds?: number } = {}) => void queued.push({ item, ...o }) };
+    const invocation = () => h.ctx({ queue: queue, deadline: new Date(h.clock.now().getTime() + 5 * 60_000) });
+    return { h, queued, invocation };
+  };
+
+  it('hands a certificate still pending at the invocation deadline to a delayed work item, which finishes it', async () => {
+    const { h, queued, invocation } = setup();
+    const started = h.clock.now().getTime();
+    expect((await processObject('certificate', 'hpc-node-comm', undefined, invocation())).outcome).toBe('Pending');
+    expect(h.clock.now().getTime() - started).toBeLessThan(5 * 60_000); // no wait past the invocation's deadline
+    expect(queued).toEqual([{ item: expect.objectContaining({ kind: 'object', objectName: 'hpc-node-comm', hint: 'CertificatePending' }), delaySeconds: 60 }]);
+    expect(h.vault.versionCount('certificate', 'hpc-node-comm')).toBe(1);
+    // The delayed work item resumes the rotation: the operation completes, nothing is created twice.
+    h.vault.objects.get('certificate/hpc-node-comm')!.pending!.remainingPolls = 2;
+    h.clock.advance(60_000);
+    expect((await processObject('certificate', 'hpc-node-comm', 'CertificatePending', invocation())).outcome).toBe('Rotated');
+    expect(h.vault.calls.filter((c) => c === 'startCertificateVersion')).toHaveLength(1);
+    expect(h.vault.versionCount('certificate', 'hpc-node-comm')).toBe(2);
+    expect(h.audit.actions('hpc-node-comm')).toEqual(['Detected', 'RotationStarted', 'VersionCreated', 'RotationCompleted']);
+  });
+
+  it('certificateTimeoutMinutes is a deadline across work items', async () => {
+    const { h, queued, invocation } = setup();
+    let outcome = (await processObject('certificate', 'hpc-node-comm', undefined, invocation())).outcome;
+    for (let i = 0; i < 20 && outcome === 'Pending'; i++) {
+      h.clock.advance((queued.at(-1)?.delaySeconds ?? 0) * 1000);
+      outcome = (await processObject('certificate', 'hpc-node-comm', 'CertificatePending', invocation())).outcome;
+    }
+    expect(outcome).toBe('Failed');
+    expect(queued.length).toBeGreaterThan(3);
+    expect(h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')?.lastError).toMatch(/still pending 30 minutes after its operation started/);
+    expect(h.vault.calls.filter((c) => c === 'startCertificateVersion')).toHaveLength(1);
   });
 });

@@ -8,7 +8,8 @@ import { connect } from 'node:tls';
 import type { HpcPackClusterConfig } from '../../core/config.js';
 import type { HpcPackNodeModel, TlsProbeResult } from '../../core/consumers.js';
 import { GatewayError } from '../../core/ports.js';
-import { retryAfterMs } from '../azure-clients.js';
+import { currentDeadline } from '../deadline.js';
+import { retryAfterMs, throttleDecision, type ThrottleRetryOptions } from '../throttling.js';
 
 export interface HeadNodeCredentials {
   readonly username: string;
@@ -78,6 +79,8 @@ export class HpcPackClusters {
     private readonly ca: string | undefined,
     private readonly sleep: (ms: number) => Promise<void>,
     private readonly requestTimeoutMs = 10_000,
+    private readonly throttle: ThrottleRetryOptions = {},
+    private readonly random: () => number = Math.random,
   ) {}
 
   async nodes(cluster: HpcPackClusterConfig): Promise<HpcPackNodeModel[]> {
@@ -92,13 +95,15 @@ export class HpcPackClusters {
     const where = `secret ${cluster.headNode.credentials.vault}/${cluster.headNode.credentials.name}`;
     const credentials = parseCredentials(await this.readSecret(cluster.headNode.credentials.vault, cluster.headNode.credentials.name), where);
     const url = new URL(`${cluster.headNode.url.replace(/\/+$/, '').replace(/\/hpc$/i, '')}/hpc/cluster/nodes`);
+    let throttled = 0;
+    let waited = 0;
     for (let attempt = 0; ; attempt++) {
       let response: Awaited<ReturnType<typeof getJson>>;
       try {
         response = await getJson(url, credentials, cluster.headNode.caCertificate ?? this.ca, this.requestTimeoutMs);
       } catch (err) {
-        if (attempt < 2) {
-          await this.sleep(500 * 2 ** attempt);
+        if (attempt - throttled < 2) {
+          await this.sleep(500 * 2 ** (attempt - throttled));
           continue;
         }
         if (err instanceof GatewayError) throw err;
@@ -119,8 +124,19 @@ export class HpcPackClusters {
       if (response.status === 401 || response.status === 403) {
         throw new GatewayError('Unauthorized', `head node ${url.host} refused the credentials from ${where} (HTTP ${response.status})`, response.status);
       }
-      if ((response.status === 429 || response.status >= 500) && attempt < 2) {
-        await this.sleep(response.retryAfter ?? 500 * 2 ** attempt);
+      if (response.status === 429) {
+        // Like the SDK clients' throttleRetryPolicy: Retry-After when given, else full-jitter backoff, in budget.
+        const now = Date.now();
+        const decision = throttleDecision(throttled++, waited, response.retryAfter, this.throttle, this.random, now, currentDeadline());
+        if (decision.retry) {
+          await this.sleep(decision.delayMs);
+          waited += decision.delayMs;
+          continue;
+        }
+        throw new GatewayError('Throttled', `head node ${url.host} answered HTTP 429 (${decision.why})`, 429);
+      }
+      if (response.status >= 500 && attempt - throttled < 2) {
+        await this.sleep(response.retryAfter ?? 500 * 2 ** (attempt - throttled));
         continue;
       }
       throw new GatewayError(response.status >= 500 ? 'Unavailable' : 'Unknown', `head node ${url.host} answered HTTP ${response.status}`, response.status);

@@ -15,7 +15,7 @@ export function createConsumerGateway(
   const target = { endpoint: armEndpoint, environment };
   const pools = new BatchPools(target, config.consumers.batch);
   const caches = new HpcCaches(target, config.consumers.hpcCache.map((c) => c.cacheId));
-  const clusters = new HpcPackClusters(readSecret, environment.caPem, sleep, Math.min(environment.requestTimeoutMs ?? 10_000, 10_000));
+  const clusters = new HpcPackClusters(readSecret, environment.caPem, sleep, Math.min(environment.requestTimeoutMs ?? 10_000, 10_000), environment.throttle);
   return {
     batchPools: () => pools.pools(),
     hpcPackNodes: (cluster) => clusters.nodes(cluster),

@@ -87,6 +87,7 @@ export function keyVersion(vault: string, k: KeyVaultKey): ObjectVersion {
     keyType: k.keyType ?? k.key?.kty,
     keySize: modulusBits(k.key?.n),
     curve: k.key?.crv,
+    keyOps: k.keyOperations ? [...k.keyOperations] : undefined,
   };
 }
 

@@ -7,6 +7,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import { TableClient } from '@azure/data-tables';
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { timeoutPolicy } from '../azure-clients.js';
+import { throttleRetryPolicy, type ThrottleRetryOptions } from '../throttling.js';
 
 export type StorageConnection =
   | { kind: 'connectionString'; connectionString: string }
@@ -17,10 +18,14 @@ export const QUEUES = { work: 'rotor-work', poison: 'rotor-work-poison' } as con
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
-export function tableClient(connection: StorageConnection, table: string): TableClient {
+/** Table storage answers 503 ServerBusy or 429 when an account or partition is over its targets; 429s get Rotor's backoff. */
+export function tableClient(connection: StorageConnection, table: string, throttle?: ThrottleRetryOptions): TableClient {
   const options = {
     retryOptions: { maxRetries: 4, retryDelayInMs: 300, maxRetryDelayInMs: 10_000 },
-    additionalPolicies: [{ policy: timeoutPolicy(REQUEST_TIMEOUT_MS), position: 'perCall' as const }],
+    additionalPolicies: [
+      { policy: timeoutPolicy(REQUEST_TIMEOUT_MS), position: 'perCall' as const },
+      { policy: throttleRetryPolicy(throttle), position: 'perRetry' as const },
+    ],
   };
   if (connection.kind === 'connectionString') {
     const insecure = /DefaultEndpointsProtocol=http;|TableEndpoint=http:/i.test(connection.connectionString);

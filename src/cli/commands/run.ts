@@ -11,7 +11,7 @@ import { addFailOn, addTargetOptions, attentionExitCode, formatOption, objectNam
 import { Progress } from '../terminal.js';
 
 /** Drains the work queue through the registered queue function; returns the run ids it saw. */
-async function drainWork(session: LocalSession, log: (level: string, fn: string, message: string) => void, progress: Progress): Promise<Set<string>> {
+export async function drainWork(session: LocalSession, log: (level: string, fn: string, message: string) => void, progress: Progress): Promise<Set<string>> {
   const [{ drainQueue, loadFunctions }, { queueClient, QUEUES }] = await Promise.all([
     import('../../local/functions-host.js'),
     import('../../adapters/storage/clients.js'),
@@ -44,14 +44,14 @@ async function drainWork(session: LocalSession, log: (level: string, fn: string,
   return runIds;
 }
 
-function hostLog(quiet: boolean | undefined) {
+export function hostLog(quiet: boolean | undefined) {
   return (level: string, fn: string, message: string): void => {
     if (level === 'error' || level === 'warning') console.error(`[${fn}] ${level}: ${message}`);
     else if (!quiet) console.error(`[${fn}] ${message}`);
   };
 }
 
-async function readRows(session: LocalSession, since: Date, runIds: Set<string> | undefined) {
+export async function readRows(session: LocalSession, since: Date, runIds: Set<string> | undefined) {
   const [{ readRecentRows }, { tableClient, TABLES }] = await Promise.all([
     import('../../adapters/storage/audit-table.js'),
     import('../../adapters/storage/clients.js'),

@@ -199,11 +199,11 @@ export function registerStatusCommands(program: Command): void {
     .option('--format <format>', 'table | json', formatOption(), 'table')
     .action(async (vault: string, type: ObjectType, name: string, opts: TargetOptions & { force?: boolean; dryRun?: boolean }) => {
       const { withLocal, readyServices } = await import('../local-session.js');
-      await withLocal(opts, async () => {
+      await withLocal(opts, async (session) => {
         const services = await readyServices();
         const [v] = selectVaults(services, vault);
         const target = { vault: v!.name, objectType: type, objectName: name };
-        const { plan, rotateObjectNow } = await import('../../core/rotor.js');
+        const { plan } = await import('../../core/rotor.js');
         if (opts.dryRun) {
           const entries = await plan(services, target).catch((err: unknown) => {
             throw new UsageError(err instanceof Error ? err.message : String(err));
@@ -212,20 +212,28 @@ export function registerStatusCommands(program: Command): void {
           console.log(opts.format === 'json' ? JSON.stringify({ dryRun: true, force: Boolean(opts.force), plan: entries }, null, 2) : `${formatPlanTable(entries)}${forced}`);
           return;
         }
-        const { consoleLogger } = await import('../../app/logging.js');
-        const { runId, result } = await rotateObjectNow(services, target, { force: opts.force }, consoleLogger(true));
-        if (result.reason === 'NotFound') throw new UsageError(`${type} "${name}" does not exist in vault ${target.vault}`);
-        const { readRecentRows } = await import('../../adapters/storage/audit-table.js');
-        const { tableClient, TABLES } = await import('../../adapters/storage/clients.js');
-        const rows = await readRecentRows(tableClient(services.storage, TABLES.audit), new Date(Date.now() - 60 * 60_000), [runId]);
-        if (opts.format === 'json') console.log(JSON.stringify({ runId, ...result, rows }, null, 2));
-        else {
-          const { formatRunTable } = await import('../format.js');
-          console.log(formatRunTable(rows, `rotor rotate ${target.vault}/${type}/${name}${opts.force ? ' --force' : ''}: ${result.outcome} (${result.reason}), run ${runId}`));
+        // The same core path as rotateNow: the request becomes a work item (trigger manual) that the queue worker runs.
+        const { requestRotation } = await import('../../core/on-demand.js');
+        const accepted = await requestRotation(services, { ...target, force: opts.force === true });
+        if (accepted.kind !== 'accepted') throw new UsageError(`${type} "${name}" does not exist in vault ${target.vault}`);
+        if (!session) {
+          const text = `run ${accepted.runId}: rotation of ${target.vault}/${type}/${name} queued for the deployed workers; follow it with GET /api/rotate/${target.vault}/${type}/${name}/status?runId=${accepted.runId} or rotor audit --run-id ${accepted.runId}`;
+          console.log(opts.format === 'json' ? JSON.stringify({ accepted: true, runId: accepted.runId }, null, 2) : text);
+          return;
         }
-        if (result.outcome === 'Failed' || result.outcome === 'Error' || result.outcome === 'ManualActionRequired' || result.outcome === 'PolicyViolation') {
-          process.exitCode = EXIT.attention;
-        }
+        const { drainWork, hostLog, readRows } = await import('./run.js');
+        const { Progress } = await import('../terminal.js');
+        await drainWork(session, hostLog(true), new Progress());
+        const rows = (await readRows(session, new Date(Date.now() - 60 * 60_000), new Set([accepted.runId]))).filter(
+          (r) => r.objectType === type && r.objectName.toLowerCase() === name.toLowerCase(),
+        );
+        const { decisive, formatRunTable, stateOf } = await import('../format.js');
+        const last = rows.length ? decisive(rows) : undefined;
+        const state = last ? stateOf(last, rows) : 'NotDue';
+        const reason = last?.reason ?? 'not due (use --force to rotate it now)';
+        if (opts.format === 'json') console.log(JSON.stringify({ runId: accepted.runId, state, reason, rows }, null, 2));
+        else console.log(formatRunTable(rows, `rotor rotate ${target.vault}/${type}/${name}${opts.force ? ' --force' : ''}: ${state} (${reason}), run ${accepted.runId}`));
+        if (['Failed', 'ManualActionRequired', 'PolicyViolation'].includes(state)) process.exitCode = EXIT.attention;
       });
     });
 }

@@ -20,6 +20,7 @@ const faultOptionsSchema = z.strictObject({
   serverErrorStatus: z.union([z.literal(500), z.literal(502), z.literal(503), z.literal(504)]).optional(),
   throttleShare: z.number().min(0).max(1).optional(),
   retryAfterSeconds: z.number().int().nonnegative().optional(),
+  sendRetryAfter: z.boolean().optional(),
   hang: z.boolean().optional(),
   seed: z.number().int().optional(),
 }) satisfies z.ZodType<FaultOptions>;

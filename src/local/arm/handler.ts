@@ -146,7 +146,7 @@ export function createArmHandler(deps: ArmHandlerDeps): RequestHandler {
       case 'throttle':
         deps.counters.increment('faults.throttled');
         fail(429, 'TooManyRequests', `The request of ${route.op} is being throttled; retry after the Retry-After interval.`, {
-          'retry-after': String(decision.retryAfterSeconds),
+          ...(decision.retryAfterSeconds === undefined ? {} : { 'retry-after': String(decision.retryAfterSeconds) }),
         });
         return;
       case 'serverError':

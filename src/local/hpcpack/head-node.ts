@@ -69,7 +69,7 @@ export function createHeadNodeHandler(deps: HeadNodeDeps): RequestHandler {
     }
     if (decision.kind === 'throttle') {
       deps.counters.increment('faults.throttled');
-      sendJson(res, 429, webApiError('Too many requests.'), { 'retry-after': String(decision.retryAfterSeconds) });
+      sendJson(res, 429, webApiError('Too many requests.'), decision.retryAfterSeconds === undefined ? {} : { 'retry-after': String(decision.retryAfterSeconds) });
       return;
     }
     if (decision.kind === 'serverError') {

@@ -16,6 +16,8 @@ export interface FaultOptions {
   throttleShare?: number;
   /** Retry-After (seconds) sent with 429s (default 1). */
   retryAfterSeconds?: number;
+  /** Whether 429s carry Retry-After (default true); `false` answers 429 without it. */
+  sendRetryAfter?: boolean;
   /** Never answer (the connection stays open until the client gives up or the emulator stops). */
   hang?: boolean;
   /** Seed of the PRNG that picks which requests get share-based faults. Setting it restarts the sequence. */
@@ -25,7 +27,7 @@ export interface FaultOptions {
 export type FaultDecision =
   | { kind: 'none' }
   | { kind: 'hang' }
-  | { kind: 'throttle'; retryAfterSeconds: number }
+  | { kind: 'throttle'; retryAfterSeconds: number | undefined }
   | { kind: 'serverError'; status: number };
 
 
@@ -77,7 +79,7 @@ export class FaultPlan {
     const o = this.options;
     if (o.hang) return { kind: 'hang' };
     if (o.throttleShare && this.random() < o.throttleShare) {
-      return { kind: 'throttle', retryAfterSeconds: o.retryAfterSeconds ?? 1 };
+      return { kind: 'throttle', retryAfterSeconds: o.sendRetryAfter === false ? undefined : (o.retryAfterSeconds ?? 1) };
     }
     if (o.serverErrorShare && this.random() < o.serverErrorShare) {
       return { kind: 'serverError', status: o.serverErrorStatus ?? 500 };
