@@ -40,8 +40,10 @@ th { font-size: 12px; color: var(--muted); font-weight: 600; background: #fafbfc
 table.list { table-layout: fixed; }
 table.list thead th { position: sticky; top: 0; z-index: 2; box-shadow: 0 1px 0 var(--line); }
 table.list td { overflow: hidden; overflow-wrap: anywhere; }
-col.w-time { width: 142px; } col.w-vault { width: 104px; } col.w-object { width: 184px; } col.w-action { width: 160px; }
-col.w-version { width: 150px; } col.w-consumer { width: 184px; } col.w-kind { width: 170px; }
+col.w-time { width: 150px; } col.w-vault { width: 100px; } col.w-object { width: 184px; } col.w-action { width: 160px; }
+col.w-version { width: 150px; } col.w-consumer { width: 180px; } col.w-kind { width: 190px; }
+.badge { white-space: nowrap; }
+td.c-time { white-space: nowrap; }
 .name { font-size: 13px; }
 .clamp2, .clamp3 { display: -webkit-box; -webkit-box-orient: vertical; overflow: hidden; }
 .clamp2 { -webkit-line-clamp: 2; line-clamp: 2; }
@@ -180,7 +182,7 @@ const SCRIPT = `
     rows.forEach(function (r) {
       var versionCell = el('td', { className: 'c-version mono tight' }, [
         text('div', r.previousVersion || r.version ? (r.previousVersion ? short8(r.previousVersion) + ' \\u2192 ' : '') + short8(r.version) : ''),
-        r.thumbprint ? text('div', (r.previousThumbprint ? short8(r.previousThumbprint) + ' \\u2192 ' : 'tp ') + short8(r.thumbprint), 'small c-thumbprint') : null,
+        r.thumbprint ? text('div', (r.previousThumbprint ? short8(r.previousThumbprint) + ' \\u2192 ' : 'tp ') + short8(r.thumbprint), 'small mono tight c-thumbprint') : null,
       ]);
       versionCell.title = [r.previousVersion ? 'from version ' + r.previousVersion : '', r.version ? 'version ' + r.version : '', r.previousThumbprint ? 'from thumbprint ' + r.previousThumbprint : '', r.thumbprint ? 'thumbprint ' + r.thumbprint : ''].filter(Boolean).join('\\n');
       var detailCell = el('td', { className: 'detail c-detail' }, [el('div', { className: 'clamp3' }, [r.reason ? text('span', r.reason, 'reason c-reason') : null, text('span', r.detail)])]);
