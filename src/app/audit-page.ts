@@ -136,7 +136,7 @@ const SCRIPT = `
   }
   function objectCell(r) {
     var link = r.objectName
-      ? el('a', { href: objectHash(r.vault, r.objectType, r.objectName), className: 'object-link', text: r.objectType + '/' + elide(r.objectName, 64) })
+      ? el('a', { href: objectHash(r.vault, r.objectType, r.objectName), className: 'object-link', text: r.objectType + '/' + elide(r.objectName, 40) })
       : text('span', r.objectType ? r.objectType : '(vault)');
     var td = el('td', { className: 'c-object name' }, [link]);
     td.title = r.vault + '/' + r.objectType + '/' + r.objectName;

@@ -260,7 +260,7 @@ describe.skipIf(!hasChromium)('audit page in headless Chromium', () => {
         await mkdir(shots, { recursive: true });
         await page.setViewportSize({ width, height: 1000 });
         await page.goto(`${host.url}${AUDIT_PAGE_PATH}#/`);
-        await expect.poll(() => rows().count()).toBe(100);
+        await expect.poll(() => rows().count(), { timeout: 60_000 }).toBe(100);
         await page.screenshot({ path: join(shots, `audit-page-list-${width}.png`) });
         const m = await measure();
         expect(m.overflow).toBeLessThanOrEqual(0);
@@ -290,7 +290,7 @@ describe.skipIf(!hasChromium)('audit page in headless Chromium', () => {
       it(`Needs attention at ${width} px: open problems by kind, newest first, no horizontal scrolling`, async () => {
         await page.setViewportSize({ width, height: 1000 });
         await page.goto(`${host.url}${AUDIT_PAGE_PATH}#/attention`);
-        await expect.poll(() => page.locator('#attention-status').textContent()).toMatch(/open problem|Nothing/);
+        await expect.poll(() => page.locator('#attention-status').textContent(), { timeout: 60_000 }).toMatch(/open problem|Nothing/);
         await page.screenshot({ path: join(shots, `audit-page-attention-${width}.png`), fullPage: true });
         const kinds = await page.locator('#attention-body td.c-kind').allTextContents();
         expect(kinds).toContain('Failed');
@@ -304,7 +304,7 @@ describe.skipIf(!hasChromium)('audit page in headless Chromium', () => {
         expect(m.maxRow).toBeLessThanOrEqual(110);
         expect(await page.locator('#tab-attention').getAttribute('class')).toBe('current');
         await page.goto(`${host.url}${AUDIT_PAGE_PATH}?code=local-key#/`);
-        await expect.poll(() => rows().count()).toBe(100);
+        await expect.poll(() => rows().count(), { timeout: 60_000 }).toBe(100);
       });
     }
   });
