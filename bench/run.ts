@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- <scenario>...] [--quick]`: Rotor's benchmark against the local stack. Scenarios: stack, scan,
- * vaults, memory, wave (includes the audit-write figures), coldstart. Results go to bench/results/<date>.{md,json}; a
+ * vaults, memory, wave (includes the audit-write figures), instances (many worker processes, one vault), coldstart. Results go to bench/results/<date>.{md,json}; a
  * scenario run alone replaces its section of the day's report. See bench/README.md.
  */
 import 'reflect-metadata';
@@ -18,11 +18,15 @@ const SCENARIOS: Record<string, { describe: string; load: () => Promise<Scenario
   vaults: { describe: '50 vaults × 2,000 objects through timer → queue → worker on Azurite', load: async () => (await import('./scenarios/vaults.js')).vaultsScenario },
   memory: { describe: 'peak RSS of a scanning worker at 1,000 / 10,000 / 100,000 objects', load: async () => (await import('./scenarios/memory.js')).memoryScenario },
   wave: { describe: 'rotation wave of 1,000 due RSA-2048 keys under 20 creations per 10 s; audit rows per request', load: async () => (await import('./scenarios/wave.js')).waveScenario },
+  instances: {
+    describe: 'K = 1, 4, 8 worker processes, one vault, 500 due RSA-2048 keys arriving as Event Grid events',
+    load: async () => (await import('./scenarios/instances.js')).instancesScenario,
+  },
   coldstart: { describe: 'import time of the function app and `rotor --help` in fresh processes', load: async () => (await import('./scenarios/coldstart.js')).coldStartScenario },
 };
 
 /** Smaller sizes for a quick look (not for the committed report). */
-const QUICK: Partial<BenchParameters> = { scanObjects: 2_000, vaults: 10, objectsPerVault: 500, memorySizes: [1_000, 5_000, 20_000], waveKeys: 100, coldStartRuns: 3 };
+const QUICK: Partial<BenchParameters> = { scanObjects: 2_000, vaults: 10, objectsPerVault: 500, memorySizes: [1_000, 5_000, 20_000], waveKeys: 100, coldStartRuns: 3, instancesKeys: 60, instancesWorkers: [1, 4] };
 
 function usage(): string {
   return [

@@ -12,6 +12,9 @@ export interface BenchParameters {
   memorySizes: number[];
   waveKeys: number;
   coldStartRuns: number;
+  /** Scenario `instances`: due keys arriving as events, and the numbers of worker processes tried. */
+  instancesKeys: number;
+  instancesWorkers: number[];
 }
 
 export const DEFAULT_PARAMETERS: BenchParameters = {
@@ -24,4 +27,6 @@ export const DEFAULT_PARAMETERS: BenchParameters = {
   memorySizes: [1_000, 10_000, 100_000],
   waveKeys: 1_000,
   coldStartRuns: 7,
+  instancesKeys: 500,
+  instancesWorkers: [1, 4, 8],
 };

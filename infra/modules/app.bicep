@@ -30,6 +30,7 @@ param virtualNetworkSubnetId string
 // Names Rotor's code uses (src/adapters/storage/clients.ts TABLES and QUEUES; the infra test checks they agree).
 var auditTableName = 'RotorAudit'
 var stateTableName = 'RotorState'
+var vaultWorkTableName = 'RotorVaultWork'
 var consumersTableName = 'RotorConsumers'
 var workQueueName = 'rotor-work'
 var poisonQueueName = 'rotor-work-poison'
@@ -98,6 +99,12 @@ resource auditTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023
 resource stateTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
   parent: tableService
   name: stateTableName
+}
+
+// One lease row and one pending set per vault: the instance holding a vault's lease does its work (scale-out).
+resource vaultWorkTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: vaultWorkTableName
 }
 
 // One row per consumer per rotation (PartitionKey rotation id): what each Batch pool, HPC Pack node and HPC Cache
@@ -287,7 +294,8 @@ resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 }
 
 // Storage Table Data Contributor on Rotor's storage account: Rotor appends audit rows to RotorAudit and keeps
-// per-object rotation state (optimistic concurrency) in RotorState and each consumer's result in RotorConsumers.
+// per-object rotation state (optimistic concurrency) in RotorState, each consumer's result in RotorConsumers, and
+// vault leases and pending sets in RotorVaultWork.
 resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: storage
   name: guid(storage.id, identity.id, roles.storageTableDataContributor)
@@ -335,5 +343,6 @@ output storageAccountName string = storage.name
 output deadLetterContainerName string = deadLetterContainer.name
 output auditTableName string = auditTable.name
 output stateTableName string = stateTable.name
+output vaultWorkTableName string = vaultWorkTable.name
 output consumersTableName string = consumersTable.name
 output poisonQueueName string = poisonQueue.name

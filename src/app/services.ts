@@ -4,6 +4,7 @@
  * lazily, so that loading the function app stays fast.
  */
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import type { TokenCredential } from '@azure/core-auth';
 import { metrics as otelMetrics } from '@opentelemetry/api';
@@ -18,6 +19,8 @@ import { readSetting, SETTINGS } from '../settings.js';
 import type { AzureEnvironment, KeyVaultClients } from '../adapters/azure-clients.js';
 import type { StorageConnection } from '../adapters/storage/clients.js';
 import type { TableAuditLog } from '../adapters/storage/audit-table.js';
+import type { TableVaultWorkStore } from '../adapters/storage/vault-work-table.js';
+import { VaultWork } from '../core/vault-work.js';
 import type { AuditReader } from '../core/audit-query.js';
 import { NotificationDispatcher, type DispatcherOptions, type Notifier } from '../core/notifications.js';
 import { OtelMetrics } from './metrics.js';
@@ -36,6 +39,8 @@ export interface AppServices extends RotorServices {
   readonly auditReader: AuditReader;
   /** Publishes Rotor's CloudEvents from durable audit rows, when ROTOR_EVENTS_TOPIC_ENDPOINT is set. */
   readonly notifications?: NotificationDispatcher | undefined;
+  /** The vault leases and pending sets (table RotorVaultWork) behind `vaultWork`. */
+  readonly vaultWorkStore: TableVaultWorkStore;
 }
 
 /** What the auditors' functions need: storage only, so the audit API answers even when the configuration is broken. */
@@ -144,6 +149,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     { createConsumerGateway },
     { ConsumerVerifier },
     { TableAuditReader },
+    { TableVaultWorkStore },
     { TableConsumerStore },
     { asyncDeadlines },
   ] = await Promise.all([
@@ -156,6 +162,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     import('../adapters/consumers/index.js'),
     import('../core/verification.js'),
     import('../adapters/storage/audit-reader.js'),
+    import('../adapters/storage/vault-work-table.js'),
     import('../adapters/storage/consumer-table.js'),
     import('../adapters/deadline.js'),
   ]);
@@ -192,6 +199,9 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     if (!vault) throw new ConfigError(`vault "${vaultName}" is not in the configuration`, []);
     return (await clientsOf(vault).secrets.getSecret(name)).value ?? '';
   };
+  // One holder id per instance (process and build): vault leases name it.
+  const vaultWorkStore = new TableVaultWorkStore(tableClient(storage, TABLES.vaultWork), options.log);
+  const vaultWork = new VaultWork(vaultWorkStore, `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
   const consumers = createConsumerGateway(config, azure, readSetting(env, 'armEndpoint') ?? 'https://management.azure.com', readSecret, sleep);
   return {
     env,
@@ -203,6 +213,8 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     metrics,
     telemetry,
     auditReader,
+    vaultWorkStore,
+    vaultWork,
     config,
     clock,
     sleep,

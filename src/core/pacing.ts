@@ -20,12 +20,21 @@ export function operationClassForKey(keyType: string | undefined, keySize: numbe
   return keyType?.toUpperCase().startsWith('RSA') && (keySize ?? 2048) === 2048 ? 'rsa2048Create' : 'otherKeyCreate';
 }
 
+/**
+ * What a vault's pacer knows that the next holder of the vault's lease must know too (src/core/vault-work.ts): the
+ * admission times still inside the window, per operation class, and how long Key Vault asked to pause. It travels with
+ * the lease row, so a new holder does not start with a full budget that its predecessor has just spent.
+ */
+export interface PacerState {
+  readonly admitted: Partial<Record<OperationClass, number[]>>;
+  readonly pausedUntil: number;
+}
 /** Share of the admitted rate kept after a 429, and the share of the configured limit regained per quiet window. */
 export const THROTTLE_DECREASE = 0.7;
 export const RECOVERY_SHARE = 0.1;
 
 class SlidingWindow {
-  private readonly admitted: number[] = [];
+  private admitted: number[] = [];
   private tail: Promise<void> = Promise.resolve();
   /** The rate admitted now: the configured limit, lowered after 429s. */
   private limit: number;
@@ -80,6 +89,17 @@ class SlidingWindow {
     this.tail = turn.catch(() => undefined);
     return turn;
   }
+
+  /** Admission times still inside the window at `now`. */
+  recent(now: number): number[] {
+    return this.admitted.filter((t) => t > now - this.windowMs);
+  }
+
+  /** Takes over admissions made elsewhere (another instance's, for this vault): both are counted against the limit. */
+  merge(times: readonly number[], now: number): void {
+    const fresh = times.filter((t) => Number.isFinite(t) && t > now - this.windowMs && t <= now + this.windowMs);
+    this.admitted = [...this.admitted, ...fresh].sort((a, b) => a - b).slice(-Math.max(this.limit, 1) * 2);
+  }
 }
 
 export class VaultPacer {
@@ -122,5 +142,27 @@ export class VaultPacer {
 
   get throttledResponses(): number {
     return this.throttledCount;
+  }
+
+  /** The budget spent in the current window and any pause, to hand over with the vault's lease. */
+  snapshot(): PacerState {
+    const now = this.clock.now().getTime();
+    const admitted: Partial<Record<OperationClass, number[]>> = {};
+    for (const [op, window] of Object.entries(this.windows) as [OperationClass, SlidingWindow][]) {
+      const recent = window.recent(now);
+      if (recent.length) admitted[op] = recent;
+    }
+    return { admitted, pausedUntil: this.pausedUntilMs > now ? this.pausedUntilMs : 0 };
+  }
+
+  /** Counts a previous holder's admissions (and pause) against this pacer's budget. */
+  restore(state: PacerState | undefined): void {
+    if (!state) return;
+    const now = this.clock.now().getTime();
+    for (const [op, window] of Object.entries(this.windows) as [OperationClass, SlidingWindow][]) {
+      const times = state.admitted[op];
+      if (Array.isArray(times)) window.merge(times, now);
+    }
+    if (Number.isFinite(state.pausedUntil)) this.pausedUntilMs = Math.max(this.pausedUntilMs, Math.min(state.pausedUntil, now + 5 * 60_000));
   }
 }

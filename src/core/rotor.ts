@@ -11,6 +11,7 @@ import type { AuditLog, Clock, ConsumerResultStore, DeadlineScope, Logger, Metri
 import type { RotationContext, VersionCreatedHook } from './rotation.js';
 import { planObject, planVault, processObject, processVault, type ObjectResult, type PlanEntry, type VaultSummary } from './scan.js';
 import { parseWorkItem, type WorkItem, type WorkQueue } from './work.js';
+import type { DrainResult, ObjectWorkItem, VaultWork, VaultWorkHost } from './vault-work.js';
 
 /** Everything the application needs, built once per process by the composition root (src/app). */
 export interface RotorServices {
@@ -30,6 +31,11 @@ export interface RotorServices {
   readonly metrics?: Metrics | undefined;
   /** Notifications published from durable audit rows: a work item waits for them before it ends (bounded). */
   readonly notifications?: { settle(): Promise<void> } | undefined;
+  /**
+   * Vault leases and pending sets in storage (src/core/vault-work.ts): with them, a vault's scans and object items are
+   * done by the one instance holding its lease. Without them (unit tests), each work item runs where it lands.
+   */
+  readonly vaultWork?: VaultWork | undefined;
   /** Carries a work item's deadline to the adapters (their backoff after 429 ends before it). */
   readonly deadlines?: DeadlineScope | undefined;
 }
@@ -98,7 +104,9 @@ export async function scheduleRun(services: RotorServices, trigger: Trigger): Pr
 export type WorkResult =
   | { kind: 'scanVault'; summary: VaultSummary }
   | { kind: 'object'; result: ObjectResult }
-  | { kind: 'rejected'; message: string };
+  | { kind: 'rejected'; message: string }
+  /** The vault's pending set was drained by this instance, or (deferred) is drained by the instance holding it. */
+  | { kind: 'vault'; drain: DrainResult };
 
 export interface DeliveryInfo {
   /** How many times the queue has delivered this message (1 on the first delivery). */
@@ -147,7 +155,26 @@ async function runWorkItemUntil(raw: unknown, services: RotorServices, delivery:
     const vault = findVault(services.config, item.vault);
     if (!vault) throw new Error(`vault "${item.vault}" is not in the configuration`);
     const ctx = rotationContext(services, vault, run, log, deadline);
+    if (services.vaultWork) {
+      const host = vaultWorkHost(services, vault, log, deadline);
+      switch (item.kind) {
+        case 'scanVault': {
+          const { summary, drain } = await services.vaultWork.scanItem(item.vault, run, host);
+          return summary ? { kind: 'scanVault', summary } : { kind: 'vault', drain };
+        }
+        case 'object': {
+          const { result, drain } = await services.vaultWork.objectItem(item, host);
+          return result ? { kind: 'object', result } : { kind: 'vault', drain };
+        }
+        case 'drainVault':
+          return { kind: 'vault', drain: await services.vaultWork.drain(item.vault, run, host) };
+        case 'verify':
+          break;
+      }
+    }
     switch (item.kind) {
+      case 'drainVault':
+        return { kind: 'vault', drain: emptyDrain(item.vault) }; // nothing pends without vault leases
       case 'scanVault': {
         const summary = await processVault(ctx);
         await scheduleLeaseChecks(summary.objects, ctx);
@@ -184,6 +211,35 @@ async function runWorkItemUntil(raw: unknown, services: RotorServices, delivery:
   }
 }
 
+const emptyDrain = (vault: string): DrainResult => ({ vault, objects: [], scans: [], continued: false, leaseLost: false });
+
+/** How the vault work (lease holder) runs this application's work items for one vault. */
+function vaultWorkHost(services: RotorServices, vault: VaultConfig, log: Logger, deadline: Date): VaultWorkHost {
+  return {
+    config: services.config,
+    clock: services.clock,
+    queue: services.queue,
+    log,
+    pacer: () => services.pacer(vault),
+    context: (run) => rotationContext(services, vault, run, log, deadline),
+    runObject: (item: ObjectWorkItem, ctx: RotationContext) => runObjectItem(item, ctx),
+    runScan: async (ctx, budgetMs) => {
+      // The scan takes on objects only inside what is left of the drain's budget.
+      const workItemMinutes = Math.floor(Math.max(budgetMs, 0) / 600) / 100;
+      const summary = await processVault({ ...ctx, config: { ...ctx.config, rotation: { ...ctx.config.rotation, workItemMinutes } } });
+      await scheduleLeaseChecks(summary.objects, ctx);
+      return summary;
+    },
+  };
+}
+
+/** One object work item: re-read the object and act on it (an event is only a hint). */
+async function runObjectItem(item: ObjectWorkItem, ctx: RotationContext): Promise<ObjectResult> {
+  const result = await processObject(item.objectType, item.objectName, item.hint, ctx, { force: item.force === true });
+  await scheduleLeaseChecks([result], ctx);
+  return result;
+}
+
 /** Grace after a lease expires before looking again, so a slow holder that just finished is not raced. */
 const LEASE_GRACE_SECONDS = 30;
 
@@ -218,6 +274,7 @@ export async function recheckObject(type: ObjectType, name: string, rotationId: 
 }
 
 function describeItem(item: WorkItem): string {
+  if (item.kind === 'drainVault') return `pending work of ${item.vault}`;
   return item.kind === 'scanVault' ? `scan of ${item.vault}` : `${item.kind} ${item.vault}/${item.objectType}/${item.objectName}`;
 }
 

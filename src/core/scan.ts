@@ -83,7 +83,7 @@ class Summary {
 }
 
 /** Runs tasks with at most `limit` in flight; `submit` waits for a free slot (back-pressure on the page loop). */
-class BoundedExecutor {
+export class BoundedExecutor {
   private readonly running = new Set<Promise<void>>();
   constructor(private readonly limit: number) {}
 
@@ -110,7 +110,7 @@ class BoundedExecutor {
  * audit rows per Table storage request instead of one or two, while the pacer keeps creations inside the vault's
  * limits.
  */
-class GroupAdmission {
+export class GroupAdmission {
   private group: ((member: GroupMember) => Promise<void>)[] = [];
   /** Commits in flight (each removes itself when done). */
   private readonly commits = new Set<Promise<void>>();

@@ -37,6 +37,8 @@ export const workItemSchema = z.discriminatedUnion('kind', [
       rotationId: z.string().min(1).max(100),
     })
     .strict(),
+  /** Drain the vault's pending set (src/core/vault-work.ts): a continuation, or a check after another holder's lease. */
+  z.object({ kind: z.literal('drainVault'), ...common }).strict(),
 ]);
 
 export type WorkItem = z.infer<typeof workItemSchema>;

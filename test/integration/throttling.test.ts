@@ -24,11 +24,15 @@ afterAll(async () => {
 /** Runs a vault's scan work item and the continuations it enqueues, as the queue would deliver them. */
 async function scanWithContinuations(services: Awaited<ReturnType<TestEnv['services']>>, vault: string, runId: string) {
   const continuations: unknown[] = [];
-  const worker = { ...services, queue: { enqueue: async (item: WorkItem) => void continuations.push(item) } };
+  // Delayed items are checks for after a crash (vault-work.ts), not continuations: the queue delivers them later.
+  const worker = { ...services, queue: { enqueue: async (item: WorkItem, o: { delaySeconds?: number } = {}) => void (o.delaySeconds ? undefined : continuations.push(item)) } };
   const results: WorkResult[] = [];
   let next: unknown = { kind: 'scanVault', vault, runId, trigger: 'timer' };
   while (next) {
-    results.push(await runWorkItem(next, worker, delivery, quietLogger));
+    const result = await runWorkItem(next, worker, delivery, quietLogger);
+    // A continuation drains the vault's pending set: the scans it ran are the scan's continuation.
+    if (result.kind === 'vault') results.push(...result.drain.scans.map((summary) => ({ kind: 'scanVault' as const, summary })));
+    else results.push(result);
     next = continuations.shift();
   }
   return results;

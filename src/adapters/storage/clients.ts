@@ -13,7 +13,7 @@ export type StorageConnection =
   | { kind: 'connectionString'; connectionString: string }
   | { kind: 'identity'; tableServiceUri: string; queueServiceUri: string; credential: TokenCredential };
 
-export const TABLES = { audit: 'RotorAudit', state: 'RotorState', consumers: 'RotorConsumers' } as const;
+export const TABLES = { audit: 'RotorAudit', state: 'RotorState', consumers: 'RotorConsumers', vaultWork: 'RotorVaultWork' } as const;
 export const QUEUES = { work: 'rotor-work', poison: 'rotor-work-poison' } as const;
 
 const REQUEST_TIMEOUT_MS = 30_000;
