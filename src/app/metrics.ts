@@ -4,6 +4,7 @@
  *   rotor_rotations_total                     {vault, type, outcome} counter: objects handled, by outcome
  *   rotor_consumers                           {vault, type, name, state} gauge: consumers of an object by state
  *   rotor_object_expiration_dropped                                   gauge: objects not tracked (cardinality cap)
+ *   rotor_audit_rows_rejected_total           {outcome, code}      counter: audit rows storage refused for good
  *
  * Cardinality: the expiry gauge has one series per object (vault × type × name), like cert-manager's per
  * certificate. It is capped (default 2000, the OpenTelemetry SDK's default per-instrument limit); objects past the
@@ -24,6 +25,7 @@ export const METRIC_NAMES = {
   consumers: 'rotor_consumers',
   auditWriteFailures: 'rotor_audit_write_failures_total',
   poisonMessages: 'rotor_poison_messages_total',
+  auditRowsRejected: 'rotor_audit_rows_rejected_total',
 } as const;
 
 export interface OtelMetricsOptions {
@@ -109,6 +111,7 @@ export class OtelMetrics implements Metrics {
   private readonly auditWriteFailures: Counter;
   private readonly poisonMessages: Counter;
   private readonly rotations: Counter;
+  private readonly rejectedRows: Counter;
   private readonly maxObjects: number;
   private readonly staleAfterMs: number;
   private readonly now: () => number;
@@ -141,6 +144,10 @@ export class OtelMetrics implements Metrics {
     this.rotations = meter.createCounter(METRIC_NAMES.rotations, {
       description: 'Objects handled by a run, by outcome (Rotated, Failed, ManualActionRequired, ...)',
       unit: '{object}',
+    });
+    this.rejectedRows = meter.createCounter(METRIC_NAMES.auditRowsRejected, {
+      description: 'Audit rows Table storage refused for good: replaced by an AuditRowRejected row, or dropped when that was refused too',
+      unit: '{row}',
     });
     meter
       .createObservableGauge(METRIC_NAMES.consumers, {
@@ -220,6 +227,10 @@ export class OtelMetrics implements Metrics {
       if (series) series.value = count;
       else states.set(state, { attributes: { vault: object.vault, type: object.type, name: object.name, state }, value: count, seen: now });
     }
+  }
+
+  auditRowRejected(outcome: 'replaced' | 'dropped', code: string): void {
+    this.rejectedRows.add(1, { outcome, code: code.slice(0, 64) });
   }
 
   private observe(series: Map<string, Series>, result: ObservableResult): void {

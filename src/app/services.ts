@@ -168,7 +168,7 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
   ]);
   const { TABLES, QUEUES, tableClient, queueClient } = storageClients;
   const consumerResults = new TableConsumerStore(tableClient(storage, TABLES.consumers, azure.throttle));
-  const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit, azure.throttle), options.log);
+  const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit, azure.throttle), options.log, ({ outcome, code }) => metrics.auditRowRejected?.(outcome, code));
   const auditReader = new TableAuditReader(tableClient(storage, TABLES.audit, azure.throttle));
   const random = options.random ?? cryptoRandom;
   const notifications = await buildNotifications(env, azure, { audit: auditLog, clock, sleep, random, log: options.log });

@@ -5,7 +5,7 @@
  */
 import type { ChainFinding, VerifyReport } from '../core/audit-chain.js';
 import type { AuditRow } from '../core/audit-chain.js';
-import type { AuditQuery } from '../core/audit-query.js';
+import type { AuditQuery, AuditRowWarning } from '../core/audit-query.js';
 import type { ObjectTimeline } from '../core/audit-timeline.js';
 
 /** Control characters as \u escapes (no terminal escape sequence from a row ever reaches the terminal). */
@@ -73,7 +73,11 @@ export function formatTimeline(t: ObjectTimeline): string {
 }
 
 const findingLine = (f: ChainFinding): string =>
-  `${pad(f.partitionKey, 28)}  ${String(f.seq ?? '-').padStart(5)}  ${pad(f.rowKey || '-', 23)}  ${f.kind.padEnd(17)}  ${safe(f.message)}`;
+  `${pad(f.partitionKey, 28)}  ${String(f.seq ?? '-').padStart(5)}  ${pad(f.rowKey || '-', 23)}  ${f.kind.padEnd(17)}  ${f.field ? `[${safe(f.field)}] ` : ''}${safe(f.message)}`;
+
+/** One unreadable row a query left out: where it is and what is wrong. */
+export const describeWarning = (w: AuditRowWarning): string =>
+  `unreadable row left out: partition ${safe(w.partitionKey)}, row key ${safe(w.rowKey)}, field ${safe(w.field)}: ${safe(w.message)}`;
 
 export function formatVerify(report: VerifyReport): string {
   const scope = [report.scope.vault ? `vault ${report.scope.vault}` : 'all vaults', report.scope.from ? `from ${report.scope.from}` : '', report.scope.to ? `to ${report.scope.to}` : '']

@@ -70,7 +70,9 @@ export type FindingKind =
   /** A registered partition has neither rows nor a head: the whole day is gone. */
   | 'partition-deleted'
   /** A partition the registry does not list. */
-  | 'unregistered';
+  | 'unregistered'
+  /** A stored row that cannot be read (a missing field, a field of the wrong type, a timestamp that is no time). */
+  | 'unreadable';
 
 export interface ChainFinding {
   readonly partitionKey: string;
@@ -80,6 +82,8 @@ export interface ChainFinding {
   readonly seq: number | null;
   readonly kind: FindingKind;
   readonly message: string;
+  /** `unreadable` findings: the (first) field that cannot be read. */
+  readonly field?: string | undefined;
 }
 
 interface Expected {

@@ -46,6 +46,8 @@ export interface Metrics {
   objectOutcome(object: { vault: string; type: string }, outcome: string): void;
   /** Consumers of an object by verification state after a check (Verified, Stale, Unreachable, ...). */
   consumerStates(object: { vault: string; type: string; name: string }, counts: Readonly<Record<string, number>>): void;
+  /** An audit row storage refused for good: replaced by an AuditRowRejected row, or dropped when that was refused too. */
+  auditRowRejected?(outcome: 'replaced' | 'dropped', code: string): void;
 }
 
 export const noMetrics: Metrics = { objectExpiry() {}, objectOutcome() {}, consumerStates() {} };

@@ -2,15 +2,15 @@
  * Rotor's application services: what the Functions (and the CLI) call. The timer fans out one work item per vault;
  * the queue worker runs a work item; the Event Grid handler turns events into work items (or EventRejected rows).
  */
-import { auditRecord, type RunContext } from './audit.js';
+import { auditRecord, boundText, type RunContext } from './audit.js';
 import { findVault, type RotorConfig, type VaultConfig } from './config.js';
-import { parseVaultEvents, type ParsedEvents } from './events.js';
+import { eventRunId, parseVaultEvents, type ParsedEvents } from './events.js';
 import type { ObjectType, Trigger } from './model.js';
 import type { VaultPacer } from './pacing.js';
 import type { AuditLog, Clock, ConsumerResultStore, DeadlineScope, Logger, Metrics, Random, RotationStateStore, Sleep, VaultGateway } from './ports.js';
 import type { RotationContext, VersionCreatedHook } from './rotation.js';
 import { planObject, planVault, processObject, processVault, type ObjectResult, type PlanEntry, type VaultSummary } from './scan.js';
-import { parseWorkItem, type WorkItem, type WorkQueue } from './work.js';
+import { MAX_EVENT_ID, parseWorkItem, type WorkItem, type WorkQueue } from './work.js';
 import type { DrainResult, ObjectWorkItem, VaultWork, VaultWorkHost } from './vault-work.js';
 
 /** Everything the application needs, built once per process by the composition root (src/app). */
@@ -286,33 +286,22 @@ export async function acceptVaultEvents(body: unknown, services: RotorServices, 
   const parsed = parseVaultEvents(body, services.config);
   const now = services.clock.now();
   for (const r of parsed.rejected) {
-    log.warn(`rejected event ${r.eventId || '(no id)'}: ${r.reason}: ${r.message}`);
+    log.warn(`rejected event ${r.eventId.slice(0, 100) || '(no id)'}: ${r.reason}: ${r.message.slice(0, 500)}`);
     services.audit.append(
-      auditRecord({ runId: r.eventId ? `eventgrid-${r.eventId.slice(0, 60)}` : 'eventgrid', trigger: 'eventgrid' }, now, {
+      auditRecord({ runId: r.eventId ? eventRunId(r.eventId) : 'eventgrid', trigger: 'eventgrid' }, now, {
         vault: r.vault || '_unknown',
         objectName: r.objectName,
         action: 'EventRejected',
         outcome: 'Failed',
         reason: r.reason,
-        detail: `${r.eventType || 'event'}${r.eventId ? ` ${r.eventId}` : ''}: ${r.message}`,
+        // The id and type are shortened here so that the reason always fits in the detail.
+        detail: `${boundText(r.eventType, 200) || 'event'}${r.eventId ? ` ${boundText(r.eventId, MAX_EVENT_ID)}` : ''}: ${r.message}`,
       }),
     );
   }
   if (parsed.rejected.length) await services.audit.flush();
-  await Promise.all(
-    parsed.accepted.map((e) =>
-      services.queue.enqueue({
-        kind: 'object',
-        vault: e.vault,
-        objectType: e.objectType,
-        objectName: e.objectName,
-        runId: `eventgrid-${e.eventId.slice(0, 60)}`,
-        trigger: 'eventgrid',
-        hint: e.eventType,
-        eventId: e.eventId,
-      }),
-    ),
-  );
+  // Each accepted event's work item was validated by the worker's own schema when the event was parsed.
+  await Promise.all(parsed.accepted.map((e) => services.queue.enqueue(e.workItem)));
   return parsed;
 }
 

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../exit.js';
 import type { TargetOptions } from '../local-session.js';
 import { addTargetOptions } from '../target.js';
+import type { AuditRowWarning } from '../../core/audit-query.js';
 
 interface QueryOptions extends TargetOptions {
   vault?: string;
@@ -121,8 +122,12 @@ export function registerAuditCommands(program: Command): void {
         const now = clock.now();
         let query = await cliErrors(async () => parseAuditQuery(await queryParameters(opts, now), now, []));
         const rows: ReturnType<typeof rowJson>[] = [];
+        const warnings: AuditRowWarning[] = [];
         for (let first = true; ; first = false) {
           const page = await cliErrors(() => reader.query(query));
+          warnings.push(...(page.warnings ?? []));
+          // Unreadable rows are left out and named (on stderr, so CSV and table output stay clean).
+          if (format !== 'json') for (const w of page.warnings ?? []) console.error(`warning: ${fmt.describeWarning(w)}`);
           if (format === 'csv') process.stdout.write(rowsCsv(page.rows, first));
           else if (format === 'table') {
             if (first) console.log(`Audit rows ${fmt.describeQuery(query)}, newest first`);
@@ -131,13 +136,13 @@ export function registerAuditCommands(program: Command): void {
           } else rows.push(...page.rows.map(rowJson));
           if (!page.continuation) break;
           if (!opts.all) {
-            if (format === 'json') console.log(JSON.stringify({ rows, continuation: page.continuation }, null, 2));
+            if (format === 'json') console.log(JSON.stringify({ rows, continuation: page.continuation, warnings }, null, 2));
             else console.error(`More rows: add --continuation ${page.continuation} (or use --all).`);
             return;
           }
           query = continueQuery(query, page.continuation);
         }
-        if (format === 'json') console.log(JSON.stringify({ rows, continuation: null }, null, 2));
+        if (format === 'json') console.log(JSON.stringify({ rows, continuation: null, warnings }, null, 2));
       });
     });
 

@@ -174,7 +174,9 @@ export function registerRunCommands(program: Command): void {
         // Rows are stamped by this process's clock: from now on, they are this command's own.
         const since = new Date();
         const log = hostLog(!opts.verbose);
-        await invokeEventGrid('vaultEvents', vaultEvents, events, log);
+        // Against the local stack, example Ids on <vault>.vault.azure.net name the local vault (src/local/event-files.ts).
+        const delivered = session ? (await import('../../local/event-files.js')).localizeEventIds(events, session.services.config.vaults) : events;
+        await invokeEventGrid('vaultEvents', vaultEvents, delivered, log);
         if (!session) {
           const view = await reportAttention(services, services.config.vaults, opts.failOn);
           console.log(
