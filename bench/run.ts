@@ -22,11 +22,13 @@ const SCENARIOS: Record<string, { describe: string; load: () => Promise<Scenario
     describe: 'K = 1, 4, 8 worker processes, one vault, 500 due RSA-2048 keys arriving as Event Grid events',
     load: async () => (await import('./scenarios/instances.js')).instancesScenario,
   },
+  verify: { describe: 'verification of one certificate consumed by an HPC Pack cluster of 100 / 1,000 / 10,000 nodes', load: async () => (await import('./scenarios/verify.js')).verifyScenario },
+  resume: { describe: 'Table requests of resuming an interrupted rotation with 1 / 30 / 365 days of audit history', load: async () => (await import('./scenarios/resume.js')).resumeScenario },
   coldstart: { describe: 'import time of the function app and `rotor --help` in fresh processes', load: async () => (await import('./scenarios/coldstart.js')).coldStartScenario },
 };
 
 /** Smaller sizes for a quick look (not for the committed report). */
-const QUICK: Partial<BenchParameters> = { scanObjects: 2_000, vaults: 10, objectsPerVault: 500, memorySizes: [1_000, 5_000, 20_000], waveKeys: 100, coldStartRuns: 3, instancesKeys: 60, instancesWorkers: [1, 4] };
+const QUICK: Partial<BenchParameters> = { scanObjects: 2_000, vaults: 10, objectsPerVault: 500, memorySizes: [1_000, 5_000, 20_000], waveKeys: 100, coldStartRuns: 3, instancesKeys: 60, instancesWorkers: [1, 4], verifySizes: [100, 1_000] };
 
 function usage(): string {
   return [

@@ -114,6 +114,14 @@ export const SETTINGS = {
     requiredInAzure: false,
     localOnly: true,
   }),
+  localHosts: setting({
+    name: 'ROTOR_LOCAL_HOSTS',
+    description:
+      'Local stack only: name resolution of the emulated HPC Pack nodes as JSON, {"zones": {DNS suffix: IP}, ' +
+      '"unresolved": [names that do not resolve]}; other names use the system resolver.',
+    requiredInAzure: false,
+    localOnly: true,
+  }),
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;

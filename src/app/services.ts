@@ -151,6 +151,8 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     { TableAuditReader },
     { TableVaultWorkStore },
     { TableConsumerStore },
+    { default: pLimit },
+    { localHostsLookup, parseLocalHosts },
     { asyncDeadlines },
   ] = await Promise.all([
     import('../adapters/azure-clients.js'),
@@ -164,6 +166,8 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     import('../adapters/storage/audit-reader.js'),
     import('../adapters/storage/vault-work-table.js'),
     import('../adapters/storage/consumer-table.js'),
+    import('p-limit'),
+    import('../adapters/consumers/local-hosts.js'),
     import('../adapters/deadline.js'),
   ]);
   const { TABLES, QUEUES, tableClient, queueClient } = storageClients;
@@ -202,11 +206,15 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
   // One holder id per instance (process and build): vault leases name it.
   const vaultWorkStore = new TableVaultWorkStore(tableClient(storage, TABLES.vaultWork), options.log);
   const vaultWork = new VaultWork(vaultWorkStore, `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
-  const consumers = createConsumerGateway(config, azure, readSetting(env, 'armEndpoint') ?? 'https://management.azure.com', readSecret, sleep);
+  // One limit per instance: every rotation's TLS probes, head-node calls and ARM reads share it.
+  const limit = pLimit(config.verification.concurrency);
+  const localHosts = readSetting(env, 'localHosts');
+  const lookup = localHosts ? localHostsLookup(parseLocalHosts(localHosts, SETTINGS.localHosts.name)) : undefined;
+  const consumers = createConsumerGateway(config, azure, readSetting(env, 'armEndpoint') ?? 'https://management.azure.com', readSecret, sleep, { limit, lookup });
   return {
     env,
     azure,
-    hooks: new ConsumerVerifier(consumers, consumerResults),
+    hooks: new ConsumerVerifier(consumers, consumerResults, limit),
     consumerResults,
     storage,
     auditLog,

@@ -84,31 +84,55 @@ async function runningStack(stateDir: string, holder: number): Promise<RunningSt
   }
 }
 
+/** The estates the local stack can be seeded with: the demo (`npm start`) and the large HPC estate. */
+export const ESTATES = ['demo', 'large'] as const;
+export type EstateKind = (typeof ESTATES)[number];
+
+/** The estate a state folder was seeded with (recorded at its first start; folders from before hold the demo). */
+async function recordedEstate(stateDir: string | undefined): Promise<EstateKind | undefined> {
+  if (!stateDir) return undefined;
+  try {
+    const kind = JSON.parse(await readFile(join(stateDir, 'estate.json'), 'utf8')) as { kind?: unknown };
+    return (ESTATES as readonly unknown[]).includes(kind.kind) ? (kind.kind as EstateKind) : undefined;
+  } catch {
+    return existsSync(join(stateDir, 'stack.json')) ? 'demo' : undefined;
+  }
+}
+
 /**
- * Starts the local stack with the demo estate (seeded on first use) and writes the estate's configuration next to
- * its state. Returns the app settings to run Rotor against it (the stack's, plus ROTOR_CONFIG_FILE).
+ * Starts the local stack with an estate (the demo by default; seeded on first use) and writes the estate's
+ * configuration next to its state. Returns the app settings to run Rotor against it (the stack's, plus
+ * ROTOR_CONFIG_FILE). A state folder keeps the estate it was seeded with.
  */
 export async function startEstateStack(options: {
   stateDir: string | undefined;
   configFile?: string | undefined;
   latencyMs?: number | undefined;
   limits?: boolean | undefined;
+  estate?: EstateKind | undefined;
   log?: (line: string) => void;
-}): Promise<{ stack: LocalStack; settings: Record<string, string>; configFile: string; cleanup: () => Promise<void> }> {
-  const [{ startLocalStack }, { estateSeed, estateServices, newHeadNodePassword, ESTATE_VAULTS, estateConfig }, { startEventGridTopic }] = await Promise.all([
+}): Promise<{ stack: LocalStack; settings: Record<string, string>; configFile: string; cleanup: () => Promise<void>; estate: EstateKind }> {
+  const recorded = await recordedEstate(options.stateDir);
+  if (recorded && options.estate && recorded !== options.estate) {
+    throw new Error(`the state in ${options.stateDir} holds the ${recorded} estate; use another --state for the ${options.estate} estate`);
+  }
+  const estate: EstateKind = recorded ?? options.estate ?? 'demo';
+  const [{ startLocalStack }, demo, large, { startEventGridTopic }] = await Promise.all([
     import('../local/stack.js'),
     import('../local/estate.js'),
+    import('../local/estate-large.js'),
     import('../local/eventgrid/topic.js'),
   ]);
   // Seeds apply only to a new state folder; later starts keep the persisted credentials.
-  const headNodePassword = newHeadNodePassword();
+  const headNodePassword = demo.newHeadNodePassword();
+  const plan = estate === 'large' ? large.largeEstatePlan() : undefined;
   const stack = await startLocalStack({
     ...(options.stateDir ? { stateDir: options.stateDir } : {}),
-    // The demo estate's consumers, and a local Event Grid topic that records Rotor's notifications.
-    services: { ...estateServices(headNodePassword), eventgrid: startEventGridTopic },
+    // The estate's consumers, and a local Event Grid topic that records Rotor's notifications.
+    services: { ...(plan ? large.largeEstateServices(plan, headNodePassword) : demo.estateServices(headNodePassword)), eventgrid: startEventGridTopic },
     keyVault: {
-      vaults: Object.values(ESTATE_VAULTS),
-      seed: estateSeed(headNodePassword),
+      vaults: plan ? [...plan.vaults] : Object.values(demo.ESTATE_VAULTS),
+      seed: plan ? large.largeEstateSeed(plan, headNodePassword) : demo.estateSeed(headNodePassword),
       pendingDelayMs: 300,
       faults: { ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}), ...(options.limits === false ? { limits: false } : {}) },
       expiryCheckIntervalMs: 60_000,
@@ -122,9 +146,11 @@ export async function startEstateStack(options: {
     if (!options.stateDir) cleanup = () => rm(dir, { recursive: true, force: true });
     configFile = join(dir, 'rotor.config.json');
     const urls = Object.fromEntries(stack.keyVault.vaultNames().map((v) => [v, `${stack.keyVault.vaultUrl(v)}/`]));
-    await writeFile(configFile, JSON.stringify(estateConfig(urls, stack.services), null, 2));
+    const config = plan ? large.largeEstateConfig(plan, urls, stack.services) : demo.estateConfig(urls, stack.services);
+    await writeFile(configFile, JSON.stringify(config, null, 2));
   }
-  return { stack, settings: { ...stack.settings(), [SETTINGS.configFile.name]: configFile }, configFile, cleanup };
+  if (options.stateDir) await writeFile(join(options.stateDir, 'estate.json'), JSON.stringify({ kind: estate }));
+  return { stack, settings: { ...stack.settings(), [SETTINGS.configFile.name]: configFile }, configFile, cleanup, estate };
 }
 
 export async function openLocalSession(options: { stateDir?: string; configFile?: string; quiet?: boolean }): Promise<LocalSession> {

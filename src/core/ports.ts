@@ -7,6 +7,13 @@ import type { CertificatePolicyModel, KeySpec, ObjectSnapshot, ObjectType, Objec
 import type { ConsumerResult } from './consumers.js';
 import type { RotationState } from './state.js';
 
+/**
+ * Runs a task when fewer than the limit's tasks are in flight (p-limit's function): one per process bounds the TLS
+ * probes, head-node calls and ARM reads of every rotation the instance runs. Never call it from inside a task it
+ * runs (that can deadlock).
+ */
+export type Limit = <T>(task: () => Promise<T>) => Promise<T>;
+
 export interface Clock {
   now(): Date;
 }

@@ -64,6 +64,8 @@ export interface RotationContext {
   readonly metrics?: Metrics | undefined;
   /** For delayed re-checks of consumers (verify work items). */
   readonly queue?: WorkQueue | undefined;
+  /** When the work item's time budget (rotation.workItemMinutes) runs out: consumer checks start no new probe after it. */
+  readonly budgetEndsAt?: Date | undefined;
   /** No wait of this invocation may run past this (the function timeout minus a margin); undefined: no limit. */
   readonly deadline?: Date | undefined;
   /**

@@ -90,6 +90,7 @@ export function rotationContext(services: RotorServices, vault: VaultConfig, run
     hooks: services.hooks,
     metrics: services.metrics,
     queue: services.queue,
+    budgetEndsAt: new Date(services.clock.now().getTime() + services.config.rotation.workItemMinutes * 60_000),
   };
 }
 

@@ -10,7 +10,6 @@
  * convergence may the previous version be disabled, and only if configured.
  */
 import { auditRecord } from './audit.js';
-import type { HpcPackClusterConfig } from './config.js';
 import {
   cacheUsesKey,
   checkBatchPool,
@@ -28,7 +27,9 @@ import {
   type TlsProbeResult,
   type VaultProtection,
 } from './consumers.js';
-import { ConcurrencyError, GatewayError, type ConsumerRecord, type ConsumerResultStore, type Versioned } from './ports.js';
+import pLimit from 'p-limit';
+import { DEFAULT_CONSUMER_CONCURRENCY, type HpcPackClusterConfig } from './config.js';
+import { ConcurrencyError, GatewayError, type ConsumerRecord, type ConsumerResultStore, type Limit, type Versioned } from './ports.js';
 import { completeRotation, failRotation, type ObjectOutcome, type RotationContext, type VersionCreatedHook } from './rotation.js';
 import type { ConsumerCountKey, ConsumerCounts, RotationState, VerificationSummary } from './state.js';
 
@@ -89,14 +90,23 @@ interface Check {
 const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export class ConsumerVerifier implements VersionCreatedHook {
+  /**
+   * @param limit bounds the TLS probes and head-node calls in flight (the composition root shares one per instance
+   *   with the ARM reads, sized by verification.concurrency); by default a limit of its own of that default size.
+   */
   constructor(
     private readonly consumers: ConsumerGateway,
     /** Where each consumer's result is kept (RotorConsumers). */
     private readonly results: ConsumerResultStore,
+    private readonly limit: Limit = pLimit(DEFAULT_CONSUMER_CONCURRENCY),
   ) {}
 
-  /** Finds and checks every consumer of the rotated object. */
-  async check(state: RotationState, ctx: RotationContext): Promise<ConsumerResult[]> {
+  /**
+   * Finds and checks every consumer of the rotated object. `earlier`: the rotation's consumer rows so far (by id), so
+   * that a check cut short by the work item's time budget probes the nodes that have not confirmed yet first, and
+   * keeps the earlier result of a verified node it had no time to probe again.
+   */
+  async check(state: RotationState, ctx: RotationContext, earlier: ReadonlyMap<string, ConsumerRecord> = new Map()): Promise<ConsumerResult[]> {
     const now = ctx.clock.now();
     const recheckAt = new Date(now.getTime() + ctx.config.verification.recheckMinutes * 60_000);
     const vaultUrl = ctx.gateway.vault.url;
@@ -110,7 +120,7 @@ export class ConsumerVerifier implements VersionCreatedHook {
         // The first check runs right after the version was created; later checks keep that time.
         versionCreatedAt: state.verification?.startedAt ?? now,
       };
-      return [...(await this.checkPools(cert, now, recheckAt)), ...(await this.checkClusters(state, cert, ctx, now, recheckAt))];
+      return [...(await this.checkPools(cert, now, recheckAt)), ...(await this.checkClusters(state, cert, ctx, now, recheckAt, earlier))];
     }
     if (state.objectType === 'key') {
       const version = await ctx.gateway.getVersion('key', state.objectName, state.toVersion);
@@ -156,26 +166,66 @@ export class ConsumerVerifier implements VersionCreatedHook {
     return results;
   }
 
-  private async checkClusters(state: RotationState, cert: RotatedCertificate, ctx: RotationContext, now: Date, recheckAt: Date): Promise<ConsumerResult[]> {
+  /**
+   * Nodes of every cluster that consumes the certificate: the head nodes are asked concurrently, then every online
+   * node is probed, all within the instance's limit — an unreachable node costs one probe timeout in a slot, never a
+   * queue of them. Past the work item's time budget no new probe starts: the nodes left are Pending (NotCheckedYet)
+   * with their next check now, so a follow-up work item checks them — nodes not verified yet first, and a verified
+   * node left unprobed keeps its earlier result, so every follow-up makes progress.
+   */
+  private async checkClusters(
+    state: RotationState,
+    cert: RotatedCertificate,
+    ctx: RotationContext,
+    now: Date,
+    recheckAt: Date,
+    earlier: ReadonlyMap<string, ConsumerRecord>,
+  ): Promise<ConsumerResult[]> {
     const clusters = ctx.config.consumers.hpcPack.filter(
       (c) => c.certificate.vault.toLowerCase() === state.vault.toLowerCase() && c.certificate.name === state.objectName,
     );
+    // The work item's time budget, and never past the invocation's deadline (the function timeout less a margin).
+    const budgetEndsAt = Math.min(
+      (ctx.budgetEndsAt ?? new Date(now.getTime() + ctx.config.rotation.workItemMinutes * 60_000)).getTime(),
+      ctx.deadline?.getTime() ?? Number.POSITIVE_INFINITY,
+    );
+    const listed = await Promise.all(
+      clusters.map(async (cluster) => {
+        try {
+          return { ok: true as const, cluster, nodes: await this.limit(() => this.consumers.hpcPackNodes(cluster)) };
+        } catch (err) {
+          return { ok: false as const, cluster, error: unreachable(`hpcpack://${cluster.name}`, 'hpc-pack-cluster', `HPC Pack cluster ${cluster.name} (head node)`, err, now, recheckAt) };
+        }
+      }),
+    );
     const results: ConsumerResult[] = [];
-    for (const cluster of clusters) {
-      let nodes: HpcPackNodeModel[];
-      try {
-        nodes = await this.consumers.hpcPackNodes(cluster);
-      } catch (err) {
-        results.push(unreachable(`hpcpack://${cluster.name}`, 'hpc-pack-cluster', `HPC Pack cluster ${cluster.name} (head node)`, err, now, recheckAt));
+    for (const entry of listed) {
+      if (!entry.ok) {
+        results.push(entry.error);
         continue;
       }
-      const checks = await Promise.all(
-        nodes.map(async (node) => {
-          const probe = node.state.toLowerCase() === 'online' ? await this.consumers.probeTls(node.host, node.port, cluster.probeTimeoutMs) : undefined;
-          return checkHpcPackNode(cluster.name, node, probe, cert, now, recheckAt);
-        }),
-      );
-      results.push(...checks);
+      const { cluster, nodes } = entry;
+      const verifiedBefore = (node: HpcPackNodeModel): ConsumerRecord | undefined => {
+        const before = earlier.get(`hpcpack://${cluster.name}/${node.name}`);
+        return before?.status === 'Verified' ? before : undefined;
+      };
+      // The limit runs tasks in the order they are queued: nodes that have not confirmed the new version go first.
+      const order = nodes.map((node, i) => ({ node, i })).sort((a, b) => Number(Boolean(verifiedBefore(a.node))) - Number(Boolean(verifiedBefore(b.node))));
+      const checks: Array<Promise<ConsumerResult>> = new Array<Promise<ConsumerResult>>(nodes.length);
+      for (const { node, i } of order) {
+        if (node.state.toLowerCase() !== 'online') {
+          checks[i] = Promise.resolve(checkHpcPackNode(cluster.name, node, undefined, cert, now, recheckAt));
+          continue;
+        }
+        checks[i] = this.limit(async () => {
+          if (ctx.clock.now().getTime() >= budgetEndsAt) {
+            const before = verifiedBefore(node);
+            return before ? carriedOver(before) : notCheckedYet(cluster.name, node, cert, now, ctx.config.rotation.workItemMinutes);
+          }
+          return checkHpcPackNode(cluster.name, node, await this.consumers.probeTls(node.host, node.port, cluster.probeTimeoutMs), cert, now, recheckAt);
+        });
+      }
+      results.push(...(await Promise.all(checks)));
     }
     return results;
   }
@@ -199,9 +249,9 @@ export class ConsumerVerifier implements VersionCreatedHook {
    * consumer whose state changed (its first result, Stale → Verified, ...) and one summary row with the counts. The
    * consumer rows are written by `store` once the audit rows are durable.
    */
-  private async record(state: RotationState, results: readonly ConsumerResult[], ctx: RotationContext): Promise<Check> {
+  private async record(state: RotationState, results: readonly ConsumerResult[], ctx: RotationContext, known?: ReadonlyMap<string, ConsumerRecord>): Promise<Check> {
     const now = ctx.clock.now();
-    const earlier = new Map((await this.results.list(state.rotationId)).map((r) => [r.id, r]));
+    const earlier = known ?? (await this.earlierRecords(state));
     const base = {
       vault: state.vault,
       objectType: state.objectType,
@@ -240,7 +290,8 @@ export class ConsumerVerifier implements VersionCreatedHook {
         firstCheckedAt: before?.firstCheckedAt ?? r.checkedAt,
         statusSince: isChange ? r.checkedAt : (before?.statusSince ?? r.checkedAt),
         verifiedAt: before?.verifiedAt ?? (r.status === 'Verified' ? r.checkedAt : undefined),
-        checks: (before?.checks ?? 0) + 1,
+        // A result carried over from an earlier check (no time to probe again) is not another check.
+        checks: (before?.checks ?? 0) + (before && before.checkedAt.getTime() === r.checkedAt.getTime() ? 0 : 1),
       };
     });
     const seen = new Set(results.map((r) => r.id));
@@ -261,6 +312,11 @@ export class ConsumerVerifier implements VersionCreatedHook {
     );
     ctx.metrics?.consumerStates({ vault: state.vault, type: state.objectType, name: state.objectName }, countByStatus(results));
     return { results, records, removed, summary, converged };
+  }
+
+  /** The rotation's consumer rows so far, by consumer id. */
+  private async earlierRecords(state: RotationState): Promise<Map<string, ConsumerRecord>> {
+    return new Map((await this.results.list(state.rotationId)).map((r) => [r.id, r]));
   }
 
   /** Makes the check's audit rows durable, then writes its consumer rows (so no change is lost from the log). */
@@ -303,8 +359,9 @@ export class ConsumerVerifier implements VersionCreatedHook {
       if (err instanceof ConcurrencyError) return 'InProgressElsewhere';
       throw err;
     }
-    const results = await this.check(state, ctx);
-    const check = await this.record(state, results, ctx);
+    const earlier = await this.earlierRecords(state);
+    const results = await this.check(state, ctx, earlier);
+    const check = await this.record(state, results, ctx, earlier);
     await this.store(state, check, ctx);
     if (check.converged) {
       const late = reopen ? ' (after the verification deadline)' : '';
@@ -341,8 +398,9 @@ export class ConsumerVerifier implements VersionCreatedHook {
   /** `rotor verify` on a finished rotation: check and audit the consumers again; the rotation stays Completed. */
   private async recheckCompleted(existing: Versioned<RotationState>, ctx: RotationContext): Promise<ObjectOutcome> {
     const state = existing.value;
-    const results = await this.check(state, ctx);
-    const check = await this.record(state, results, ctx);
+    const earlier = await this.earlierRecords(state);
+    const results = await this.check(state, ctx, earlier);
+    const check = await this.record(state, results, ctx, earlier);
     await this.store(state, check, ctx);
     try {
       await ctx.states.put({ ...state, verification: check.summary, updatedAt: ctx.clock.now() }, existing.etag);
@@ -389,6 +447,38 @@ export class ConsumerVerifier implements VersionCreatedHook {
       ctx.log.error(`could not disable the previous version of ${state.objectType} ${state.objectName}: ${errorMessage(err)}`);
     }
   }
+}
+
+/** A verified node's earlier result, kept when the work item had no time left to probe it again. */
+function carriedOver(before: ConsumerRecord): ConsumerResult {
+  return {
+    id: before.id,
+    kind: before.kind,
+    label: before.label,
+    status: before.status,
+    reason: before.reason,
+    detail: before.detail,
+    expected: before.expected,
+    observed: before.observed,
+    checkedAt: before.checkedAt,
+    nextCheckAt: before.nextCheckAt,
+  };
+}
+
+/** A node the work item had no time left to probe: looked at again at once, by a follow-up work item. */
+function notCheckedYet(cluster: string, node: HpcPackNodeModel, cert: RotatedCertificate, now: Date, budgetMinutes: number): ConsumerResult {
+  return {
+    id: `hpcpack://${cluster}/${node.name}`,
+    kind: 'hpc-pack-node',
+    label: `HPC Pack node ${cluster}/${node.name}`,
+    status: 'Pending',
+    reason: 'NotCheckedYet',
+    detail: `not probed yet: the work item's time budget (rotation.workItemMinutes, ${budgetMinutes}) ran out first; a follow-up work item probes it`,
+    expected: cert.newThumbprint,
+    observed: '',
+    checkedAt: now,
+    nextCheckAt: now,
+  };
 }
 
 function unreachable(id: string, kind: ConsumerResult['kind'], label: string, err: unknown, now: Date, recheckAt: Date): ConsumerResult {
