@@ -39,6 +39,7 @@ function usage(): string {
     '  --quick    smaller sizes, for a quick look (the report says so)',
     '  --render   only write the day\'s Markdown report again from its JSON (after editing bench/notes.ts)',
     '  --out dir  where to write <date>.md and <date>.json (default bench/results)',
+    '  --instances-keys n   due keys of the instances scenario (default 500)',
   ].join('\n');
 }
 
@@ -53,7 +54,10 @@ async function main(): Promise<void> {
   const here = dirname(fileURLToPath(import.meta.url));
   // Compiled to dist/bench; the results live beside the sources in bench/results.
   const out = outIndex >= 0 ? resolve(args[outIndex + 1] ?? '') : join(here, '..', '..', 'bench', 'results');
-  const names = args.filter((a, i) => !a.startsWith('--') && !(outIndex >= 0 && i === outIndex + 1));
+  const keysIndex = args.indexOf('--instances-keys');
+  const instancesKeys = keysIndex >= 0 ? Number(args[keysIndex + 1]) : undefined;
+  if (instancesKeys !== undefined && !(Number.isInteger(instancesKeys) && instancesKeys > 0)) throw new Error('--instances-keys needs a positive integer');
+  const names = args.filter((a, i) => !a.startsWith('--') && !(outIndex >= 0 && i === outIndex + 1) && !(keysIndex >= 0 && i === keysIndex + 1));
   if (args.includes('--render')) {
     const date = new Date().toISOString().slice(0, 10) + (quick ? '-quick' : '');
     const written = await renderReport(out, date, REPORT_NOTES);
@@ -63,7 +67,7 @@ async function main(): Promise<void> {
   const unknown = names.filter((n) => !(n in SCENARIOS));
   if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')}\n\n${usage()}`);
   const selected = names.length ? names : Object.keys(SCENARIOS);
-  const params: BenchParameters = { ...DEFAULT_PARAMETERS, ...(quick ? QUICK : {}) };
+  const params: BenchParameters = { ...DEFAULT_PARAMETERS, ...(quick ? QUICK : {}), ...(instancesKeys ? { instancesKeys } : {}) };
 
   const results: ScenarioResult[] = [];
   const started = performance.now();

@@ -51,6 +51,15 @@ param existingSystemTopics object = {}
 @description('Resource id of a subnet (delegated to Microsoft.App/environments) for the Function App\'s outbound traffic, so Rotor reaches HPC Pack head nodes and node managers (TLS probes) on private networks. Empty: no VNet integration.')
 param virtualNetworkSubnetId string = ''
 
+@description('Easy Auth (optional): client id of an Entra ID application registration for Rotor. Set it to require an Entra ID token on every request (401 otherwise); Event Grid deliveries (/runtime/webhooks/eventgrid) stay excluded. Empty: no App Service Authentication.')
+param authClientId string = ''
+
+@description('Easy Auth: tenant id that issues the tokens. Empty: the deployment\'s tenant.')
+param authTenantId string = ''
+
+@description('Easy Auth: object id of the Entra ID group (for example the auditors) whose members may call Rotor. Empty: any principal the application admits.')
+param authAllowedGroupId string = ''
+
 @minValue(1)
 @maxValue(1000)
 @description('Flex Consumption maximumInstanceCount. Rotor paces Key Vault calls per instance, so fewer instances means gentler vaults.')
@@ -111,6 +120,9 @@ module app 'modules/app.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     virtualNetworkSubnetId: virtualNetworkSubnetId
     instanceMemoryMB: instanceMemoryMB
+    authClientId: authClientId
+    authTenantId: authTenantId
+    authAllowedGroupId: authAllowedGroupId
   }
 }
 

@@ -27,6 +27,15 @@ param instanceMemoryMB int
 @description('Subnet for outbound VNet integration (delegated to Microsoft.App/environments), or empty for none.')
 param virtualNetworkSubnetId string
 
+@description('Easy Auth: client id of Rotor\'s Entra ID application registration, or empty for no App Service Authentication.')
+param authClientId string
+
+@description('Easy Auth: Entra ID tenant that issues the tokens (empty: the deployment\'s tenant).')
+param authTenantId string
+
+@description('Easy Auth: object id of the Entra ID group whose members may call the app, or empty for any principal the application admits.')
+param authAllowedGroupId string
+
 // Names Rotor's code uses (src/adapters/storage/clients.ts TABLES and QUEUES; the infra test checks they agree).
 var auditTableName = 'RotorAudit'
 var stateTableName = 'RotorState'
@@ -251,8 +260,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         instanceMemoryMB: instanceMemoryMB
       }
       runtime: {
+        // Node 20 reached end of life on 2026-04-30; Azure Functions runs Node 22 (package.json engines).
         name: 'node'
-        version: '20'
+        version: '22'
       }
     }
   }
@@ -264,6 +274,54 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     workQueue
     deploymentContainer
   ]
+}
+
+// App Service Authentication ("Easy Auth") with Microsoft Entra ID, when an application registration is given: every
+// request needs a token for the application (401 otherwise), optionally only from members of one group. Event Grid's
+// deliveries to the vaultEvents function carry no Entra token (the system key authenticates them): their path is
+// excluded, or they would be refused, retried and dead-lettered.
+resource auth 'Microsoft.Web/sites/config@2023-12-01' = if (!empty(authClientId)) {
+  parent: functionApp
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      excludedPaths: [
+        '/runtime/webhooks/eventgrid'
+      ]
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: authClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${empty(authTenantId) ? tenant().tenantId : authTenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${authClientId}'
+            authClientId
+          ]
+          defaultAuthorizationPolicy: {
+            allowedPrincipals: {
+              groups: empty(authAllowedGroupId) ? [] : [
+                authAllowedGroupId
+              ]
+            }
+          }
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
+  }
 }
 
 // Storage Blob Data Owner on Rotor's storage account: the Functions host keeps leases, timer schedule state and

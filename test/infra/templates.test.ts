@@ -209,13 +209,41 @@ describe('Flex Consumption app', () => {
     expect(evaluate(prop(site, 'identity.type'), app)).toBe('UserAssigned');
     expect(render(prop(site, 'properties.keyVaultReferenceIdentity'))).toBe('identity.id');
     const config = prop(site, 'properties.functionAppConfig');
-    expect(evaluate(prop(config, 'runtime'), app)).toEqual({ name: 'node', version: '20' });
+    // Node 22 in Azure (Node 20 is past end of life); package.json engines admits 22, with Node 20 as CI's lower bound.
+    expect(evaluate(prop(config, 'runtime'), app)).toEqual({ name: 'node', version: '22' });
+    const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
+    expect(engines).toMatch(/\^22\.\d+\.\d+/);
+    expect(engines).toMatch(/\^20\.\d+\.\d+/);
     expect(evaluate(prop(config, 'deployment.storage.type'), app)).toBe('blobContainer');
     expect(evaluate(prop(config, 'deployment.storage.authentication.type'), app)).toBe('UserAssignedIdentity');
     expect(render(prop(config, 'deployment.storage.authentication.userAssignedIdentityResourceId'))).toBe('identity.id');
     expect(render(prop(config, 'deployment.storage.value'))).toMatch(/primaryEndpoints\.blob.*deploymentContainerName/);
     expect(prop(config, 'scaleAndConcurrency.instanceMemoryMB')).toBeDefined();
     expect(prop(config, 'scaleAndConcurrency.maximumInstanceCount')).toBeDefined();
+  });
+
+  it('puts optional Easy Auth (Entra ID, 401, one allowed group) in front of the app, except for Event Grid deliveries', () => {
+    const [auth] = resourcesOfType(app, 'Microsoft.Web/sites/config');
+    expect(auth, 'app.bicep declares authsettingsV2').toBeDefined();
+    const { body: settings, condition } = bodyOf(auth?.value);
+    expect(render(condition)).toBe('!empty(authClientId)');
+    expect(evaluate(prop(settings, 'name'), app)).toBe('authsettingsV2');
+    expect(render(prop(settings, 'parent'))).toBe('functionApp');
+    const validation = prop(settings, 'properties.globalValidation');
+    expect(evaluate(prop(validation, 'requireAuthentication'), app)).toBe(true);
+    expect(evaluate(prop(validation, 'unauthenticatedClientAction'), app)).toBe('Return401');
+    // Event Grid's webhook deliveries carry no Entra token: without this they are refused and dead-lettered.
+    expect(evaluate(prop(validation, 'excludedPaths'), app)).toContain('/runtime/webhooks/eventgrid');
+    const aad = prop(settings, 'properties.identityProviders.azureActiveDirectory');
+    expect(render(prop(aad, 'registration.clientId'))).toBe('authClientId');
+    expect(render(prop(aad, 'registration.openIdIssuer'))).toMatch(/authTenantId.*\/v2\.0/);
+    expect(render(prop(aad, 'validation.defaultAuthorizationPolicy.allowedPrincipals.groups'))).toContain('authAllowedGroupId');
+    // main.bicep exposes the three settings, off by default, and azd maps them from the environment.
+    for (const name of ['authClientId', 'authTenantId', 'authAllowedGroupId']) {
+      expect(evaluate(find(main, 'param', name)?.value, main), name).toBe('');
+    }
+    const parameters = read('infra/main.parameters.json');
+    for (const variable of ['ROTOR_AUTH_CLIENT_ID', 'ROTOR_AUTH_TENANT_ID', 'ROTOR_AUTH_ALLOWED_GROUP_ID']) expect(parameters).toContain(variable);
   });
 
   it('refuses shared keys on its storage and local auth on App Insights', () => {

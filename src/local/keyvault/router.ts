@@ -3,6 +3,7 @@
  * name), handler and throttling cost (Key Vault's operation classes).
  */
 import * as certificates from './certificates.js';
+import * as deleted from './deleted.js';
 import type { Handler, OperationRequest, VaultContext } from './context.js';
 import * as keys from './keys.js';
 import * as secrets from './secrets.js';
@@ -56,12 +57,22 @@ const ROUTES: readonly Route[] = [
   route('PUT', '/keys/:name/rotationpolicy', 'keys.updateRotationPolicy', keys.updateRotationPolicy, WRITE),
   route('GET', '/keys/:name/:version?', 'keys.get', keys.getKey, READ),
   route('PATCH', '/keys/:name/:version?', 'keys.update', keys.updateKey, WRITE),
+  route('DELETE', '/keys/:name', 'keys.delete', deleted.deleteKey, WRITE),
+  route('GET', '/deletedkeys', 'keys.listDeleted', deleted.listDeletedKeys, READ),
+  route('GET', '/deletedkeys/:name', 'keys.getDeleted', deleted.getDeletedKey, READ),
+  route('DELETE', '/deletedkeys/:name', 'keys.purge', deleted.purgeDeletedKey, WRITE),
+  route('POST', '/deletedkeys/:name/recover', 'keys.recover', deleted.recoverDeletedKey, WRITE),
 
   route('GET', '/secrets', 'secrets.list', secrets.listSecrets, READ),
   route('GET', '/secrets/:name/versions', 'secrets.listVersions', secrets.listSecretVersions, READ),
   route('PUT', '/secrets/:name', 'secrets.set', secrets.setSecret, SECRET_CREATE),
   route('GET', '/secrets/:name/:version?', 'secrets.get', secrets.getSecret, READ),
   route('PATCH', '/secrets/:name/:version?', 'secrets.update', secrets.updateSecret, WRITE),
+  route('DELETE', '/secrets/:name', 'secrets.delete', deleted.deleteSecret, WRITE),
+  route('GET', '/deletedsecrets', 'secrets.listDeleted', deleted.listDeletedSecrets, READ),
+  route('GET', '/deletedsecrets/:name', 'secrets.getDeleted', deleted.getDeletedSecret, READ),
+  route('DELETE', '/deletedsecrets/:name', 'secrets.purge', deleted.purgeDeletedSecret, WRITE),
+  route('POST', '/deletedsecrets/:name/recover', 'secrets.recover', deleted.recoverDeletedSecret, WRITE),
 ];
 
 export interface RouteMatch {
