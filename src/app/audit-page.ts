@@ -365,7 +365,7 @@ const SCRIPT = `
       var card = el('div', { className: ('rotation ' + cls).trim() }, [h, dl]);
       if (r.consumers.length) {
         var ct = el('table', { className: 'consumers' }, [
-          el('thead', null, [el('tr', null, ['Consumer', 'State', 'Since', 'Confirmed', 'Expected', 'Observed', 'Detail'].map(function (x) { return text('th', x); }))]),
+          el('thead', null, [el('tr', null, ['Consumer', 'State', 'Last checked', 'Confirmed', 'Expected', 'Observed', 'Detail'].map(function (x) { return text('th', x); }))]),
         ]);
         var cb = el('tbody');
         r.consumers.forEach(function (c) {

@@ -76,7 +76,7 @@ describe('a certificate consumed by a 2,000-node HPC Pack cluster', () => {
     expect(result.outcome).toBe('Verifying');
     const state = (await services.states.get(plan.hpcVault, 'certificate', certificate()))!.value;
     expect(state.status).toBe('Verifying');
-    rotationId = state.rotationId;
+    rotationId = state.rotationId ?? '';
 
     // Consumer rows: one per node, each with its state and reason.
     const rows = await services.consumerResults!.list(rotationId);

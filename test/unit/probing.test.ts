@@ -171,7 +171,7 @@ describe('a cluster too large for one work item', () => {
     const rotationId = h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')!.rotationId;
     const firstProbed = [...consumers.probed];
     expect(firstProbed).toHaveLength(15);
-    expect((await rows.list(rotationId)).filter((r) => r.status === 'Verified')).toHaveLength(15);
+    expect((await rows.list(rotationId!)).filter((r) => r.status === 'Verified')).toHaveLength(15);
     expect(queued.at(-1)).toMatchObject({ item: { kind: 'verify' }, delaySeconds: 1 });
 
     // The follow-up work item: the 15 nodes left first; no time to probe the verified ones again, they keep their result.
@@ -182,7 +182,7 @@ describe('a cluster too large for one work item', () => {
     expect(new Set(consumers.probed)).toEqual(new Set(nodes(30).map((n) => n.host).filter((host) => !firstProbed.includes(host))));
     expect(result.outcome).toBe('Rotated');
     expect(h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')?.status).toBe('Completed');
-    const final = await rows.list(rotationId);
+    const final = await rows.list(rotationId!);
     expect(final.every((r) => r.status === 'Verified')).toBe(true);
     // A carried-over result is not counted as another check; a node first left unchecked has been looked at twice.
     const checks = (host: string) => final.find((r) => r.id.endsWith(`/${host.split('.')[0]}`))!.checks;
