@@ -84,7 +84,7 @@ const iso = (d: Date | undefined): string | undefined => d?.toISOString();
 
 /** The state word of a rotation, in the vocabulary run, status, the timeline and the page share. */
 export function rotationStateWord(state: Pick<RotationState, 'status' | 'attempts'>, maxAttempts: number): string {
-  if (state.status === 'Failed' && state.attempts >= maxAttempts) return 'ManualActionRequired';
+  if (state.status === 'Failed' && (state.attempts ?? 0) >= maxAttempts) return 'ManualActionRequired';
   return state.status;
 }
 
@@ -159,14 +159,14 @@ export async function describeObject(
             state: rotationStateWord(state, services.config.rotation.maxAttempts),
             trigger: state.trigger,
             reason: state.reason,
-            fromVersion: state.fromVersion,
-            toVersion: state.toVersion,
-            fromThumbprint: state.fromThumbprint,
-            toThumbprint: state.toThumbprint,
-            attempts: state.attempts,
+            fromVersion: state.fromVersion ?? '',
+            toVersion: state.toVersion ?? '',
+            fromThumbprint: state.fromThumbprint ?? '',
+            toThumbprint: state.toThumbprint ?? '',
+            attempts: state.attempts ?? 0,
             startedAt: iso(state.startedAt),
             completedAt: iso(state.completedAt),
-            lastError: state.lastError,
+            lastError: state.lastError ?? '',
             verifyDeadline: iso(state.verifyDeadline),
             nextCheckAt: iso(state.nextCheckAt),
           }
