@@ -91,6 +91,9 @@ param digestKeyType string = 'EC-P256'
 @description('Tags added to every resource.')
 param tags object = {}
 
+@description('Email address that receives Rotor\'s alerts (stale consumers, failed rotations, expired objects, audit write failures, poison messages); empty: no receiver yet.')
+param alertEmailAddress string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var allTags = union(tags, { 'azd-env-name': environmentName, application: 'rotor' })
 
@@ -149,6 +152,19 @@ module auditDigests 'modules/audit-digests.bicep' = {
     principalId: app.outputs.identityPrincipalId
     retentionDays: digestRetentionDays
     keyType: digestKeyType
+  }
+}
+
+// Alert rules on Rotor's own metrics, with an action group that emails alertEmailAddress.
+module alerts 'modules/alerts.bicep' = {
+  name: 'rotor-alerts'
+  scope: rg
+  params: {
+    location: location
+    tags: allTags
+    resourceToken: resourceToken
+    appInsightsId: app.outputs.appInsightsId
+    alertEmailAddress: alertEmailAddress
   }
 }
 
@@ -227,3 +243,5 @@ output ROTOR_STORAGE_ACCOUNT string = app.outputs.storageAccountName
 output ROTOR_VAULT_EVENTS_SUBSCRIBED bool = subscribeVaultEvents
 output ROTOR_DIGEST_KEY_ID string = auditDigests.outputs.digestKeyId
 output ROTOR_DIGEST_STORAGE_URI string = auditDigests.outputs.digestStorageUri
+output ROTOR_EVENTS_TOPIC_ID string = app.outputs.eventsTopicId
+output ROTOR_EVENTS_TOPIC_ENDPOINT string = app.outputs.eventsTopicEndpoint

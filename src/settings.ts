@@ -115,6 +115,13 @@ export const SETTINGS = {
       "by Rotor's metric exporter).",
     requiredInAzure: true,
   }),
+  eventsTopicEndpoint: setting({
+    name: 'ROTOR_EVENTS_TOPIC_ENDPOINT',
+    description:
+      "Endpoint of the Event Grid custom topic Rotor publishes its CloudEvents to (https://<topic>.<region>-1.eventgrid.azure.net/api/events), " +
+      "with its managed identity (role EventGrid Data Sender). Unset: no notifications.",
+    requiredInAzure: false,
+  }),
   localToken: setting({
     name: 'ROTOR_LOCAL_TOKEN',
     description: "Local stack only: the bearer token the local endpoints accept (replaces Entra ID).",

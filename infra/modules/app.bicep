@@ -59,6 +59,7 @@ var roles = {
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+  eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7'
 }
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
@@ -169,6 +170,21 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   }
 }
 
+// Rotor's notifications: an Event Grid custom topic that receives Rotor's CloudEvents (Rotor.RotationCompleted,
+// Rotor.RotationFailed, Rotor.ManualActionRequired, Rotor.ConsumerStale, ...). Local auth is disabled: only Entra
+// identities with EventGrid Data Sender can publish (Rotor's), no access keys exist. People subscribe to it (Logic
+// App → Teams or email, a Function, Service Bus); see README "Notifications".
+resource eventsTopic 'Microsoft.EventGrid/topics@2025-02-15' = {
+  name: 'evgt-rotor-${resourceToken}'
+  location: location
+  tags: tags
+  properties: {
+    inputSchema: 'CloudEventSchemaV1_0'
+    disableLocalAuth: true
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: 'plan-rotor-${resourceToken}'
   location: location
@@ -208,6 +224,8 @@ var appSettings = {
   ROTOR_DIGEST_STORAGE_URI: digestStorageUri
   ROTOR_DIGEST_KEY_ID: digestKeyId
   ROTOR_DIGEST_SCHEDULE: digestSchedule
+  // Rotor publishes its CloudEvents here with the identity (EventGrid Data Sender on the topic).
+  ROTOR_EVENTS_TOPIC_ENDPOINT: eventsTopic.properties.endpoint
 }
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
@@ -369,7 +387,22 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   }
 }
 
+// EventGrid Data Sender on Rotor's own events topic: publish events to that one topic, nothing else (the topic has
+// local auth disabled, so this identity is the only way in).
+resource eventsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: eventsTopic
+  name: guid(eventsTopic.id, identity.id, roles.eventGridDataSender)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.eventGridDataSender)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 output functionAppId string = functionApp.id
+output appInsightsId string = appInsights.id
+output eventsTopicId string = eventsTopic.id
+output eventsTopicEndpoint string = eventsTopic.properties.endpoint
 output functionAppName string = functionApp.name
 output identityId string = identity.id
 output identityClientId string = identity.properties.clientId

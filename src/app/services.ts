@@ -23,6 +23,7 @@ import type { TableVaultWorkStore } from '../adapters/storage/vault-work-table.j
 import { VaultWork } from '../core/vault-work.js';
 import type { AuditReader } from '../core/audit-query.js';
 import type { CoverageOptions, DigestStore, DigestWriterDeps, PublicJwk, SignatureVerifier } from '../core/audit-digest.js';
+import { NotificationDispatcher, type DispatcherOptions, type Notifier } from '../core/notifications.js';
 import { OtelMetrics } from './metrics.js';
 import { startTelemetry, type TelemetryHandle, type TelemetryOptions } from './telemetry.js';
 
@@ -37,6 +38,8 @@ export interface AppServices extends RotorServices {
   /** Metric export to Application Insights, when APPLICATIONINSIGHTS_CONNECTION_STRING is set. */
   readonly telemetry?: TelemetryHandle | undefined;
   readonly auditReader: AuditReader;
+  /** Publishes Rotor's CloudEvents from durable audit rows, when ROTOR_EVENTS_TOPIC_ENDPOINT is set. */
+  readonly notifications?: NotificationDispatcher | undefined;
   /** The vault leases and pending sets (table RotorVaultWork) behind `vaultWork`. */
   readonly vaultWorkStore: TableVaultWorkStore;
   /** Signed audit digests (undefined when ROTOR_DIGEST_KEY_ID is not set). */
@@ -230,6 +233,10 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
   const consumerResults = new TableConsumerStore(tableClient(storage, TABLES.consumers, azure.throttle));
   const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit, azure.throttle), options.log, ({ outcome, code }) => metrics.auditRowRejected?.(outcome, code));
   const auditReader = new TableAuditReader(tableClient(storage, TABLES.audit, azure.throttle));
+  const random = options.random ?? cryptoRandom;
+  const notifications = await buildNotifications(env, azure, { audit: auditLog, clock, sleep, random, log: options.log });
+  if (notifications) auditLog.observe(notifications);
+  if (metrics instanceof OtelMetrics) auditLog.observe(metrics.auditObserver());
   const pacers = new Map<string, VaultPacer>();
   const gateways = new Map<string, VaultGateway>();
   const pacer = (vault: VaultConfig): VaultPacer => {
@@ -281,8 +288,9 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     config,
     clock,
     sleep,
-    random: options.random ?? cryptoRandom,
+    random,
     newId: options.newId ?? randomUUID,
+    notifications,
     audit: auditLog,
     states: new TableStateStore(tableClient(storage, TABLES.state, azure.throttle)),
     deadlines: asyncDeadlines,
@@ -294,6 +302,25 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
       return g;
     },
   };
+}
+
+/**
+ * Notifications (src/core/notifications.ts): an observer of the audit log that publishes CloudEvents to the Event
+ * Grid topic named by ROTOR_EVENTS_TOPIC_ENDPOINT with Rotor's identity. Off when the setting is absent.
+ */
+export async function buildNotifications(
+  env: Env,
+  azure: AzureEnvironment,
+  deps: Pick<DispatcherOptions, 'audit' | 'clock' | 'sleep' | 'random' | 'log'> & { notifier?: Notifier },
+): Promise<NotificationDispatcher | undefined> {
+  const endpoint = readSetting(env, 'eventsTopicEndpoint');
+  if (!endpoint && !deps.notifier) return undefined;
+  if (endpoint && !/^https:\/\//i.test(endpoint)) {
+    const message = `${SETTINGS.eventsTopicEndpoint.name}: must be an https URL (the topic endpoint, …/api/events), got "${endpoint}"`;
+    throw new ConfigError(message, [message]);
+  }
+  const notifier = deps.notifier ?? new (await import('../adapters/eventgrid/notifier.js')).EventGridNotifier(endpoint as string, azure);
+  return new NotificationDispatcher({ ...deps, notifier });
 }
 
 /** Builds the auditors' services from the storage settings alone (no Rotor configuration needed). */

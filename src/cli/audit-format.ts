@@ -47,7 +47,7 @@ export function describeQuery(q: AuditQuery): string {
 export function formatTimeline(t: ObjectTimeline): string {
   const out: string[] = [`${safe(t.object.vault)}/${t.object.objectType}/${safe(t.object.objectName)}: ${t.rotations.length} rotation(s), ${t.other.length} other row(s)${t.truncated ? ' (truncated)' : ''}`, ''];
   for (const r of t.rotations) {
-    out.push(`ROTATION ${safe(r.rotationId)}  ${r.status.toUpperCase()}  trigger ${r.trigger}  reason ${safe(r.reason)}  runs ${r.runIds.map(safe).join(', ')}`);
+    out.push(`ROTATION ${safe(r.rotationId)}  ${r.status === 'VersionCreated' && r.consumers.length ? 'Verifying' : r.status}  trigger ${r.trigger}  reason ${safe(r.reason)}  runs ${r.runIds.map(safe).join(', ')}`);
     out.push(`  version     ${safe(r.fromVersion) || '(none)'} → ${safe(r.toVersion) || '(not created)'}`);
     if (r.fromThumbprint || r.toThumbprint) out.push(`  thumbprint  ${safe(r.fromThumbprint) || '(none)'} → ${safe(r.toThumbprint) || '(none)'}`);
     for (const [label, value] of [

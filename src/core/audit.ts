@@ -34,6 +34,7 @@ export const AUDIT_ACTIONS = [
   'VerificationChecked',
   'PreviousVersionDisabled',
   'VerificationStarted',
+  'NotificationFailed',
   /** Table storage refused a row permanently: this row stands in for it (reason, SHA-256 of the original). */
   'AuditRowRejected',
 ] as const;

@@ -31,6 +31,8 @@ export interface RotorServices {
   readonly metrics?: Metrics | undefined;
   /** Writes the vault's next signed audit digest at the end of a run (never throws; absent without a digest key). */
   readonly digestAfterRun?: ((vault: string) => Promise<void>) | undefined;
+  /** Notifications published from durable audit rows: a work item waits for them before it ends (bounded). */
+  readonly notifications?: { settle(): Promise<void> } | undefined;
   /**
    * Vault leases and pending sets in storage (src/core/vault-work.ts): with them, a vault's scans and object items are
    * done by the one instance holding its lease. Without them (unit tests), each work item runs where it lands.
@@ -38,6 +40,25 @@ export interface RotorServices {
   readonly vaultWork?: VaultWork | undefined;
   /** Carries a work item's deadline to the adapters (their backoff after 429 ends before it). */
   readonly deadlines?: DeadlineScope | undefined;
+}
+
+/** How long a work item waits, at most, for its notifications to be published (they never fail the work). */
+export const NOTIFICATION_SETTLE_MS = 60_000;
+
+/** Waits for queued notifications, at most NOTIFICATION_SETTLE_MS; never throws. */
+export async function settleNotifications(services: Pick<RotorServices, 'notifications'>): Promise<void> {
+  if (!services.notifications) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, NOTIFICATION_SETTLE_MS);
+  });
+  try {
+    await Promise.race([services.notifications.settle(), limit]);
+  } catch {
+    // settle never rejects; a notifier that misbehaves must not fail the work item either
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Waits inside one invocation end this long before the host's function timeout. */
@@ -106,7 +127,12 @@ export async function runWorkItem(raw: unknown, services: RotorServices, deliver
   const now = services.clock.now();
   const deadline = invocationDeadline(services.config, now);
   const work = (): Promise<WorkResult> => runWorkItemUntil(raw, services, delivery, log, deadline);
-  return services.deadlines ? services.deadlines.run(deadline.getTime() - now.getTime(), work) : work();
+  try {
+    return await (services.deadlines ? services.deadlines.run(deadline.getTime() - now.getTime(), work) : work());
+  } finally {
+    // The events of this work item's audit rows go out before the invocation ends (bounded; never fails the work).
+    await settleNotifications(services);
+  }
 }
 
 async function runWorkItemUntil(raw: unknown, services: RotorServices, delivery: DeliveryInfo, log: Logger, deadline: Date): Promise<WorkResult> {

@@ -174,7 +174,7 @@ const errorMessage = (err: unknown): string => (err instanceof Error ? err.messa
 const REPORT_ACTIONS: Record<string, Pick<AuditInput, 'action' | 'outcome'> & { outcome: AuditInput['outcome']; result: ObjectOutcome }> = {
   InvalidPolicy: { action: 'PolicyViolation', outcome: 'ActionRequired', result: 'PolicyViolation' },
   Disabled: { action: 'Skipped', outcome: 'Skipped', result: 'Skipped' },
-  NoExpiry: { action: 'Skipped', outcome: 'ActionRequired', result: 'Reported' },
+  NoExpiry: { action: 'Skipped', outcome: 'ActionRequired', result: 'Skipped' },
   ExternalRotationStale: { action: 'ExternalRotationStale', outcome: 'ActionRequired', result: 'Reported' },
   Expired: { action: 'ManualActionRequired', outcome: 'ActionRequired', result: 'ManualActionRequired' },
 };

@@ -553,3 +553,42 @@ describe('package', () => {
     }
   });
 });
+
+describe('notifications and alerts', () => {
+  const alerts = template('infra/modules/alerts.bicep');
+
+  it('an Event Grid custom topic for Rotor\'s CloudEvents, local auth disabled, its endpoint in the app settings', () => {
+    const topic = body(app, 'Microsoft.EventGrid/topics');
+    expect(evaluate(prop(topic, 'properties.disableLocalAuth'), app)).toBe(true);
+    expect(evaluate(prop(topic, 'properties.inputSchema'), app)).toBe('CloudEventSchemaV1_0');
+    expect(render(prop(appSettingsOf(app).settings, SETTINGS.eventsTopicEndpoint.name))).toBe('eventsTopic.properties.endpoint');
+  });
+
+  it('Rotor\'s identity may send events to that topic only (EventGrid Data Sender on the topic)', () => {
+    const assignment = resourcesOfType(app, 'Microsoft.Authorization/roleAssignments')
+      .map((r) => bodyOf(r.value).body)
+      .find((b) => render(prop(b, 'properties.roleDefinitionId')).includes('eventGridDataSender'));
+    expect(assignment).toBeDefined();
+    expect(render(prop(assignment, 'scope'))).toBe('eventsTopic');
+    expect(checkRoleAssignments(app).roles).toContain('EventGrid Data Sender');
+  });
+
+  it('alert rules on Rotor\'s own metrics, by name, with an action group that emails the given address', async () => {
+    const { METRIC_NAMES } = await import('../../src/app/metrics.js');
+    const rules = evaluate(find(alerts, 'var', 'alerts')?.value, alerts) as Array<{ name: string; query: string; severity: number }>;
+    expect(rules.map((r) => r.name).sort()).toEqual(['audit-write-failures', 'expired-objects', 'failed-rotations', 'poison-messages', 'stale-consumers']);
+    const metricOf = (q: string) => /name == "([a-z_]+)"/.exec(q)?.[1];
+    expect(rules.map((r) => metricOf(r.query)).sort()).toEqual(
+      [METRIC_NAMES.auditWriteFailures, METRIC_NAMES.objectExpiry, METRIC_NAMES.rotations, METRIC_NAMES.poisonMessages, METRIC_NAMES.consumers].sort(),
+    );
+    expect(rules.find((r) => r.name === 'stale-consumers')!.query).toMatch(/"Stale", "UnknownCertificate", "Unreachable", "Misconfigured"/);
+    expect(rules.find((r) => r.name === 'failed-rotations')!.query).toContain('outcome) == "Failed"');
+    const rule = body(alerts, 'Microsoft.Insights/scheduledQueryRules');
+    expect(render(prop(rule, 'properties.scopes'))).toContain('appInsightsId');
+    expect(render(prop(rule, 'properties.actions.actionGroups'))).toContain('actionGroup.id');
+    const group = body(alerts, 'Microsoft.Insights/actionGroups');
+    expect(render(prop(group, 'properties.emailReceivers'))).toContain('alertEmailAddress');
+    expect(find(main, 'param', 'alertEmailAddress')).toBeDefined();
+    expect(render(prop(bodyOf(find(main, 'module', 'alerts')!.value).body, 'params.appInsightsId'))).toBe('app.outputs.appInsightsId');
+  });
+});

@@ -17,6 +17,7 @@ export const KNOWN_ROLES: Readonly<Record<string, string>> = {
   'acdd72a7-3385-48ef-bd42-f606fba81ae7': 'Reader',
   'ba92f5b4-2d11-453d-a403-e96b0029c9fe': 'Storage Blob Data Contributor',
   '12338af0-0e69-4776-bea7-57ae8d297424': 'Key Vault Crypto User',
+  'd5a91429-5739-47e2-a06b-3470a27159e7': 'EventGrid Data Sender',
 };
 
 /** Roles Rotor must never hold: broad management or access-granting rights. */

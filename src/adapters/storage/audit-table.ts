@@ -15,6 +15,7 @@
  * committed after all (its answer was lost, or the client's own retry met the head it had just moved), with one
  * point read per earlier attempt, so a row is never written twice.
  */
+import type { AuditObserver } from '../../core/notifications.js';
 import { odata, type TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
 import { AUDIT_CONTENT_FIELDS, auditContentHash, boundText, type AuditRecord } from '../../core/audit.js';
 import { genesisHash, rowHash, type AuditRow, type ChainHead } from '../../core/audit-chain.js';
@@ -191,6 +192,23 @@ export class TableAuditLog implements AuditLog {
     return this.flushNow();
   }
 
+  private readonly observers: AuditObserver[] = [];
+
+  /** Tells `observer` about rows once they are durable, and about writes that failed (notifications). */
+  observe(observer: AuditObserver): void {
+    this.observers.push(observer);
+  }
+
+  private tell(fn: (o: AuditObserver) => void): void {
+    for (const o of this.observers) {
+      try {
+        fn(o);
+      } catch (err) {
+        this.log?.error(`an audit observer failed: ${String(err)}`);
+      }
+    }
+  }
+
   private flushNow(): Promise<void> {
     if (this.lingering) {
       // A flush without delay takes the lingering callers' rows too: they are served by this write.
@@ -207,7 +225,11 @@ export class TableAuditLog implements AuditLog {
       if (!batch.length) return;
       try {
         await this.write(batch);
+        this.tell((o) => o.durable(batch));
       } catch (err) {
+        const durable = batch.filter((r) => this.written.has(r));
+        if (durable.length) this.tell((o) => o.durable(durable));
+        this.tell((o) => o.writeFailed(batch.filter((r) => !this.written.has(r)), err));
         // Keep the rows (in order) for the next flush: an outage delays the log, it does not lose it.
         this.noticeMissingTable(err);
         this.pending = [...batch.filter((r) => !this.written.has(r)), ...this.pending];

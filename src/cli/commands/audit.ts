@@ -3,12 +3,11 @@
  * timeline, verify the tamper-evident chains. Heavy modules load only when a command runs.
  */
 import type { Command } from 'commander';
-import { DEFAULT_LOCAL_STATE } from '../defaults.js';
+import { UsageError } from '../exit.js';
 import type { TargetOptions } from '../local-session.js';
 import type { VerifyReport } from '../../core/audit-chain.js';
+import { addTargetOptions } from '../target.js';
 import type { AuditRowWarning } from '../../core/audit-query.js';
-
-const localOption = ['--local [dir]', `read the embedded local stack's audit log (state folder, default ${DEFAULT_LOCAL_STATE})`] as const;
 
 interface QueryOptions extends TargetOptions {
   vault?: string;
@@ -51,7 +50,7 @@ async function cliErrors<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof AuditQueryError) {
       const option = OPTION_OF[err.parameter] ?? err.parameter;
-      throw new Error(`${option}: ${err.message.slice(err.parameter.length + 2)}`);
+      throw new UsageError(`${option}: ${err.message.slice(err.parameter.length + 2)}`);
     }
     throw err;
   }
@@ -60,11 +59,11 @@ async function cliErrors<T>(fn: () => Promise<T>): Promise<T> {
 /** The options as query parameters (the same validation as the HTTP API). */
 async function queryParameters(opts: QueryOptions, now: Date): Promise<[string, string][]> {
   const { parseSince } = await import('../../core/duration.js');
-  if (opts.since !== undefined && opts.from !== undefined) throw new Error('--since and --from exclude each other');
+  if (opts.since !== undefined && opts.from !== undefined) throw new UsageError('--since and --from exclude each other');
   let from = opts.from;
   if (opts.since !== undefined) {
     const parsed = parseSince(opts.since, now);
-    if (!parsed.ok) throw new Error(`--since: ${parsed.message}`);
+    if (!parsed.ok) throw new UsageError(`--since: ${parsed.message}`);
     from = parsed.value.toISOString();
   }
   const pairs: [string, string | undefined][] = [
@@ -84,14 +83,12 @@ async function queryParameters(opts: QueryOptions, now: Date): Promise<[string, 
 }
 
 export function registerAuditCommands(program: Command): void {
-  const audit = program
-    .command('audit')
+  const audit = addTargetOptions(program.command('audit'))
     .description(
       'Query the audit log: what was rotated, when, by which trigger, from which version to which, which consumers ' +
         'confirmed it, what failed or needs a person. Newest first, one page at a time (--continuation, --all). ' +
         'Same filters as GET /api/audit. See also `rotor audit timeline` and `rotor audit verify`.',
     )
-    .option(...localOption)
     .option('--vault <name>', 'only this vault')
     .option('--type <type>', 'object type: certificate | key | secret')
     .option('--name <name>', 'object name')
@@ -109,7 +106,13 @@ export function registerAuditCommands(program: Command): void {
     .action(async (opts: QueryOptions) => {
       const { parseFormat } = await import('../format.js');
       const format = parseFormat(opts.format, ['table', 'json', 'csv']);
+      {
+        // Every argument is validated before anything starts (the same checks run again below, against the target's clock).
+        const { parseAuditQuery } = await import('../../core/audit-query.js');
+        await cliErrors(async () => parseAuditQuery(await queryParameters(opts, new Date()), new Date(), []));
+      }
       await (await import('../local-session.js')).withLocal(opts, async () => {
+        await (await import('../local-session.js')).readyStorage();
         const [{ getAuditServices }, { parseAuditQuery, continueQuery }, { rowJson, rowsCsv }, fmt] = await Promise.all([
           import('../../app/services.js'),
           import('../../core/audit-query.js'),
@@ -144,18 +147,18 @@ export function registerAuditCommands(program: Command): void {
       });
     });
 
-  audit
-    .command('timeline')
+  addTargetOptions(audit.command('timeline'))
     .description("One object's story: each rotation from detection to consumer convergence, and the reports about it.")
     .argument('<vault>', 'vault name')
     .argument('<type>', 'certificate | key | secret')
     .argument('<name>', 'object name')
-    .option(...localOption)
     .option('--format <format>', 'table | json', 'table')
     .action(async (vault: string, type: string, name: string, opts: TargetOptions) => {
       const { parseFormat } = await import('../format.js');
       const format = parseFormat(opts.format);
+      await cliErrors(async () => (await import('../../core/audit-query.js')).parseObjectRef(vault, type, name));
       await (await import('../local-session.js')).withLocal(opts, async () => {
+        await (await import('../local-session.js')).readyStorage();
         const [{ getAuditServices }, { parseObjectRef }, { readTimeline }, { timelineJson }, { formatTimeline }] = await Promise.all([
           import('../../app/services.js'),
           import('../../core/audit-query.js'),
@@ -170,8 +173,7 @@ export function registerAuditCommands(program: Command): void {
       });
     });
 
-  audit
-    .command('verify')
+  addTargetOptions(audit.command('verify'))
     .description(
       'Verify the audit log: recompute the tamper-evident chains and, when Rotor signs digests (ROTOR_DIGEST_KEY_ID), ' +
         'check the signed digest chain (signatures, links, no gap) and every partition against the heads and rows the ' +
@@ -179,7 +181,6 @@ export function registerAuditCommands(program: Command): void {
         'the last digest are listed as not yet covered. --export <dir> verifies an export offline (see `rotor audit ' +
         'export`). Exit code 1 when it finds a problem.',
     )
-    .option(...localOption)
     .option('--vault <name>', 'only this vault')
     .option('--since <when>', 'only partitions from this day on: 7d, 36h, or an ISO 8601 date/time')
     .option('--from <iso>', 'only partitions from this day on (ISO 8601)')
@@ -190,14 +191,18 @@ export function registerAuditCommands(program: Command): void {
     .action(async (opts: TargetOptions & { vault?: string; since?: string; from?: string; to?: string; maxDigestAge?: string; export?: string }) => {
       const { parseFormat } = await import('../format.js');
       const format = parseFormat(opts.format);
+      if (opts.since !== undefined && opts.from !== undefined) throw new UsageError('--since and --from exclude each other');
+      if (opts.since !== undefined) {
+        const parsed = (await import('../../core/duration.js')).parseSince(opts.since, new Date());
+        if (!parsed.ok) throw new UsageError(`--since: ${parsed.message}`);
+      }
       const maxDigestAgeMs = await parseAge(opts.maxDigestAge);
       const scopeOf = async (now: Date) => {
         const [{ parseVerifyScope }, { parseSince }] = await Promise.all([import('../../core/audit-query.js'), import('../../core/duration.js')]);
-        if (opts.since !== undefined && opts.from !== undefined) throw new Error('--since and --from exclude each other');
         let from = opts.from;
         if (opts.since !== undefined) {
           const parsed = parseSince(opts.since, now);
-          if (!parsed.ok) throw new Error(`--since: ${parsed.message}`);
+          if (!parsed.ok) throw new UsageError(`--since: ${parsed.message}`);
           from = parsed.value.toISOString();
         }
         const params = [
@@ -213,30 +218,30 @@ export function registerAuditCommands(program: Command): void {
         if (!report.ok) process.exitCode = 1;
       };
       if (opts.export !== undefined) {
-        if (opts.local !== undefined) throw new Error('--export and --local exclude each other');
+        if (opts.local || opts.state !== undefined) throw new UsageError('--export and --local/--state exclude each other');
         const { verifyExport } = await import('../../app/audit-export-dir.js');
         print(await verifyExport(opts.export, { scope: await scopeOf(new Date()), ...(maxDigestAgeMs ? { maxDigestAgeMs } : {}) }));
         return;
       }
       await (await import('../local-session.js')).withLocal(opts, async () => {
+        await (await import('../local-session.js')).readyStorage();
         const [{ getAuditServices }, { verifyLog }] = await Promise.all([import('../../app/services.js'), import('../../app/audit-verify.js')]);
         const services = await getAuditServices();
         print(await verifyLog(services, await scopeOf(services.clock.now()), { maxDigestAgeMs }));
       });
     });
 
-  audit
-    .command('export')
+  addTargetOptions(audit.command('export'))
     .description(
       "Export the audit log for an auditor's own copy: rows.csv (every row with its chain fields), heads.csv, " +
         'registry.csv, the signed digests (digests/<vault>/<seq>.json) and the public keys that signed them ' +
         '(keys.json), plus manifest.json. `rotor audit verify --export <dir>` checks it with no access to Azure.',
     )
     .argument('<dir>', 'an empty or new folder')
-    .option(...localOption)
     .option('--vault <name>', 'only this vault')
     .action(async (dir: string, opts: TargetOptions & { vault?: string }) => {
       await (await import('../local-session.js')).withLocal({ ...opts, format: 'table' }, async () => {
+        await (await import('../local-session.js')).readyStorage();
         const [{ getAuditServices }, { exportAuditLog }] = await Promise.all([import('../../app/services.js'), import('../../app/audit-export-dir.js')]);
         const summary = await exportAuditLog(await getAuditServices(), dir, { vault: opts.vault });
         console.log(`Exported ${summary.rows} rows of ${summary.partitions} partitions, ${summary.digests} digests and ${summary.keys} public keys to ${dir}`);
@@ -247,8 +252,8 @@ export function registerAuditCommands(program: Command): void {
 async function parseAge(value: string | undefined): Promise<number | undefined> {
   if (value === undefined) return undefined;
   const m = /^(\d{1,5})(m|h|d)$/.exec(value.trim());
-  if (!m) throw new Error(`--max-digest-age: use minutes, hours or days, e.g. 90m, 2h, 1d; got "${value.slice(0, 40)}"`);
+  if (!m) throw new UsageError(`--max-digest-age: use minutes, hours or days, e.g. 90m, 2h, 1d; got "${value.slice(0, 40)}"`);
   const n = Number(m[1]);
-  if (n <= 0) throw new Error('--max-digest-age: must be more than 0');
+  if (n <= 0) throw new UsageError('--max-digest-age: must be more than 0');
   return n * (m[2] === 'm' ? 60_000 : m[2] === 'h' ? 3_600_000 : 86_400_000);
 }
