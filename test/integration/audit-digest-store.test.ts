@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildDigestServices, useAuditServices, type DigestServices } from '../../src/app/services.js';
-import { verifyExport } from '../../src/app/audit-export-dir.js';
+import { verifyExport } from '../../src/cli/audit-export-dir.js';
 import { auditRecord } from '../../src/core/audit.js';
 import { writeDigest, writeDigests } from '../../src/core/audit-digest.js';
 import { TableAuditLog } from '../../src/adapters/storage/audit-table.js';

@@ -219,7 +219,7 @@ export function registerAuditCommands(program: Command): void {
       };
       if (opts.export !== undefined) {
         if (opts.local || opts.state !== undefined) throw new UsageError('--export and --local/--state exclude each other');
-        const { verifyExport } = await import('../../app/audit-export-dir.js');
+        const { verifyExport } = await import('../audit-export-dir.js');
         print(await verifyExport(opts.export, { scope: await scopeOf(new Date()), ...(maxDigestAgeMs ? { maxDigestAgeMs } : {}) }));
         return;
       }
@@ -242,7 +242,7 @@ export function registerAuditCommands(program: Command): void {
     .action(async (dir: string, opts: TargetOptions & { vault?: string }) => {
       await (await import('../local-session.js')).withLocal({ ...opts, format: 'table' }, async () => {
         await (await import('../local-session.js')).readyStorage();
-        const [{ getAuditServices }, { exportAuditLog }] = await Promise.all([import('../../app/services.js'), import('../../app/audit-export-dir.js')]);
+        const [{ getAuditServices }, { exportAuditLog }] = await Promise.all([import('../../app/services.js'), import('../audit-export-dir.js')]);
         const summary = await exportAuditLog(await getAuditServices(), dir, { vault: opts.vault });
         console.log(`Exported ${summary.rows} rows of ${summary.partitions} partitions, ${summary.digests} digests and ${summary.keys} public keys to ${dir}`);
       });

@@ -22,8 +22,8 @@ import { LogVerifier, type AuditRow, type ChainHead, type VerifyReport, type Ver
 import { digestReport, DigestCoverage, checkDigestChain, parseDigestName, parseStoredDigest, PublicKeyVerifier, type DigestChainResult, type PublicJwk } from '../core/audit-digest.js';
 import { tableLayout } from '../adapters/storage/audit-reader.js';
 import { splitPartition, vaultKey, dayOf } from '../adapters/storage/keys.js';
-import { AUDIT_COLUMNS, rowsCsv } from './audit-export.js';
-import type { AuditServices } from './services.js';
+import { AUDIT_COLUMNS, rowsCsv } from '../app/audit-export.js';
+import type { AuditServices } from '../app/services.js';
 
 export const EXPORT_FORMAT = 'rotor-audit-export/1';
 const CSV_OPTIONS = { record_delimiter: 'windows' as const, quoted_match: /^\s|\s$/ };
