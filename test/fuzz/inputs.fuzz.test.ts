@@ -8,6 +8,7 @@ import { CommanderError } from 'commander';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { useAuditServices } from '../../src/app/services.js';
+import { UsageError } from '../../src/cli/exit.js';
 import { buildProgram } from '../../src/cli/main.js';
 import { ConfigError, parseConfig, parseConfigText, resolveObjectPolicy } from '../../src/core/config.js';
 import { QUERY_PARAMETERS } from '../../src/core/audit-query.js';
@@ -171,8 +172,11 @@ describe('fuzz: the audit API and the CLI over a log with a damaged row', () => 
           try {
             await program.parseAsync(['node', 'rotor', ...command, ...args]);
           } catch (err) {
-            // Commander's usage errors, or Rotor's own errors naming the option: a plain Error with a message.
-            const ok = err instanceof CommanderError || (err instanceof Error && err.constructor === Error && err.message.length > 0);
+            // Commander's usage errors, or Rotor's own: a UsageError (exit code 2) or a plain Error, with a message.
+            const ok =
+              err instanceof CommanderError ||
+              (err instanceof UsageError && err.message.length > 0) ||
+              (err instanceof Error && err.constructor === Error && err.message.length > 0);
             expect(ok, `${(err as Error).name}: ${(err as Error).message}`).toBe(true);
           } finally {
             process.exitCode = undefined;

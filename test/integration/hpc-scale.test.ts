@@ -99,8 +99,10 @@ describe('a certificate consumed by a 2,000-node HPC Pack cluster', () => {
     expect(named('ConsumerMisconfigured')).toEqual(new Set(nodesWith('unresolved')));
 
     // rotor status: lists every node that is not verified, by name, with its state.
+    // A terminal wide enough that no consumer line wraps (the layout itself is covered by the status unit tests).
     const status = formatStatusTable(
       await vaultStatus({ config: services.config, gateway: services.gateway(vault), states: services.states, clock: services.clock, consumerResults: services.consumerResults }),
+      { width: 300, color: false },
     );
     for (const name of nodesWith('stale')) expect(status).toMatch(new RegExp(`Stale\\s+HPC Pack node ${CLUSTER}/${name} `));
     for (const name of nodesWith('stall', 'closed')) expect(status).toMatch(new RegExp(`Unreachable\\s+HPC Pack node ${CLUSTER}/${name} `));
