@@ -22,11 +22,13 @@ const SCENARIOS: Record<string, { describe: string; load: () => Promise<Scenario
     describe: 'K = 1, 4, 8 worker processes, one vault, 500 due RSA-2048 keys arriving as Event Grid events',
     load: async () => (await import('./scenarios/instances.js')).instancesScenario,
   },
+  verify: { describe: 'verification of one certificate consumed by an HPC Pack cluster of 100 / 1,000 / 10,000 nodes', load: async () => (await import('./scenarios/verify.js')).verifyScenario },
+  resume: { describe: 'Table requests of resuming an interrupted rotation with 1 / 30 / 365 days of audit history', load: async () => (await import('./scenarios/resume.js')).resumeScenario },
   coldstart: { describe: 'import time of the function app and `rotor --help` in fresh processes', load: async () => (await import('./scenarios/coldstart.js')).coldStartScenario },
 };
 
 /** Smaller sizes for a quick look (not for the committed report). */
-const QUICK: Partial<BenchParameters> = { scanObjects: 2_000, vaults: 10, objectsPerVault: 500, memorySizes: [1_000, 5_000, 20_000], waveKeys: 100, coldStartRuns: 3, instancesKeys: 60, instancesWorkers: [1, 4] };
+const QUICK: Partial<BenchParameters> = { scanObjects: 2_000, vaults: 10, objectsPerVault: 500, memorySizes: [1_000, 5_000, 20_000], waveKeys: 100, coldStartRuns: 3, instancesKeys: 60, instancesWorkers: [1, 4], verifySizes: [100, 1_000] };
 
 function usage(): string {
   return [
@@ -37,6 +39,7 @@ function usage(): string {
     '  --quick    smaller sizes, for a quick look (the report says so)',
     '  --render   only write the day\'s Markdown report again from its JSON (after editing bench/notes.ts)',
     '  --out dir  where to write <date>.md and <date>.json (default bench/results)',
+    '  --instances-keys n   due keys of the instances scenario (default 500)',
   ].join('\n');
 }
 
@@ -51,7 +54,10 @@ async function main(): Promise<void> {
   const here = dirname(fileURLToPath(import.meta.url));
   // Compiled to dist/bench; the results live beside the sources in bench/results.
   const out = outIndex >= 0 ? resolve(args[outIndex + 1] ?? '') : join(here, '..', '..', 'bench', 'results');
-  const names = args.filter((a, i) => !a.startsWith('--') && !(outIndex >= 0 && i === outIndex + 1));
+  const keysIndex = args.indexOf('--instances-keys');
+  const instancesKeys = keysIndex >= 0 ? Number(args[keysIndex + 1]) : undefined;
+  if (instancesKeys !== undefined && !(Number.isInteger(instancesKeys) && instancesKeys > 0)) throw new Error('--instances-keys needs a positive integer');
+  const names = args.filter((a, i) => !a.startsWith('--') && !(outIndex >= 0 && i === outIndex + 1) && !(keysIndex >= 0 && i === keysIndex + 1));
   if (args.includes('--render')) {
     const date = new Date().toISOString().slice(0, 10) + (quick ? '-quick' : '');
     const written = await renderReport(out, date, REPORT_NOTES);
@@ -61,7 +67,7 @@ async function main(): Promise<void> {
   const unknown = names.filter((n) => !(n in SCENARIOS));
   if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')}\n\n${usage()}`);
   const selected = names.length ? names : Object.keys(SCENARIOS);
-  const params: BenchParameters = { ...DEFAULT_PARAMETERS, ...(quick ? QUICK : {}) };
+  const params: BenchParameters = { ...DEFAULT_PARAMETERS, ...(quick ? QUICK : {}), ...(instancesKeys ? { instancesKeys } : {}) };
 
   const results: ScenarioResult[] = [];
   const started = performance.now();

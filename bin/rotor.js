@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry point of the `rotor` CLI: runs the compiled program (npm run build produces dist/).
+// Entry point of the `rotor` CLI: runs the compiled program (npm run build produces dist/). Exit codes: README.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -9,9 +9,4 @@ if (!existsSync(fileURLToPath(entry))) {
   process.exit(1);
 }
 const { main } = await import(entry.href);
-try {
-  await main(process.argv);
-} catch (err) {
-  console.error(`rotor: ${err instanceof Error ? err.message : String(err)}`);
-  process.exitCode = 1;
-}
+process.exitCode = await main(process.argv);

@@ -51,6 +51,15 @@ param existingSystemTopics object = {}
 @description('Resource id of a subnet (delegated to Microsoft.App/environments) for the Function App\'s outbound traffic, so Rotor reaches HPC Pack head nodes and node managers (TLS probes) on private networks. Empty: no VNet integration.')
 param virtualNetworkSubnetId string = ''
 
+@description('Easy Auth (optional): client id of an Entra ID application registration for Rotor. Set it to require an Entra ID token on every request (401 otherwise); Event Grid deliveries (/runtime/webhooks/eventgrid) stay excluded. Empty: no App Service Authentication.')
+param authClientId string = ''
+
+@description('Easy Auth: tenant id that issues the tokens. Empty: the deployment\'s tenant.')
+param authTenantId string = ''
+
+@description('Easy Auth: object id of the Entra ID group (for example the auditors) whose members may call Rotor. Empty: any principal the application admits.')
+param authAllowedGroupId string = ''
+
 @minValue(1)
 @maxValue(1000)
 @description('Flex Consumption maximumInstanceCount. Rotor paces Key Vault calls per instance, so fewer instances means gentler vaults.')
@@ -64,8 +73,26 @@ param maximumInstanceCount int = 40
 @description('Flex Consumption instance memory (MB).')
 param instanceMemoryMB int = 2048
 
+@description('NCRONTAB schedule of the signed audit digests (ROTOR_DIGEST_SCHEDULE; also written at the end of every run).')
+param digestSchedule string = '0 0 * * * *'
+
+@minValue(1)
+@maxValue(146000)
+@description('Days each audit digest stays immutable (version-level WORM retention of the digest container). Match your audit retention obligation.')
+param digestRetentionDays int = 2557
+
+@allowed([
+  'EC-P256'
+  'RSA-3072'
+])
+@description('The audit digest signing key: EC P-256 (ES256) or RSA 3072 (RS256). Not exportable.')
+param digestKeyType string = 'EC-P256'
+
 @description('Tags added to every resource.')
 param tags object = {}
+
+@description('Email address that receives Rotor\'s alerts (stale consumers, failed rotations, expired objects, audit write failures, poison messages); empty: no receiver yet.')
+param alertEmailAddress string = ''
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var allTags = union(tags, { 'azd-env-name': environmentName, application: 'rotor' })
@@ -108,6 +135,36 @@ module app 'modules/app.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     virtualNetworkSubnetId: virtualNetworkSubnetId
     instanceMemoryMB: instanceMemoryMB
+    digestSchedule: digestSchedule
+    authClientId: authClientId
+    authTenantId: authTenantId
+    authAllowedGroupId: authAllowedGroupId
+  }
+}
+
+module auditDigests 'modules/audit-digests.bicep' = {
+  name: 'rotor-audit-digests'
+  scope: rg
+  params: {
+    location: location
+    tags: allTags
+    resourceToken: resourceToken
+    principalId: app.outputs.identityPrincipalId
+    retentionDays: digestRetentionDays
+    keyType: digestKeyType
+  }
+}
+
+// Alert rules on Rotor's own metrics, with an action group that emails alertEmailAddress.
+module alerts 'modules/alerts.bicep' = {
+  name: 'rotor-alerts'
+  scope: rg
+  params: {
+    location: location
+    tags: allTags
+    resourceToken: resourceToken
+    appInsightsId: app.outputs.appInsightsId
+    alertEmailAddress: alertEmailAddress
   }
 }
 
@@ -184,3 +241,7 @@ output ROTOR_IDENTITY_CLIENT_ID string = app.outputs.identityClientId
 output ROTOR_IDENTITY_PRINCIPAL_ID string = app.outputs.identityPrincipalId
 output ROTOR_STORAGE_ACCOUNT string = app.outputs.storageAccountName
 output ROTOR_VAULT_EVENTS_SUBSCRIBED bool = subscribeVaultEvents
+output ROTOR_DIGEST_KEY_ID string = auditDigests.outputs.digestKeyId
+output ROTOR_DIGEST_STORAGE_URI string = auditDigests.outputs.digestStorageUri
+output ROTOR_EVENTS_TOPIC_ID string = app.outputs.eventsTopicId
+output ROTOR_EVENTS_TOPIC_ENDPOINT string = app.outputs.eventsTopicEndpoint

@@ -62,6 +62,32 @@ export const SETTINGS = {
     description: 'Client id of the user-assigned identity used for the storage connection.',
     requiredInAzure: true,
   }),
+  digestStorageUri: setting({
+    name: 'ROTOR_DIGEST_STORAGE_URI',
+    description:
+      'Blob service URI of the storage account that keeps the signed audit digests (identity-based; a separate account ' +
+      "with version-level immutability, apart from the audit table). Locally the ROTOR_STORAGE connection string's Blob endpoint is used.",
+    requiredInAzure: true,
+  }),
+  digestContainer: setting({
+    name: 'ROTOR_DIGEST_CONTAINER',
+    description: 'Blob container of the signed audit digests (version-level immutability in Azure; Rotor never overwrites or deletes a digest).',
+    requiredInAzure: false,
+    default: 'rotor-audit-digests',
+  }),
+  digestKeyId: setting({
+    name: 'ROTOR_DIGEST_KEY_ID',
+    description:
+      "Key Vault key that signs the audit digests (https://<vault>.vault.azure.net/keys/<name>; RSA 3072 → RS256, EC P-256 → " +
+      'ES256; non-exportable, Rotor may only sign with it). Unset: no digests are written and verification checks the chains only.',
+    requiredInAzure: true,
+  }),
+  digestSchedule: setting({
+    name: 'ROTOR_DIGEST_SCHEDULE',
+    description: 'NCRONTAB schedule of the audit digest timer (six fields, UTC). Digests are also written at the end of every run.',
+    requiredInAzure: true,
+    default: '0 0 * * * *',
+  }),
   managedIdentityClientId: setting({
     name: 'AZURE_CLIENT_ID',
     description: "Client id of Rotor's user-assigned managed identity (Key Vault, Batch, HPC Cache clients).",
@@ -89,6 +115,13 @@ export const SETTINGS = {
       "by Rotor's metric exporter).",
     requiredInAzure: true,
   }),
+  eventsTopicEndpoint: setting({
+    name: 'ROTOR_EVENTS_TOPIC_ENDPOINT',
+    description:
+      "Endpoint of the Event Grid custom topic Rotor publishes its CloudEvents to (https://<topic>.<region>-1.eventgrid.azure.net/api/events), " +
+      "with its managed identity (role EventGrid Data Sender). Unset: no notifications.",
+    requiredInAzure: false,
+  }),
   localToken: setting({
     name: 'ROTOR_LOCAL_TOKEN',
     description: "Local stack only: the bearer token the local endpoints accept (replaces Entra ID).",
@@ -104,6 +137,14 @@ export const SETTINGS = {
   localCaFile: setting({
     name: 'ROTOR_LOCAL_CA_FILE',
     description: "Local stack only: PEM file of the local stack's CA, trusted by Rotor's HTTPS clients.",
+    requiredInAzure: false,
+    localOnly: true,
+  }),
+  localHosts: setting({
+    name: 'ROTOR_LOCAL_HOSTS',
+    description:
+      'Local stack only: name resolution of the emulated HPC Pack nodes as JSON, {"zones": {DNS suffix: IP}, ' +
+      '"unresolved": [names that do not resolve]}; other names use the system resolver.',
     requiredInAzure: false,
     localOnly: true,
   }),

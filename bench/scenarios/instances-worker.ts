@@ -23,9 +23,11 @@ const sink: LogSink = (level, _fn, message) => {
 };
 const tables = new RequestCounter(tablePort);
 let stopped = false;
-createInterface({ input: process.stdin }).on('line', (line) => {
-  if (line.trim() === 'stop') stopped = true;
-});
+createInterface({ input: process.stdin })
+  .on('line', (line) => {
+    if (line.trim() === 'stop') stopped = true;
+  })
+  .on('close', () => (stopped = true)); // the parent is gone: stop too
 const totals = { handled: 0, failed: 0, poisoned: 0, peakInFlight: 0 };
 const work = queueClient(services.storage, QUEUES.work);
 const poison = queueClient(services.storage, QUEUES.poison);

@@ -76,6 +76,7 @@ interface RunResult {
   span: number;
   throttled: number;
   failedRotations: number;
+  failedReasons: Record<string, number>;
   completed: number;
   keysWithOneNewVersion: number;
   auditRows: number;
@@ -130,12 +131,17 @@ async function runOnce(k: number, params: BenchParameters): Promise<RunResult> {
         }
       }),
     );
-    // Done when every key's rotation is Completed (looked at once a second; the parent's reads are not counted).
+    // Done when every key's rotation has ended, Completed or Failed (looked at once a second; the parent's reads are
+    // not counted). A failed rotation would be retried after its backoff (15 minutes): the figure reports it.
     let completed = 0;
     for (;;) {
       completed = 0;
-      for await (const s of services.states.list(VAULT)) if (s.value.status === 'Completed') completed++;
-      if (completed >= count) break;
+      let failed = 0;
+      for await (const s of services.states.list(VAULT)) {
+        if (s.value.status === 'Completed') completed++;
+        else if (s.value.status === 'Failed') failed++;
+      }
+      if (completed + failed >= count) break;
       if (performance.now() - started > Math.max(20 * 60_000, (count / limit) * 10_000 * 4)) break; // give up: reported as missed
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
@@ -162,6 +168,7 @@ async function runOnce(k: number, params: BenchParameters): Promise<RunResult> {
       span,
       throttled: counters['throttled'] ?? 0,
       failedRotations: rows.filter((r) => r.action === 'RotationFailed').length,
+      failedReasons: rows.filter((r) => r.action === 'RotationFailed').reduce<Record<string, number>>((m, r) => ({ ...m, [r.reason]: (m[r.reason] ?? 0) + 1 }), {}),
       completed,
       keysWithOneNewVersion,
       auditRows: sumOf((r) => r.audit.rows),
@@ -196,7 +203,7 @@ export async function instancesScenario(params: BenchParameters): Promise<Scenar
     const at = `K=${r.k}`;
     figures.push(
       { name: `${at}: 429 responses`, value: r.throttled, unit: '', goal: 'info', note: `Key Vault answered 429 to ${r.throttled} requests (each retried by Rotor)` },
-      { name: `${at}: failed rotations`, value: r.failedRotations, unit: '', bound: 0, goal: 'max', note: `${r.completed} of ${count} rotations Completed; ${r.keysWithOneNewVersion} keys with exactly one VersionCreated` },
+      { name: `${at}: failed rotations`, value: r.failedRotations, unit: '', bound: 0, goal: 'max', note: `${r.completed} of ${count} rotations Completed; failures by reason ${JSON.stringify(r.failedReasons)} (Throttled would be a 429 Rotor gave up on; Timeout a request the loaded emulator did not answer within 30 s); ${r.keysWithOneNewVersion} keys with exactly one VersionCreated` },
       { name: `${at}: keys without exactly one new version`, value: count - r.keysWithOneNewVersion, unit: '', bound: 0, goal: 'max' },
       { name: `${at}: create budget used`, value: r.created / r.offered, unit: '', bound: 0.9, goal: 'min', note: `${r.created} creations in ${(r.span / 1000).toFixed(1)} s from first to last, where the window allows ${Math.floor(r.offered)}` },
       { name: `${at}: total time / ideal`, value: r.ms / idealMs, unit: '×', goal: 'info', note: `${(r.ms / 1000).toFixed(1)} s from the first event to the last Completed state, against ${count} / ${limit / 10} per s = ${(idealMs / 1000).toFixed(0)} s` },

@@ -15,6 +15,12 @@ export interface BenchParameters {
   /** Scenario `instances`: due keys arriving as events, and the numbers of worker processes tried. */
   instancesKeys: number;
   instancesWorkers: number[];
+  /** Cluster sizes of the verify scenario. */
+  verifySizes: number[];
+  /** Delay before an emulated node answers a TLS handshake (the network round trip to a node), ms. */
+  probeLatencyMs: number;
+  /** Days of audit history before a resume (resume scenario). */
+  resumeHistoryDays: number[];
 }
 
 export const DEFAULT_PARAMETERS: BenchParameters = {
@@ -29,4 +35,7 @@ export const DEFAULT_PARAMETERS: BenchParameters = {
   coldStartRuns: 7,
   instancesKeys: 500,
   instancesWorkers: [1, 4, 8],
+  verifySizes: [100, 1_000, 10_000],
+  probeLatencyMs: 20,
+  resumeHistoryDays: [1, 30, 365],
 };

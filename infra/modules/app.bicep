@@ -27,6 +27,18 @@ param instanceMemoryMB int
 @description('Subnet for outbound VNet integration (delegated to Microsoft.App/environments), or empty for none.')
 param virtualNetworkSubnetId string
 
+@description('NCRONTAB schedule of the audit digest timer (ROTOR_DIGEST_SCHEDULE).')
+param digestSchedule string
+
+@description('Easy Auth: client id of Rotor\'s Entra ID application registration, or empty for no App Service Authentication.')
+param authClientId string
+
+@description('Easy Auth: Entra ID tenant that issues the tokens (empty: the deployment\'s tenant).')
+param authTenantId string
+
+@description('Easy Auth: object id of the Entra ID group whose members may call the app, or empty for any principal the application admits.')
+param authAllowedGroupId string
+
 // Names Rotor's code uses (src/adapters/storage/clients.ts TABLES and QUEUES; the infra test checks they agree).
 var auditTableName = 'RotorAudit'
 var stateTableName = 'RotorState'
@@ -36,6 +48,10 @@ var workQueueName = 'rotor-work'
 var poisonQueueName = 'rotor-work-poison'
 var deploymentContainerName = 'app-package'
 var deadLetterContainerName = 'eventgrid-deadletter'
+// The digest storage account and signing key of modules/audit-digests.bicep, named from the same resourceToken (that
+// module needs this identity, so the names are derived here rather than passed as its outputs).
+var digestStorageUri = 'https://stdig${resourceToken}.blob.${environment().suffixes.storage}/'
+var digestKeyId = 'https://kv-rotor-${resourceToken}${environment().suffixes.keyvaultDns}/keys/rotor-audit-digest'
 
 // Built-in role definition ids (the same in every subscription). Source: Azure built-in roles reference.
 var roles = {
@@ -43,6 +59,7 @@ var roles = {
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+  eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7'
 }
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
@@ -153,6 +170,21 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   }
 }
 
+// Rotor's notifications: an Event Grid custom topic that receives Rotor's CloudEvents (Rotor.RotationCompleted,
+// Rotor.RotationFailed, Rotor.ManualActionRequired, Rotor.ConsumerStale, ...). Local auth is disabled: only Entra
+// identities with EventGrid Data Sender can publish (Rotor's), no access keys exist. People subscribe to it (Logic
+// App → Teams or email, a Function, Service Bus); see README "Notifications".
+resource eventsTopic 'Microsoft.EventGrid/topics@2025-02-15' = {
+  name: 'evgt-rotor-${resourceToken}'
+  location: location
+  tags: tags
+  properties: {
+    inputSchema: 'CloudEventSchemaV1_0'
+    disableLocalAuth: true
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: 'plan-rotor-${resourceToken}'
   location: location
@@ -188,6 +220,12 @@ var appSettings = {
   ROTOR_STORAGE__queueServiceUri: storage.properties.primaryEndpoints.queue
   ROTOR_STORAGE__credential: 'managedidentity'
   ROTOR_STORAGE__clientId: identity.properties.clientId
+  // Signed audit digests: the immutable container and Rotor's signing key (modules/audit-digests.bicep).
+  ROTOR_DIGEST_STORAGE_URI: digestStorageUri
+  ROTOR_DIGEST_KEY_ID: digestKeyId
+  ROTOR_DIGEST_SCHEDULE: digestSchedule
+  // Rotor publishes its CloudEvents here with the identity (EventGrid Data Sender on the topic).
+  ROTOR_EVENTS_TOPIC_ENDPOINT: eventsTopic.properties.endpoint
 }
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
@@ -233,8 +271,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         instanceMemoryMB: instanceMemoryMB
       }
       runtime: {
+        // Node 20 reached end of life on 2026-04-30; Azure Functions runs Node 22 (package.json engines).
         name: 'node'
-        version: '20'
+        version: '22'
       }
     }
   }
@@ -246,6 +285,54 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     workQueue
     deploymentContainer
   ]
+}
+
+// App Service Authentication ("Easy Auth") with Microsoft Entra ID, when an application registration is given: every
+// request needs a token for the application (401 otherwise), optionally only from members of one group. Event Grid's
+// deliveries to the vaultEvents function carry no Entra token (the system key authenticates them): their path is
+// excluded, or they would be refused, retried and dead-lettered.
+resource auth 'Microsoft.Web/sites/config@2023-12-01' = if (!empty(authClientId)) {
+  parent: functionApp
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      excludedPaths: [
+        '/runtime/webhooks/eventgrid'
+      ]
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: authClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${empty(authTenantId) ? tenant().tenantId : authTenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${authClientId}'
+            authClientId
+          ]
+          defaultAuthorizationPolicy: {
+            allowedPrincipals: {
+              groups: empty(authAllowedGroupId) ? [] : [
+                authAllowedGroupId
+              ]
+            }
+          }
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
+  }
 }
 
 // Storage Blob Data Owner on Rotor's storage account: the Functions host keeps leases, timer schedule state and
@@ -300,7 +387,22 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   }
 }
 
+// EventGrid Data Sender on Rotor's own events topic: publish events to that one topic, nothing else (the topic has
+// local auth disabled, so this identity is the only way in).
+resource eventsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: eventsTopic
+  name: guid(eventsTopic.id, identity.id, roles.eventGridDataSender)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.eventGridDataSender)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 output functionAppId string = functionApp.id
+output appInsightsId string = appInsights.id
+output eventsTopicId string = eventsTopic.id
+output eventsTopicEndpoint string = eventsTopic.properties.endpoint
 output functionAppName string = functionApp.name
 output identityId string = identity.id
 output identityClientId string = identity.properties.clientId

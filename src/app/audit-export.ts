@@ -20,7 +20,8 @@ export type AuditRowJson = { [K in AuditColumn]: K extends 'chainSeq' ? number :
 export function rowJson(row: AuditRow): AuditRowJson {
   const { record } = row;
   return {
-    timestamp: record.timestamp.toISOString(),
+    // Readers leave unreadable rows out; should one get here, it has no time rather than failing the answer.
+    timestamp: Number.isNaN(record.timestamp.getTime()) ? '' : record.timestamp.toISOString(),
     runId: record.runId,
     trigger: record.trigger,
     vault: record.vault,

@@ -39,6 +39,19 @@ export function nextLink(requestUrl: string, page: AuditPage, format: PageFormat
   return `${url.pathname}?${params.toString()}`;
 }
 
+/** Rows named in the CSV answer's `x-rotor-warnings` header (JSON, ASCII); the count is in `x-rotor-warnings-count`. */
+const HEADER_WARNINGS = 20;
+
+/** The CSV answer's warnings: how many rows were left out as unreadable, and where the first of them are. */
+function warningHeaders(page: AuditPage): Record<string, string> {
+  const warnings = page.warnings ?? [];
+  if (!warnings.length) return {};
+  const listed = warnings.slice(0, HEADER_WARNINGS).map((w) => ({ partitionKey: w.partitionKey, rowKey: w.rowKey, field: w.field }));
+  // JSON with every non-ASCII character escaped: a header value must be visible ASCII.
+  const ascii = JSON.stringify(listed).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return { 'x-rotor-warnings-count': String(warnings.length), 'x-rotor-warnings': ascii };
+}
+
 export function pageResponse(page: AuditPage, format: PageFormat, requestUrl: string): HttpResponseInit {
   const next = nextLink(requestUrl, page, format);
   const q = page.query;
@@ -51,6 +64,7 @@ export function pageResponse(page: AuditPage, format: PageFormat, requestUrl: st
         'content-type': 'text/csv; charset=utf-8',
         'content-disposition': `attachment; filename="${name}"`,
         ...(page.continuation ? { 'x-rotor-continuation': page.continuation, link: `<${next}>; rel="next"` } : {}),
+        ...warningHeaders(page),
       },
       body: rowsCsv(page.rows),
     };
@@ -64,6 +78,7 @@ export function pageResponse(page: AuditPage, format: PageFormat, requestUrl: st
       rows: page.rows.map(rowJson),
       continuation: page.continuation ?? null,
       next: next ?? null,
+      warnings: page.warnings ?? [],
     },
   };
 }

@@ -36,13 +36,36 @@ button:disabled { opacity: .5; cursor: default; }
 table { width: 100%; border-collapse: collapse; background: #fff; border: 1px solid var(--line); }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: 12px; color: var(--muted); font-weight: 600; background: #fafbfc; }
+/* The list reads at 1280-1920 px without horizontal scrolling: fixed columns, the detail takes the rest and wraps. */
+table.list { table-layout: fixed; }
+table.list thead th { position: sticky; top: 0; z-index: 2; box-shadow: 0 1px 0 var(--line); }
+table.list td { overflow: hidden; overflow-wrap: anywhere; }
+col.w-time { width: 150px; } col.w-vault { width: 100px; } col.w-object { width: 184px; } col.w-action { width: 160px; }
+col.w-version { width: 150px; } col.w-consumer { width: 180px; } col.w-kind { width: 190px; }
+.badge { white-space: nowrap; }
+td.c-time { white-space: nowrap; }
+.name { font-size: 13px; }
+.clamp2, .clamp3 { display: -webkit-box; -webkit-box-orient: vertical; overflow: hidden; }
+.clamp2 { -webkit-line-clamp: 2; line-clamp: 2; }
+.clamp3 { -webkit-line-clamp: 3; line-clamp: 3; }
+tr.expanded .clamp2, tr.expanded .clamp3 { display: block; -webkit-line-clamp: unset; line-clamp: unset; }
+td.c-detail { cursor: pointer; }
+.small { font-size: 12px; color: var(--muted); }
+.reason { font-size: 12px; color: var(--muted); font-weight: 600; margin-right: 6px; }
 td.mono, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
-td.detail { max-width: 420px; overflow-wrap: anywhere; }
+.mono.tight { font-size: 11px; }
+td.detail { overflow-wrap: anywhere; }
+/* One colour scheme everywhere (list, timeline, needs attention, CLI): failed red, stale / needs a person amber. */
 tr.failed td { background: var(--failbg); }
-tr.failed td.c-outcome, .badge.failed { color: var(--fail); font-weight: 600; }
+tr.failed .c-outcome, .badge.failed { color: var(--fail); font-weight: 600; }
 tr.stale td { background: var(--stalebg); }
-tr.stale td.c-outcome, .badge.stale { color: var(--stale); font-weight: 600; }
-tr.attention td.c-outcome { color: var(--stale); font-weight: 600; }
+tr.stale .c-outcome, .badge.stale { color: var(--stale); font-weight: 600; }
+tr.attention .c-outcome { color: var(--stale); font-weight: 600; }
+.tabs { display: flex; gap: 8px; margin-left: auto; }
+.tabs a { padding: 4px 10px; border-radius: 4px; text-decoration: none; border: 1px solid var(--line); background: #fff; }
+.tabs a.current { background: var(--link); color: #fff; border-color: var(--link); }
+section#attention { display: none; }
+section#attention.open { display: block; }
 a { color: var(--link); }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; border: 1px solid currentColor; }
 .badge.ok { color: var(--ok); background: var(--okbg); }
@@ -98,9 +121,30 @@ const SCRIPT = `
     return '#/objects/' + encodeURIComponent(vault) + '/' + encodeURIComponent(type) + '/' + encodeURIComponent(name);
   }
   function shortId(v) { return v && v.length > 14 ? v.slice(0, 10) + '\\u2026' : (v || ''); }
+  function short8(v) { return v && v.length > 9 ? v.slice(0, 8) : (v || ''); }
+  /** "HPC Pack node c1/cn03 (hpcpack://c1/cn03)" -> "HPC Pack node c1/cn03": the full id is on hover and in the timeline. */
+  function consumerName(label) { return (label || '').replace(/ \\(.*\\)$/, ''); }
+  /** Long names lose their middle, never their distinguishing end (the full name is on hover and in the timeline). */
+  function elide(v, max) { return v.length <= max ? v : v.slice(0, Math.floor((max - 1) * 0.4)) + '\\u2026' + v.slice(v.length - Math.ceil((max - 1) * 0.6)); }
+  /** "Batch pool hpcbatch/render" -> ["Batch pool", "hpcbatch/render"]: the kind small, the name that tells consumers apart. */
+  function consumerCell(label) {
+    var name = consumerName(label);
+    var m = /^(Batch pool|HPC Pack node|HPC Pack cluster|HPC Cache) (.*)$/.exec(name);
+    var td = el('td', { className: 'c-consumer' }, m ? [text('div', m[1], 'small'), text('div', elide(m[2], 64), 'name')] : [text('div', elide(name, 64), 'name')]);
+    if (label) td.title = label;
+    return td;
+  }
+  function objectCell(r) {
+    var link = r.objectName
+      ? el('a', { href: objectHash(r.vault, r.objectType, r.objectName), className: 'object-link', text: r.objectType + '/' + elide(r.objectName, 40) })
+      : text('span', r.objectType ? r.objectType : '(vault)');
+    var td = el('td', { className: 'c-object name' }, [link]);
+    td.title = r.vault + '/' + r.objectType + '/' + r.objectName;
+    return td;
+  }
   function rowClass(r) {
-    if (r.outcome === 'Failed') return 'failed';
     if (STALE[r.action]) return 'stale';
+    if (r.outcome === 'Failed') return 'failed';
     if (r.outcome === 'ActionRequired') return 'attention';
     return '';
   }
@@ -136,30 +180,113 @@ const SCRIPT = `
     var body = $('rows-body');
     body.textContent = '';
     rows.forEach(function (r) {
-      var object = r.objectName
-        ? el('a', { href: objectHash(r.vault, r.objectType, r.objectName), className: 'object-link', text: r.objectType + '/' + r.objectName })
-        : text('span', r.objectType ? r.objectType : '(vault)');
-      var versions = r.previousVersion || r.version ? shortId(r.previousVersion) + (r.previousVersion ? ' \\u2192 ' : '') + shortId(r.version) : '';
+      var versionCell = el('td', { className: 'c-version mono tight' }, [
+        text('div', r.previousVersion || r.version ? (r.previousVersion ? short8(r.previousVersion) + ' \\u2192 ' : '') + short8(r.version) : ''),
+        r.thumbprint ? text('div', (r.previousThumbprint ? short8(r.previousThumbprint) + ' \\u2192 ' : 'tp ') + short8(r.thumbprint), 'small mono tight c-thumbprint') : null,
+      ]);
+      versionCell.title = [r.previousVersion ? 'from version ' + r.previousVersion : '', r.version ? 'version ' + r.version : '', r.previousThumbprint ? 'from thumbprint ' + r.previousThumbprint : '', r.thumbprint ? 'thumbprint ' + r.thumbprint : ''].filter(Boolean).join('\\n');
+      var detailCell = el('td', { className: 'detail c-detail' }, [el('div', { className: 'clamp3' }, [r.reason ? text('span', r.reason, 'reason c-reason') : null, text('span', r.detail)])]);
+      detailCell.title = 'Click to show all of it';
       var tr = el('tr', { className: ('row ' + rowClass(r)).trim() }, [
-        text('td', r.timestamp.replace('T', ' ').replace('Z', ''), 'mono c-time'),
-        text('td', r.vault, 'c-vault'),
-        el('td', { className: 'c-object' }, [object]),
-        text('td', r.action, 'c-action'),
-        text('td', r.outcome, 'c-outcome'),
-        text('td', r.trigger, 'c-trigger'),
-        text('td', versions, 'mono c-version'),
-        text('td', r.consumer, 'c-consumer'),
-        text('td', r.reason, 'c-reason'),
-        text('td', r.detail, 'detail c-detail'),
+        text('td', r.timestamp.replace('T', ' ').replace(/(\\.\\d+)?Z$/, ''), 'mono tight c-time'),
+        el('td', { className: 'c-vault name' }, [text('div', r.vault)]),
+        objectCell(r),
+        el('td', { className: 'c-action' }, [text('div', r.action), el('div', { className: 'small' }, [text('span', r.outcome, 'c-outcome'), text('span', ' \\u00b7 ' + r.trigger, 'c-trigger')])]),
+        versionCell,
+        consumerCell(r.consumer),
+        detailCell,
       ]);
       tr.title = 'run ' + r.runId + (r.rotationId ? ', rotation ' + r.rotationId : '') + ', seq ' + r.chainSeq + ' in ' + r.partitionKey;
+      detailCell.addEventListener('click', function () { tr.classList.toggle('expanded'); });
       body.appendChild(tr);
     });
   }
 
+  function show(section) {
+    $('list').className = section === 'list' ? '' : 'closed';
+    $('timeline').className = section === 'timeline' ? 'open' : '';
+    $('attention').className = section === 'attention' ? 'open' : '';
+    $('tab-list').className = section === 'attention' ? '' : 'current';
+    $('tab-attention').className = section === 'attention' ? 'current' : '';
+  }
+
+  /**
+   * Needs attention, from the audit log of the last 30 days (the API's default range; at most 10 pages of 1000
+   * rows): for each object, consumer and vault the newest row decides — a problem stays listed until a later row
+   * resolves it (a completed rotation, a new version, a verified consumer, a completed scan).
+   */
+  var PROBLEM = { ConsumerStale: 'Stale', ConsumerUnreachable: 'Unreachable', ConsumerMisconfigured: 'Misconfigured', RotationFailed: 'Failed',
+    ManualActionRequired: 'ManualActionRequired', PolicyViolation: 'ManualActionRequired', ExternalRotationStale: 'Overdue', WorkItemFailed: 'Failed',
+    ScanFailed: 'Failed', NotificationFailed: 'Failed' };
+  var KIND_CLASS = { Stale: 'stale', Unreachable: 'stale', Misconfigured: 'stale', ManualActionRequired: 'stale', Overdue: 'stale', Failed: 'failed', Expired: 'failed' };
+  var RESOLVES = { RotationCompleted: 1, VersionCreated: 1, NewVersionObserved: 1, ExternalRotationObserved: 1, ScanCompleted: 1, ConsumerVerified: 1 };
+  function openProblems(rows) {
+    var decided = {};
+    var objectResolved = {};
+    var out = [];
+    rows.forEach(function (r) {
+      var object = r.vault + '/' + r.objectType + '/' + r.objectName;
+      var consumerRow = r.action.indexOf('Consumer') === 0;
+      var key = consumerRow ? object + '|' + r.consumer : r.objectName ? object : r.vault + '|' + r.action;
+      if (decided[key]) return;
+      if (!consumerRow && r.objectName && (RESOLVES[r.action] || PROBLEM[r.action]) && !objectResolved[object]) {
+        objectResolved[object] = r.action === 'RotationCompleted' || r.action === 'NewVersionObserved' ? 'resolved' : 'open';
+      }
+      if (!PROBLEM[r.action] && !RESOLVES[r.action]) return;
+      decided[key] = true;
+      if (!PROBLEM[r.action]) return;
+      // A consumer problem older than the object's newest completed rotation or new version is resolved by it.
+      if (consumerRow && objectResolved[object] === 'resolved') return;
+      var kind = r.reason === 'Expired' ? 'Expired' : PROBLEM[r.action];
+      out.push({ kind: kind, row: r });
+    });
+    return out;
+  }
+  function renderAttention(problems) {
+    var body = $('attention-body');
+    body.textContent = '';
+    problems.forEach(function (p) {
+      var r = p.row;
+      var object = objectCell(r);
+      object.insertBefore(text('div', r.vault, 'small'), object.firstChild);
+      var tr = el('tr', { className: 'row problem ' + (KIND_CLASS[p.kind] || '') }, [
+        el('td', { className: 'c-kind' }, [el('span', { className: 'badge ' + (KIND_CLASS[p.kind] || ''), text: p.kind })]),
+        text('td', r.timestamp.replace('T', ' ').replace(/(\\.\\d+)?Z$/, ''), 'mono tight c-time'),
+        object,
+        consumerCell(r.consumer),
+        el('td', { className: 'detail c-detail' }, [el('div', { className: 'clamp3' }, [r.reason ? text('span', r.reason, 'reason') : null, text('span', r.detail)])]),
+      ]);
+      tr.lastChild.addEventListener('click', function () { tr.classList.toggle('expanded'); });
+      body.appendChild(tr);
+    });
+  }
+  async function loadAttention() {
+    show('attention');
+    $('attention-status').textContent = 'Loading\u2026';
+    $('attention-status').className = '';
+    try {
+      var rows = [];
+      var params = new URLSearchParams({ pageSize: '1000' });
+      for (var i = 0; i < 10; i++) {
+        var data = await getJson(apiUrl('', params));
+        rows = rows.concat(data.rows);
+        if (!data.continuation) break;
+        params.set('continuation', data.continuation);
+      }
+      var problems = openProblems(rows);
+      renderAttention(problems);
+      $('attention-status').textContent = problems.length
+        ? problems.length + ' open problem(s) in the audit log of the last 30 days, newest first (rotor status lists them from the vaults themselves)'
+        : 'Nothing needs attention in the audit log of the last 30 days.';
+    } catch (e) {
+      renderAttention([]);
+      $('attention-status').textContent = e.message;
+      $('attention-status').className = 'error';
+    }
+  }
+
   async function loadList() {
-    $('list').className = '';
-    $('timeline').className = '';
+    show('list');
     var params = new URLSearchParams(state.params);
     var token = state.tokens[state.page];
     if (token) params.set('continuation', token);
@@ -238,7 +365,7 @@ const SCRIPT = `
       var card = el('div', { className: ('rotation ' + cls).trim() }, [h, dl]);
       if (r.consumers.length) {
         var ct = el('table', { className: 'consumers' }, [
-          el('thead', null, [el('tr', null, ['Consumer', 'State', 'Since', 'Confirmed', 'Expected', 'Observed', 'Detail'].map(function (x) { return text('th', x); }))]),
+          el('thead', null, [el('tr', null, ['Consumer', 'State', 'Last checked', 'Confirmed', 'Expected', 'Observed', 'Detail'].map(function (x) { return text('th', x); }))]),
         ]);
         var cb = el('tbody');
         r.consumers.forEach(function (c) {
@@ -268,8 +395,7 @@ const SCRIPT = `
     }
   }
   async function loadTimeline(vault, type, name) {
-    $('list').className = 'closed';
-    $('timeline').className = 'open';
+    show('timeline');
     $('timeline-body').textContent = '';
     $('timeline-title').textContent = vault + ' / ' + type + ' / ' + name;
     $('timeline-summary').textContent = 'Loading\\u2026';
@@ -284,6 +410,7 @@ const SCRIPT = `
 
   function route() {
     var h = location.hash;
+    if (/^#\\/attention\\/?$/.test(h)) return loadAttention();
     var m = /^#\\/objects\\/([^/]*)\\/([^/]*)\\/(.*)$/.exec(h);
     if (m) {
       try { return loadTimeline(decodeURIComponent(m[1]), decodeURIComponent(m[2]), decodeURIComponent(m[3])); }
@@ -356,7 +483,8 @@ export function auditPageHtml(nonce: string): string {
 <style nonce="${nonce}">${STYLE}</style>
 </head>
 <body>
-<header><h1>Rotor audit log</h1><span class="sub">What was rotated, when, by which trigger, and who confirmed it</span></header>
+<header><h1>Rotor audit log</h1><span class="sub">What was rotated, when, by which trigger, and who confirmed it</span>
+<nav class="tabs"><a href="#/" id="tab-list">Audit log</a><a href="#/attention" id="tab-attention">Needs attention</a></nav></header>
 <main>
 <section id="list">
 <form id="filters">
@@ -373,11 +501,20 @@ ${field('pageSize', 'Rows per page', `<select id="f-pageSize" name="pageSize">${
 <div class="actions"><button type="submit" class="primary" id="apply">Apply</button><button type="button" id="reset">Reset</button></div>
 </form>
 <div class="bar"><span id="status"></span><a id="csv" class="button" download>Download CSV (this page)</a></div>
-<table id="rows">
-<thead><tr><th>Time (UTC)</th><th>Vault</th><th>Object</th><th>Action</th><th>Outcome</th><th>Trigger</th><th>Version</th><th>Consumer</th><th>Reason</th><th>Detail</th></tr></thead>
+<table id="rows" class="list">
+<colgroup><col class="w-time"><col class="w-vault"><col class="w-object"><col class="w-action"><col class="w-version"><col class="w-consumer"><col></colgroup>
+<thead><tr><th>Time (UTC)</th><th>Vault</th><th>Object</th><th>Action · outcome · trigger</th><th>Version · thumbprint</th><th>Consumer</th><th>Reason · detail (click for all)</th></tr></thead>
 <tbody id="rows-body"></tbody>
 </table>
 <div class="bar"><button type="button" id="prev">Previous</button><span id="page">Page 1</span><button type="button" id="next">Next</button></div>
+</section>
+<section id="attention">
+<div class="bar"><span id="attention-status"></span></div>
+<table id="attention-rows" class="list">
+<colgroup><col class="w-kind"><col class="w-time"><col class="w-object"><col class="w-consumer"><col></colgroup>
+<thead><tr><th>Needs attention</th><th>Since (UTC)</th><th>Object</th><th>Consumer</th><th>Reason · detail</th></tr></thead>
+<tbody id="attention-body"></tbody>
+</table>
 </section>
 <section id="timeline">
 <div class="bar"><a href="#/" id="back">&larr; Back to the list</a></div>

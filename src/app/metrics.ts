@@ -4,6 +4,7 @@
  *   rotor_rotations_total                     {vault, type, outcome} counter: objects handled, by outcome
  *   rotor_consumers                           {vault, type, name, state} gauge: consumers of an object by state
  *   rotor_object_expiration_dropped                                   gauge: objects not tracked (cardinality cap)
+ *   rotor_audit_rows_rejected_total           {outcome, code}      counter: audit rows storage refused for good
  *
  * Cardinality: the expiry gauge has one series per object (vault × type × name), like cert-manager's per
  * certificate. It is capped (default 2000, the OpenTelemetry SDK's default per-instrument limit); objects past the
@@ -13,6 +14,7 @@
  * Works with any Meter: the one from src/app/telemetry.ts (exported to Application Insights) or the global API's
  * (a no-op unless the process registered a MeterProvider).
  */
+import type { AuditObserver } from '../core/notifications.js';
 import type { Attributes, Counter, Meter, ObservableResult } from '@opentelemetry/api';
 import type { Metrics } from '../core/ports.js';
 
@@ -21,6 +23,9 @@ export const METRIC_NAMES = {
   objectExpiryDropped: 'rotor_object_expiration_dropped',
   rotations: 'rotor_rotations_total',
   consumers: 'rotor_consumers',
+  auditWriteFailures: 'rotor_audit_write_failures_total',
+  poisonMessages: 'rotor_poison_messages_total',
+  auditRowsRejected: 'rotor_audit_rows_rejected_total',
 } as const;
 
 export interface OtelMetricsOptions {
@@ -103,7 +108,10 @@ export class OtelMetrics implements Metrics {
   private readonly dropped: DroppedObjects;
   private lastEviction = Number.NEGATIVE_INFINITY;
   private readonly consumers = new Map<string, Map<string, Series>>();
+  private readonly auditWriteFailures: Counter;
+  private readonly poisonMessages: Counter;
   private readonly rotations: Counter;
+  private readonly rejectedRows: Counter;
   private readonly maxObjects: number;
   private readonly staleAfterMs: number;
   private readonly now: () => number;
@@ -125,9 +133,21 @@ export class OtelMetrics implements Metrics {
         unit: '{object}',
       })
       .addCallback((result) => result.observe(this.dropped.size));
+    this.auditWriteFailures = meter.createCounter(METRIC_NAMES.auditWriteFailures, {
+      description: 'Audit rows whose write to Table storage failed (kept and retried on the next flush)',
+      unit: '{row}',
+    });
+    this.poisonMessages = meter.createCounter(METRIC_NAMES.poisonMessages, {
+      description: 'Work items that failed on their last delivery and moved to the poison queue (audited as WorkItemFailed)',
+      unit: '{message}',
+    });
     this.rotations = meter.createCounter(METRIC_NAMES.rotations, {
       description: 'Objects handled by a run, by outcome (Rotated, Failed, ManualActionRequired, ...)',
       unit: '{object}',
+    });
+    this.rejectedRows = meter.createCounter(METRIC_NAMES.auditRowsRejected, {
+      description: 'Audit rows Table storage refused for good: replaced by an AuditRowRejected row, or dropped when that was refused too',
+      unit: '{row}',
     });
     meter
       .createObservableGauge(METRIC_NAMES.consumers, {
@@ -169,6 +189,21 @@ export class OtelMetrics implements Metrics {
     this.expiry.set(key, { attributes: { vault: object.vault, type: object.type, name: object.name }, value: seconds, seen: this.now() });
   }
 
+  /**
+   * The audit log's observer for the two metrics that come from audit rows (src/core/notifications.ts
+   * AuditObserver): failed audit writes, and poison messages (WorkItemFailed rows with reason PoisonMessage).
+   */
+  auditObserver(): AuditObserver {
+    return {
+      durable: (rows) => {
+        for (const r of rows) if (r.action === 'WorkItemFailed' && r.reason === 'PoisonMessage') this.poisonMessages.add(1, { vault: r.vault });
+      },
+      writeFailed: (rows) => {
+        if (rows.length) this.auditWriteFailures.add(rows.length);
+      },
+    };
+  }
+
   objectOutcome(object: { vault: string; type: string }, outcome: string): void {
     this.rotations.add(1, { vault: object.vault, type: object.type, outcome });
   }
@@ -192,6 +227,10 @@ export class OtelMetrics implements Metrics {
       if (series) series.value = count;
       else states.set(state, { attributes: { vault: object.vault, type: object.type, name: object.name, state }, value: count, seen: now });
     }
+  }
+
+  auditRowRejected(outcome: 'replaced' | 'dropped', code: string): void {
+    this.rejectedRows.add(1, { outcome, code: code.slice(0, 64) });
   }
 
   private observe(series: Map<string, Series>, result: ObservableResult): void {

@@ -22,6 +22,8 @@ import type { TableAuditLog } from '../adapters/storage/audit-table.js';
 import type { TableVaultWorkStore } from '../adapters/storage/vault-work-table.js';
 import { VaultWork } from '../core/vault-work.js';
 import type { AuditReader } from '../core/audit-query.js';
+import type { CoverageOptions, DigestStore, DigestWriterDeps, PublicJwk, SignatureVerifier } from '../core/audit-digest.js';
+import { NotificationDispatcher, type DispatcherOptions, type Notifier } from '../core/notifications.js';
 import { OtelMetrics } from './metrics.js';
 import { startTelemetry, type TelemetryHandle, type TelemetryOptions } from './telemetry.js';
 
@@ -36,8 +38,23 @@ export interface AppServices extends RotorServices {
   /** Metric export to Application Insights, when APPLICATIONINSIGHTS_CONNECTION_STRING is set. */
   readonly telemetry?: TelemetryHandle | undefined;
   readonly auditReader: AuditReader;
+  /** Publishes Rotor's CloudEvents from durable audit rows, when ROTOR_EVENTS_TOPIC_ENDPOINT is set. */
+  readonly notifications?: NotificationDispatcher | undefined;
   /** The vault leases and pending sets (table RotorVaultWork) behind `vaultWork`. */
   readonly vaultWorkStore: TableVaultWorkStore;
+  /** Signed audit digests (undefined when ROTOR_DIGEST_KEY_ID is not set). */
+  readonly digests?: DigestServices | undefined;
+}
+
+/** The audit digests: where they are stored, how they are signed and how signatures are checked. */
+export interface DigestServices {
+  readonly store: DigestStore;
+  readonly verifier: SignatureVerifier;
+  readonly writer: DigestWriterDeps;
+  /** The public key of a trusted key id (a version of Rotor's digest key), for exports. */
+  publicKey(keyId: string): Promise<PublicJwk | undefined>;
+  /** Verification tolerances (uncovered rows older than the maximum digest age are findings). */
+  readonly coverage?: Omit<CoverageOptions, 'now'> | undefined;
 }
 
 /** What the auditors' functions need: storage only, so the audit API answers even when the configuration is broken. */
@@ -47,6 +64,8 @@ export interface AuditServices {
   /** Consumer rows (RotorConsumers): the timelines show each consumer's latest check from them. */
   readonly consumers?: ConsumerResultReader | undefined;
   readonly log?: Logger | undefined;
+  /** Signed digests to verify against (undefined: the chains only). */
+  readonly digests?: DigestServices | undefined;
 }
 
 export interface BuildOptions {
@@ -118,6 +137,49 @@ export function storageConnection(env: Env, azure: AzureEnvironment): StorageCon
 }
 
 /**
+ * The audit digest services when ROTOR_DIGEST_KEY_ID names the signing key: the blob container (the digest storage
+ * account, ROTOR_DIGEST_STORAGE_URI, with an identity; locally the ROTOR_STORAGE connection string), the Key Vault
+ * key, and a verifier with its public keys.
+ */
+export async function buildDigestServices(
+  env: Env,
+  azure: AzureEnvironment,
+  clock: Clock,
+  log?: Logger,
+): Promise<DigestServices | undefined> {
+  const keyId = readSetting(env, 'digestKeyId');
+  if (!keyId) return undefined;
+  const [{ BlobDigestStore, digestContainer }, { KeyVaultDigestKey, parseDigestKeyId }, { PublicKeyVerifier }, storageClients, { TableAuditHeads }] = await Promise.all([
+    import('../adapters/digests/blob-store.js'),
+    import('../adapters/keyvault/digest-key.js'),
+    import('../core/audit-digest.js'),
+    import('../adapters/storage/clients.js'),
+    import('../adapters/storage/audit-heads.js'),
+  ]);
+  const container = readSetting(env, 'digestContainer') ?? 'rotor-audit-digests';
+  const connectionString = readSetting(env, 'storageConnection');
+  let store: DigestStore;
+  if (connectionString) {
+    store = new BlobDigestStore(digestContainer({ kind: 'connectionString', connectionString }, container), true);
+  } else {
+    const blobServiceUri = readSetting(env, 'digestStorageUri');
+    if (!blobServiceUri) {
+      const message = `${SETTINGS.digestKeyId.name} is set but ${SETTINGS.digestStorageUri.name} is not: the digests need the Blob service of their storage account`;
+      throw new ConfigError(message, [message]);
+    }
+    store = new BlobDigestStore(digestContainer({ kind: 'identity', blobServiceUri, credential: azure.credential }, container));
+  }
+  const key = new KeyVaultDigestKey(parseDigestKeyId(keyId), azure, () => clock.now().getTime());
+  const storage = storageConnection(env, azure);
+  return {
+    store,
+    verifier: new PublicKeyVerifier((id) => key.publicKey(id)),
+    publicKey: (id) => key.publicKey(id),
+    writer: { store, signer: key, source: new TableAuditHeads(storageClients.tableClient(storage, storageClients.TABLES.audit)), clock, log },
+  };
+}
+
+/**
  * Rotor's metrics: given ones, or OpenTelemetry instruments on the exporting MeterProvider when telemetry is
  * configured, else on the global API's (a no-op unless the process registered a MeterProvider itself).
  */
@@ -148,6 +210,8 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     { TableAuditReader },
     { TableVaultWorkStore },
     { TableConsumerStore },
+    { default: pLimit },
+    { localHostsLookup, parseLocalHosts },
     { asyncDeadlines },
   ] = await Promise.all([
     import('../adapters/azure-clients.js'),
@@ -161,12 +225,18 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     import('../adapters/storage/audit-reader.js'),
     import('../adapters/storage/vault-work-table.js'),
     import('../adapters/storage/consumer-table.js'),
+    import('p-limit'),
+    import('../adapters/consumers/local-hosts.js'),
     import('../adapters/deadline.js'),
   ]);
   const { TABLES, QUEUES, tableClient, queueClient } = storageClients;
   const consumerResults = new TableConsumerStore(tableClient(storage, TABLES.consumers, azure.throttle));
-  const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit, azure.throttle), options.log);
+  const auditLog = new TableAuditLog(tableClient(storage, TABLES.audit, azure.throttle), options.log, ({ outcome, code }) => metrics.auditRowRejected?.(outcome, code));
   const auditReader = new TableAuditReader(tableClient(storage, TABLES.audit, azure.throttle));
+  const random = options.random ?? cryptoRandom;
+  const notifications = await buildNotifications(env, azure, { audit: auditLog, clock, sleep, random, log: options.log });
+  if (notifications) auditLog.observe(notifications);
+  if (metrics instanceof OtelMetrics) auditLog.observe(metrics.auditObserver());
   const pacers = new Map<string, VaultPacer>();
   const gateways = new Map<string, VaultGateway>();
   const pacer = (vault: VaultConfig): VaultPacer => {
@@ -195,11 +265,18 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
   // One holder id per instance (process and build): vault leases name it.
   const vaultWorkStore = new TableVaultWorkStore(tableClient(storage, TABLES.vaultWork), options.log);
   const vaultWork = new VaultWork(vaultWorkStore, `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
-  const consumers = createConsumerGateway(config, azure, readSetting(env, 'armEndpoint') ?? 'https://management.azure.com', readSecret, sleep);
+  // One limit per instance: every rotation's TLS probes, head-node calls and ARM reads share it.
+  const limit = pLimit(config.verification.concurrency);
+  const localHosts = readSetting(env, 'localHosts');
+  const lookup = localHosts ? localHostsLookup(parseLocalHosts(localHosts, SETTINGS.localHosts.name)) : undefined;
+  const consumers = createConsumerGateway(config, azure, readSetting(env, 'armEndpoint') ?? 'https://management.azure.com', readSecret, sleep, { limit, lookup });
+  const digests = await buildDigestServices(env, azure, clock, options.log);
   return {
+    digests,
+    digestAfterRun: digests ? digestAfterRun(digests, options.log) : undefined,
     env,
     azure,
-    hooks: new ConsumerVerifier(consumers, consumerResults),
+    hooks: new ConsumerVerifier(consumers, consumerResults, limit),
     consumerResults,
     storage,
     auditLog,
@@ -211,8 +288,9 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     config,
     clock,
     sleep,
-    random: options.random ?? cryptoRandom,
+    random,
     newId: options.newId ?? randomUUID,
+    notifications,
     audit: auditLog,
     states: new TableStateStore(tableClient(storage, TABLES.state, azure.throttle)),
     deadlines: asyncDeadlines,
@@ -226,6 +304,25 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
   };
 }
 
+/**
+ * Notifications (src/core/notifications.ts): an observer of the audit log that publishes CloudEvents to the Event
+ * Grid topic named by ROTOR_EVENTS_TOPIC_ENDPOINT with Rotor's identity. Off when the setting is absent.
+ */
+export async function buildNotifications(
+  env: Env,
+  azure: AzureEnvironment,
+  deps: Pick<DispatcherOptions, 'audit' | 'clock' | 'sleep' | 'random' | 'log'> & { notifier?: Notifier },
+): Promise<NotificationDispatcher | undefined> {
+  const endpoint = readSetting(env, 'eventsTopicEndpoint');
+  if (!endpoint && !deps.notifier) return undefined;
+  if (endpoint && !/^https:\/\//i.test(endpoint)) {
+    const message = `${SETTINGS.eventsTopicEndpoint.name}: must be an https URL (the topic endpoint, …/api/events), got "${endpoint}"`;
+    throw new ConfigError(message, [message]);
+  }
+  const notifier = deps.notifier ?? new (await import('../adapters/eventgrid/notifier.js')).EventGridNotifier(endpoint as string, azure);
+  return new NotificationDispatcher({ ...deps, notifier });
+}
+
 /** Builds the auditors' services from the storage settings alone (no Rotor configuration needed). */
 export async function buildAuditServices(options: { env?: Env; clock?: Clock; log?: Logger } = {}): Promise<AuditServices> {
   const env = options.env ?? process.env;
@@ -235,11 +332,27 @@ export async function buildAuditServices(options: { env?: Env; clock?: Clock; lo
     import('../adapters/storage/audit-reader.js'),
     import('../adapters/storage/consumer-table.js'),
   ]);
+  const clock = options.clock ?? systemClock;
+  const digests = await buildDigestServices(env, await azureEnvironment(env), clock, options.log);
   return {
-    clock: options.clock ?? systemClock,
+    clock,
     reader: new TableAuditReader(tableClient(storage, TABLES.audit)),
     consumers: new TableConsumerStore(tableClient(storage, TABLES.consumers)),
     log: options.log,
+    digests,
+  };
+}
+
+/** At the end of a run: the vault's next digest (a failure is logged; the digest timer tries again). */
+function digestAfterRun(digests: DigestServices, log: Logger | undefined): (vault: string) => Promise<void> {
+  return async (vault) => {
+    const [{ writeDigest }, { vaultKey }] = await Promise.all([import('../core/audit-digest.js'), import('../adapters/storage/keys.js')]);
+    try {
+      const result = await writeDigest(vaultKey(vault), digests.writer);
+      if (result.status === 'written') log?.info(`audit digest ${result.name} written (${result.heads} partitions)`, { vault });
+    } catch (err) {
+      log?.error(`audit digest for ${vault} failed: ${err instanceof Error ? err.message : String(err)}`, { vault });
+    }
   };
 }
 
@@ -280,7 +393,7 @@ let sharedAudit: Promise<AuditServices> | undefined;
 /** Installs the process-wide services (the local host and the CLI build them from explicit options). */
 export function useServices(services: AppServices): void {
   shared = Promise.resolve(services);
-  sharedAudit = Promise.resolve({ clock: services.clock, reader: services.auditReader, consumers: services.consumerResults });
+  sharedAudit = Promise.resolve({ clock: services.clock, reader: services.auditReader, consumers: services.consumerResults, digests: services.digests });
 }
 
 /** Installs the process-wide auditors' services (tests, and tools that only read the audit log). */

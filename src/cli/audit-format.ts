@@ -5,7 +5,7 @@
  */
 import type { ChainFinding, VerifyReport } from '../core/audit-chain.js';
 import type { AuditRow } from '../core/audit-chain.js';
-import type { AuditQuery } from '../core/audit-query.js';
+import type { AuditQuery, AuditRowWarning } from '../core/audit-query.js';
 import type { ObjectTimeline } from '../core/audit-timeline.js';
 
 /** Control characters as \u escapes (no terminal escape sequence from a row ever reaches the terminal). */
@@ -47,7 +47,7 @@ export function describeQuery(q: AuditQuery): string {
 export function formatTimeline(t: ObjectTimeline): string {
   const out: string[] = [`${safe(t.object.vault)}/${t.object.objectType}/${safe(t.object.objectName)}: ${t.rotations.length} rotation(s), ${t.other.length} other row(s)${t.truncated ? ' (truncated)' : ''}`, ''];
   for (const r of t.rotations) {
-    out.push(`ROTATION ${safe(r.rotationId)}  ${r.status.toUpperCase()}  trigger ${r.trigger}  reason ${safe(r.reason)}  runs ${r.runIds.map(safe).join(', ')}`);
+    out.push(`ROTATION ${safe(r.rotationId)}  ${r.status === 'VersionCreated' && r.consumers.length ? 'Verifying' : r.status}  trigger ${r.trigger}  reason ${safe(r.reason)}  runs ${r.runIds.map(safe).join(', ')}`);
     out.push(`  version     ${safe(r.fromVersion) || '(none)'} → ${safe(r.toVersion) || '(not created)'}`);
     if (r.fromThumbprint || r.toThumbprint) out.push(`  thumbprint  ${safe(r.fromThumbprint) || '(none)'} → ${safe(r.toThumbprint) || '(none)'}`);
     for (const [label, value] of [
@@ -73,17 +73,34 @@ export function formatTimeline(t: ObjectTimeline): string {
 }
 
 const findingLine = (f: ChainFinding): string =>
-  `${pad(f.partitionKey, 28)}  ${String(f.seq ?? '-').padStart(5)}  ${pad(f.rowKey || '-', 23)}  ${f.kind.padEnd(17)}  ${safe(f.message)}`;
+  `${pad(f.partitionKey, 28)}  ${String(f.seq ?? '-').padStart(5)}  ${pad(f.rowKey || '-', 23)}  ${f.kind.padEnd(17)}  ${f.field ? `[${safe(f.field)}] ` : ''}${safe(f.message)}${f.digest ? `  [digest ${safe(f.digest)}]` : ''}`;
+
+/** What the signed digests covered: the digests checked and the rows newer than the last digest. */
+function digestLines(report: VerifyReport): string[] {
+  const d = report.digests;
+  if (d === undefined) return [];
+  if (d === null) return ['Signed digests: not configured (ROTOR_DIGEST_KEY_ID): only the chains were checked.'];
+  const out = [`Signed digests: ${d.digests} digests of ${d.vaults} vaults checked${d.lastDigestAt ? `, the newest ends at ${d.lastDigestAt}` : ''}.`];
+  for (const n of d.notYetCovered) {
+    out.push(`  not yet covered: ${safe(n.partitionKey)} rows ${n.fromSeq}–${n.toSeq} (${n.rows} rows since ${n.oldest}; the next digest covers them)`);
+  }
+  return out;
+}
+
+/** One unreadable row a query left out: where it is and what is wrong. */
+export const describeWarning = (w: AuditRowWarning): string =>
+  `unreadable row left out: partition ${safe(w.partitionKey)}, row key ${safe(w.rowKey)}, field ${safe(w.field)}: ${safe(w.message)}`;
 
 export function formatVerify(report: VerifyReport): string {
   const scope = [report.scope.vault ? `vault ${report.scope.vault}` : 'all vaults', report.scope.from ? `from ${report.scope.from}` : '', report.scope.to ? `to ${report.scope.to}` : '']
     .filter(Boolean)
     .join(', ');
   const head = `Verified ${report.rows} rows in ${report.partitions} partitions (${scope}): `;
-  if (report.ok) return `${head}every chain is intact.`;
+  if (report.ok) return [`${head}every chain is intact${report.digests ? ' and matches the signed digests' : ''}.`, ...digestLines(report)].join('\n');
   return [
     `${head}${report.findings.length} problem(s). The first problem of each partition names the first row that is wrong.`,
     `${'PARTITION'.padEnd(28)}  ${'SEQ'.padStart(5)}  ${'ROW KEY'.padEnd(23)}  ${'PROBLEM'.padEnd(17)}  DETAIL`,
     ...report.findings.map(findingLine),
+    ...digestLines(report),
   ].join('\n');
 }

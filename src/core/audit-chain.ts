@@ -70,7 +70,32 @@ export type FindingKind =
   /** A registered partition has neither rows nor a head: the whole day is gone. */
   | 'partition-deleted'
   /** A partition the registry does not list. */
-  | 'unregistered';
+  | 'unregistered'
+  /** A stored row that cannot be read (a missing field, a field of the wrong type, a timestamp that is no time). */
+  | 'unreadable'
+  // Findings against the signed digests (src/core/audit-digest.ts): `digest` names the digest contradicted.
+  /** The newest rows a digest commits are gone (the head was moved back): names the first missing row. */
+  | 'truncated'
+  /** A row differs from the row a digest commits at that position (a consistent rewrite of the chain's tail). */
+  | 'rewritten'
+  /** A row no digest covers although a digest covered its time: appended behind Rotor's back. */
+  | 'unsigned'
+  /** A row older than the allowed digest age that no digest covers: a digest is missing (or was deleted). */
+  | 'not-covered'
+  /** A digest of the chain is missing (a gap in the digests' sequence). */
+  | 'digest-missing'
+  /** A digest does not match its signature (modified after signing). */
+  | 'digest-signature'
+  /** A digest signed by a key that is not the trusted digest key. */
+  | 'digest-key'
+  /** A digest that does not link to its predecessor. */
+  | 'digest-chain'
+  /** A digest whose time range does not continue its predecessor's. */
+  | 'digest-gap'
+  /** A digest stored under another digest's name (a replay). */
+  | 'digest-replayed'
+  /** A digest blob that is not a valid digest. */
+  | 'digest-unreadable';
 
 export interface ChainFinding {
   readonly partitionKey: string;
@@ -80,6 +105,10 @@ export interface ChainFinding {
   readonly seq: number | null;
   readonly kind: FindingKind;
   readonly message: string;
+  /** The signed digest the finding contradicts (its blob name, `<vault>/<seq>.json`), when there is one. */
+  readonly digest?: string | undefined;
+  /** `unreadable` findings: the (first) field that cannot be read. */
+  readonly field?: string | undefined;
 }
 
 interface Expected {
@@ -230,4 +259,54 @@ export interface VerifyReport {
   readonly rows: number;
   /** Every finding, by partition and chain order: the first of each partition names the first row that is wrong. */
   readonly findings: readonly ChainFinding[];
+  /**
+   * The signed digests checked (null when no digest store is configured: then only the chains are checked). Rows
+   * newer than a vault's last digest are listed in `notYetCovered`; they are not findings.
+   */
+  readonly digests?: DigestSummary | null;
+}
+
+export interface DigestSummary {
+  /** Vaults with digests, digest blobs read, and the newest digest's end time. */
+  readonly vaults: number;
+  readonly digests: number;
+  readonly lastDigestAt: string | null;
+  readonly notYetCovered: readonly { partitionKey: string; fromSeq: number; toSeq: number; rows: number; oldest: string }[];
+}
+
+/**
+ * The partition-by-partition part of verification, whatever the rows are read from (Table storage, an export):
+ * feed it each partition once, then the registry; `report` gives the findings in order.
+ */
+export class LogVerifier {
+  private readonly findings: ChainFinding[] = [];
+  private readonly digestFindings: ChainFinding[] = [];
+  private readonly present = new Set<string>();
+  private rowCount = 0;
+
+  constructor(
+    private readonly layout: ChainLayout,
+    private readonly coverage?: { checkPartition(pk: string, rows: readonly AuditRow[], head: ChainHead | undefined): ChainFinding[] },
+  ) {}
+
+  partition(partitionKey: string, rows: readonly AuditRow[], head: ChainHead | undefined): void {
+    this.present.add(partitionKey);
+    this.rowCount += rows.length;
+    this.findings.push(...verifyChain(partitionKey, rows, head, this.layout));
+    if (this.coverage) this.digestFindings.push(...this.coverage.checkPartition(partitionKey, rows, head));
+  }
+
+  /** A finding made while reading (an unreadable row or head). */
+  note(finding: ChainFinding): void {
+    this.findings.push(finding);
+  }
+
+  get partitions(): ReadonlySet<string> {
+    return this.present;
+  }
+
+  /** Chain and registry findings, and (separately) the findings against digests. */
+  result(registered: ReadonlyMap<string, string>): { chain: ChainFinding[]; digest: ChainFinding[]; rows: number } {
+    return { chain: [...checkRegistry(registered, this.present), ...this.findings], digest: this.digestFindings, rows: this.rowCount };
+  }
 }

@@ -9,7 +9,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES, TRIGGERS, type AuditAction, type AuditOutcome, type AuditRecord } from './audit.js';
-import type { AuditRow, VerifyReport, VerifyScope } from './audit-chain.js';
+import type { AuditRow, ChainHead, VerifyReport, VerifyScope } from './audit-chain.js';
+import type { DigestEvidence } from './audit-digest.js';
 import { MS_PER_DAY, OBJECT_TYPES, type ObjectType, type Trigger } from './model.js';
 
 export const DEFAULT_PAGE_SIZE = 100;
@@ -62,6 +63,16 @@ export interface AuditPage {
   readonly rows: readonly AuditRow[];
   /** Token for the next page; undefined on the last page. */
   readonly continuation?: string | undefined;
+  /** Stored rows in the page's range that could not be read: left out of `rows`, named here. */
+  readonly warnings?: readonly AuditRowWarning[] | undefined;
+}
+
+/** A stored row a query left out because it cannot be read: where it is and which field is wrong. */
+export interface AuditRowWarning {
+  readonly partitionKey: string;
+  readonly rowKey: string;
+  readonly field: string;
+  readonly message: string;
 }
 
 export interface ObjectRef {
@@ -74,9 +85,18 @@ export interface ObjectRef {
 export interface AuditReader {
   query(query: AuditQuery): Promise<AuditPage>;
   /** Every row of one object, newest first (at most `limit`). */
-  objectRows(object: ObjectRef, limit: number): Promise<{ rows: AuditRow[]; truncated: boolean }>;
-  verify(scope: VerifyScope): Promise<VerifyReport>;
+  objectRows(object: ObjectRef, limit: number): Promise<{ rows: AuditRow[]; truncated: boolean; warnings?: readonly AuditRowWarning[] | undefined }>;
+  /** Recomputes the chains in scope; with evidence, checks them against the signed digests too. */
+  verify(scope: VerifyScope, evidence?: DigestEvidence): Promise<VerifyReport>;
+  /** Everything verification reads (rows, chain heads, registry), for an auditor's export. */
+  snapshot?(vault: string | undefined): AsyncIterable<LogItem>;
 }
+
+/** One stored item of the audit log as an export carries it. */
+export type LogItem =
+  | { readonly kind: 'row'; readonly row: AuditRow }
+  | { readonly kind: 'head'; readonly partitionKey: string; readonly head: ChainHead }
+  | { readonly kind: 'registry'; readonly partitionKey: string; readonly firstEventTime: string };
 
 export const QUERY_PARAMETERS = ['vault', 'objectType', 'objectName', 'action', 'outcome', 'trigger', 'runId', 'from', 'to', 'pageSize', 'continuation'] as const;
 export type QueryParameter = (typeof QUERY_PARAMETERS)[number];
@@ -88,6 +108,8 @@ const PASS_THROUGH = ['format', 'code'];
 // escaped OData literals — but no control characters and nothing absurdly long.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_G = /[\u0000-\u001f\u007f-\u009f]/g;
 
 function freeText(parameter: string, value: string, max: number): string {
   if (!value.length) throw new AuditQueryError(parameter, 'must not be empty');
@@ -186,10 +208,13 @@ export function continueQuery<Q extends AuditQuery>(query: Q, token: string): Q 
 /** Values of a query string: each parameter at most once. */
 export type ParameterSource = Iterable<[string, string]>;
 
+/** How an unknown parameter is named in its error: never empty, never huge. */
+const parameterLabel = (name: string): string => (name === '' ? '(empty name)' : truncate(name.replace(CONTROL_G, '?')));
+
 function single(source: ParameterSource, allowed: readonly string[]): Map<string, string> {
   const values = new Map<string, string>();
   for (const [name, value] of source) {
-    if (!allowed.includes(name)) throw new AuditQueryError(name, `is not a parameter of this query (parameters: ${allowed.join(', ')})`);
+    if (!allowed.includes(name)) throw new AuditQueryError(parameterLabel(name), `is not a parameter of this query (parameters: ${allowed.join(', ')})`);
     if (values.has(name)) throw new AuditQueryError(name, 'is given more than once');
     values.set(name, value);
   }

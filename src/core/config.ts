@@ -3,6 +3,7 @@
  * defaults, secret kinds and per-object overrides. Per-object overrides also come from Key Vault tags; a bad tag
  * affects that object only (see resolveObjectPolicy).
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseRenewBefore, parseShortDuration, type RenewBefore } from './duration.js';
 import { MS_PER_DAY, OBJECT_TYPES, type ObjectSnapshot, type ObjectType } from './model.js';
@@ -14,6 +15,9 @@ export const TAGS = {
   profile: 'rotor-profile',
   expectedRotation: 'rotor-expected-rotation',
 } as const;
+
+/** Consumer checks (TLS probes, head-node calls, ARM reads) in flight at once per instance, by default. */
+export const DEFAULT_CONSUMER_CONCURRENCY = 64;
 
 export const MODES = ['auto', 'notify', 'off'] as const;
 export type Mode = (typeof MODES)[number];
@@ -131,6 +135,22 @@ const objectOverrideSchema = z
   .strict();
 
 const objectRef = z.object({ vault: vaultName, name: z.string().min(1).max(127) }).strict();
+
+/** A DNS name or suffix: dot-separated labels of letters, digits and hyphens (no leading or trailing hyphen). */
+const DNS_SUFFIX = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+/** A host to probe: a DNS name, an IPv4 address or an IPv6 address. */
+const HOST = z
+  .string()
+  .max(253)
+  .refine((h) => DNS_SUFFIX.test(h) || isIP(h) !== 0, 'must be a DNS name or an IP address');
+export const MAX_STATIC_NODES = 20_000;
+const staticNode = z
+  .object({
+    name: z.string().min(1).max(64),
+    host: HOST,
+    port: z.number().int().min(1).max(65535).optional(),
+  })
+  .strict();
 const armId = (what: string) =>
   z.string().regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/[^/]+\/[^/]+\/[^/]+$/i, `must be the ARM resource id of ${what}`);
 
@@ -171,8 +191,16 @@ const consumersSchema = z
               })
               .strict()
               .optional(),
-            /** A static node list (instead of, or besides, the head node's). */
-            nodes: z.array(z.object({ name: z.string().min(1), host: z.string().min(1), port: z.number().int().min(1).max(65535).optional() }).strict()).default([]),
+            /**
+             * DNS suffix of the nodes: the head node reports names (CN0042), Rotor probes `<name>.<nodeDomain>`.
+             * Without it the name is probed as it is (it must resolve from the Function App).
+             */
+            nodeDomain: z.string().max(200).regex(DNS_SUFFIX, 'must be a DNS suffix such as hpc.contoso.com (letters, digits, hyphens, dots)').optional(),
+            /**
+             * A static node list (instead of, or besides, the head node's); with a head node, an entry only overrides
+             * where that node is probed (name → host:port).
+             */
+            nodes: z.array(staticNode).max(MAX_STATIC_NODES).default([]),
             /** Node manager TLS port (Linux node manager default 40002). */
             port: z.number().int().min(1).max(65535).default(40002),
             probeTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
@@ -267,9 +295,14 @@ export const configSchema = z
         recheckMinutes: z.number().min(0.01).max(24 * 60).default(60),
         /** Disable the previous version once every consumer is verified (off: rollback stays possible). */
         disablePreviousVersion: z.boolean().default(false),
+        /**
+         * TLS probes, head-node calls and ARM reads in flight at once, per instance (all rotations of the process
+         * share them): sized for one Functions instance's outbound connections.
+         */
+        concurrency: z.number().int().min(1).max(1024).default(DEFAULT_CONSUMER_CONCURRENCY),
       })
       .strict()
-      .default({ deadlineHours: 24, recheckMinutes: 60, disablePreviousVersion: false }),
+      .default({ deadlineHours: 24, recheckMinutes: 60, disablePreviousVersion: false, concurrency: DEFAULT_CONSUMER_CONCURRENCY }),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -280,6 +313,13 @@ export const configSchema = z
       seen.add(key);
     });
     config.consumers.hpcPack.forEach((c, i) => {
+      const names = new Set<string>();
+      c.nodes.forEach((n, j) => {
+        if (names.has(n.name.toLowerCase())) {
+          ctx.addIssue({ code: 'custom', path: ['consumers', 'hpcPack', i, 'nodes', j, 'name'], message: `node "${n.name}" is listed twice` });
+        }
+        names.add(n.name.toLowerCase());
+      });
       for (const [field, ref] of [['certificate', c.certificate], ...(c.headNode ? [['headNode.credentials', c.headNode.credentials] as const] : [])] as const) {
         if (!seen.has(ref.vault.toLowerCase())) {
           ctx.addIssue({ code: 'custom', path: ['consumers', 'hpcPack', i, ...field.split('.'), 'vault'], message: `vault "${ref.vault}" is not in vaults` });

@@ -209,6 +209,8 @@ export interface HpcPackNodeModel {
 export type TlsProbeResult =
   | { readonly kind: 'presented'; readonly thumbprint: string }
   | { readonly kind: 'timeout' }
+  /** The node's host name does not resolve (ENOTFOUND, EAI_AGAIN): a configuration problem, not an outage. */
+  | { readonly kind: 'unresolved'; readonly message: string }
   | { readonly kind: 'failed'; readonly message: string };
 
 export function checkHpcPackNode(
@@ -238,6 +240,18 @@ export function checkHpcPackNode(
   }
   if (probe.kind === 'timeout') {
     return { ...base, status: 'Unreachable', reason: 'Timeout', detail: `no TLS handshake on ${node.host}:${node.port} within the probe timeout`, observed: '', nextCheckAt: recheckAt };
+  }
+  if (probe.kind === 'unresolved') {
+    return {
+      ...base,
+      status: 'Misconfigured',
+      reason: 'NameNotResolved',
+      detail:
+        `the node's address ${node.host} does not resolve from Rotor (${probe.message}); set the cluster's nodeDomain ` +
+        `(name → name.domain) or a static nodes entry (name → host:port) for ${node.name}`,
+      observed: '',
+      nextCheckAt: recheckAt,
+    };
   }
   if (probe.kind === 'failed') {
     return { ...base, status: 'Unreachable', reason: 'ConnectionFailed', detail: `TLS probe of ${node.host}:${node.port} failed: ${probe.message}`, observed: '', nextCheckAt: recheckAt };

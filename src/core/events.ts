@@ -5,8 +5,9 @@
  * just which object to look at; anything malformed, unsupported or for a vault Rotor does not manage is rejected
  * with a reason (audited as EventRejected) and never acted on.
  */
-import { findVault, type RotorConfig } from './config.js';
+import { findVault, type RotorConfig, type VaultConfig } from './config.js';
 import type { ObjectType } from './model.js';
+import { MAX_EVENT_ID, parseWorkItem, type WorkItem } from './work.js';
 
 export const EVENT_KINDS = ['NewVersionCreated', 'NearExpiry', 'Expired'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
@@ -25,6 +26,8 @@ export interface VaultEventHint {
   readonly version: string;
   readonly notBefore?: Date | undefined;
   readonly expiresOn?: Date | undefined;
+  /** The work item this event becomes: it fits the worker's schema (checked here, at the edge). */
+  readonly workItem: WorkItem;
 }
 
 export interface RejectedEvent {
@@ -33,7 +36,11 @@ export interface RejectedEvent {
   /** Vault named in the event, if any (as given). */
   readonly vault: string;
   readonly objectName: string;
-  readonly reason: 'MalformedEvent' | 'UnsupportedEventType' | 'UnknownVault' | 'InconsistentEvent';
+  /**
+   * VaultMismatch: the event names a configured vault but its data.Id host, topic or source belongs to another vault
+   * (another vault's host or resource, another cloud's domain) — never acted on under the configured vault's name.
+   */
+  readonly reason: 'MalformedEvent' | 'UnsupportedEventType' | 'UnknownVault' | 'InconsistentEvent' | 'VaultMismatch';
   readonly message: string;
 }
 
@@ -68,14 +75,48 @@ function unixTime(obj: Json, name: string): Date | undefined | null {
 const OBJECT_TYPES: Record<string, ObjectType> = { certificate: 'certificate', key: 'key', secret: 'secret' };
 
 /** `https://<vault>.vault.azure.net/<collection>/<name>/<version>` → parts (host may be anything, e.g. loopback). */
-function parseId(id: string): { collection: string; name: string; version: string } | undefined {
+function parseId(id: string): { origin: string; collection: string; name: string; version: string } | undefined {
   try {
-    const segments = new URL(id).pathname.split('/').filter(Boolean);
+    const url = new URL(id);
+    const segments = url.pathname.split('/').filter(Boolean);
     if (segments.length < 2) return undefined;
-    return { collection: segments[0] ?? '', name: decodeURIComponent(segments[1] ?? ''), version: segments[2] ?? '' };
+    return { origin: url.origin.toLowerCase(), collection: segments[0] ?? '', name: decodeURIComponent(segments[1] ?? ''), version: segments[2] ?? '' };
   } catch {
     return undefined;
   }
+}
+
+/** The vault named by an Event Grid topic / CloudEvents source: `/subscriptions/…/providers/Microsoft.KeyVault/vaults/<name>`. */
+const VAULT_RESOURCE = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.KeyVault\/vaults\/([^/]+)$/i;
+
+/** Why the event's own addresses contradict the configured vault it names, if they do. */
+function vaultMismatch(vault: VaultConfig, idOrigin: string | undefined, resource: string, resourceField: string): string | undefined {
+  if (idOrigin !== undefined) {
+    let expected = '';
+    try {
+      expected = new URL(vault.url).origin.toLowerCase();
+    } catch {
+      // The configuration validated the URL; an unparsable one matches nothing.
+    }
+    if (idOrigin !== expected) return `data.Id is on ${idOrigin.slice(0, 100)}, not on vault ${vault.name} (${expected})`;
+  }
+  if (resource) {
+    const named = VAULT_RESOURCE.exec(resource)?.[1];
+    if (named === undefined) return `${resourceField} is not a Key Vault resource id`;
+    if (named.toLowerCase() !== vault.name.toLowerCase()) return `${resourceField} names vault "${named.slice(0, 100)}", not ${vault.name}`;
+  }
+  return undefined;
+}
+
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** The run id of an event's work: `eventgrid-` and the id's first 60 characters (never half a surrogate pair). */
+export function eventRunId(eventId: string): string {
+  let head = eventId.slice(0, 60);
+  const last = head.charCodeAt(head.length - 1);
+  if (head.length === 60 && last >= 0xd800 && last <= 0xdbff) head = head.slice(0, -1);
+  return `eventgrid-${head}`;
 }
 
 function parseOne(raw: unknown, config: RotorConfig): VaultEventHint | RejectedEvent {
@@ -96,9 +137,11 @@ function parseOne(raw: unknown, config: RotorConfig): VaultEventHint | RejectedE
   const data = field(raw, 'data');
   const base = { eventId, eventType };
   if (!eventId) return reject('MalformedEvent', `${isCloudEvent ? 'CloudEvent' : 'event'} has no id`, base);
+  if (eventId.length > MAX_EVENT_ID) return reject('MalformedEvent', `id is ${eventId.length} characters long; at most ${MAX_EVENT_ID} are accepted`, base);
+  if (CONTROL.test(eventId)) return reject('MalformedEvent', 'id contains control characters', base);
   if (!eventType) return reject('MalformedEvent', `${isCloudEvent ? 'type' : 'eventType'} is missing`, base);
   const match = TYPE_PATTERN.exec(eventType);
-  if (!match) return reject('UnsupportedEventType', `event type "${eventType}" is not one Rotor handles`, base);
+  if (!match) return reject('UnsupportedEventType', `event type "${eventType.slice(0, 200)}" is not one Rotor handles`, base);
   if (!isObject(data)) return reject('MalformedEvent', 'data is missing or not an object', base);
 
   const vault = text(data, 'VaultName');
@@ -111,9 +154,9 @@ function parseOne(raw: unknown, config: RotorConfig): VaultEventHint | RejectedE
   if (!objectName) return reject('MalformedEvent', 'data.ObjectName is missing', withNames);
   if (!/^[0-9a-zA-Z-]{1,127}$/.test(objectName)) return reject('MalformedEvent', `data.ObjectName "${objectName.slice(0, 80)}" is not a Key Vault object name`, withNames);
   const expectedType = OBJECT_TYPES[(match[1] ?? '').toLowerCase()];
-  if (!expectedType) return reject('UnsupportedEventType', `event type "${eventType}" is not one Rotor handles`, withNames);
+  if (!expectedType) return reject('UnsupportedEventType', `event type "${eventType.slice(0, 200)}" is not one Rotor handles`, withNames);
   if (objectTypeText && objectTypeText.toLowerCase() !== expectedType) {
-    return reject('InconsistentEvent', `data.ObjectType "${objectTypeText}" contradicts event type ${eventType}`, withNames);
+    return reject('InconsistentEvent', `data.ObjectType "${objectTypeText.slice(0, 100)}" contradicts event type ${eventType}`, withNames);
   }
   if (id) {
     const parsed = parseId(id);
@@ -127,7 +170,21 @@ function parseOne(raw: unknown, config: RotorConfig): VaultEventHint | RejectedE
   if (notBefore === null) return reject('MalformedEvent', 'data.NBF is not a Unix time', withNames);
   if (expiresOn === null) return reject('MalformedEvent', 'data.EXP is not a Unix time', withNames);
   const configured = findVault(config, vault);
-  if (!configured) return reject('UnknownVault', `vault "${vault}" is not managed by Rotor`, withNames);
+  if (!configured) return reject('UnknownVault', `vault "${vault.slice(0, 200)}" is not managed by Rotor`, withNames);
+  const resourceField = isCloudEvent ? 'source' : 'topic';
+  const mismatch = vaultMismatch(configured, id ? parseId(id)?.origin : undefined, text(raw, resourceField), resourceField);
+  if (mismatch) return reject('VaultMismatch', mismatch, { ...withNames, vault: configured.name });
+  const workItem = parseWorkItem({
+    kind: 'object',
+    vault: configured.name,
+    objectType: expectedType,
+    objectName,
+    runId: eventRunId(eventId),
+    trigger: 'eventgrid',
+    hint: eventType,
+    eventId,
+  });
+  if (!workItem.ok) return reject('MalformedEvent', `the event does not fit a work item: ${workItem.message}`, withNames);
   return {
     eventId,
     eventType,
@@ -139,6 +196,7 @@ function parseOne(raw: unknown, config: RotorConfig): VaultEventHint | RejectedE
     version,
     notBefore,
     expiresOn,
+    workItem: workItem.item,
   };
 }
 

@@ -125,9 +125,9 @@ export async function rotationStatus(
       ? {
           rotationId: ofRun.rotationId,
           status: ofRun.status,
-          fromVersion: ofRun.fromVersion,
-          toVersion: ofRun.toVersion,
-          lastError: ofRun.lastError,
+          fromVersion: ofRun.fromVersion ?? '',
+          toVersion: ofRun.toVersion ?? '',
+          lastError: ofRun.lastError ?? '',
           nextCheckAt: ofRun.nextCheckAt?.toISOString(),
         }
       : undefined,

@@ -28,6 +28,8 @@ export function operationClassForKey(keyType: string | undefined, keySize: numbe
 export interface PacerState {
   readonly admitted: Partial<Record<OperationClass, number[]>>;
   readonly pausedUntil: number;
+  /** Rates lowered after 429s (only those below the configured limit), so the next holder does not start higher. */
+  readonly limits?: Partial<Record<OperationClass, number>> | undefined;
 }
 /** Share of the admitted rate kept after a 429, and the share of the configured limit regained per quiet window. */
 export const THROTTLE_DECREASE = 0.7;
@@ -49,6 +51,10 @@ class SlidingWindow {
 
   get currentLimit(): number {
     return this.limit;
+  }
+
+  get lowered(): boolean {
+    return this.limit < this.configured;
   }
 
   /** A creation of this class was throttled: admit fewer (bursts of 429s from one window count once). */
@@ -93,6 +99,13 @@ class SlidingWindow {
   /** Admission times still inside the window at `now`. */
   recent(now: number): number[] {
     return this.admitted.filter((t) => t > now - this.windowMs);
+  }
+
+  /** Takes over a rate lowered elsewhere (never above the configured limit); it recovers from now as if lowered now. */
+  adopt(limit: number, now: number): void {
+    if (!Number.isFinite(limit) || limit >= this.limit) return;
+    this.limit = Math.max(1, Math.min(this.configured, Math.floor(limit)));
+    this.changedAt = now;
   }
 
   /** Takes over admissions made elsewhere (another instance's, for this vault): both are counted against the limit. */
@@ -148,11 +161,13 @@ export class VaultPacer {
   snapshot(): PacerState {
     const now = this.clock.now().getTime();
     const admitted: Partial<Record<OperationClass, number[]>> = {};
+    const limits: Partial<Record<OperationClass, number>> = {};
     for (const [op, window] of Object.entries(this.windows) as [OperationClass, SlidingWindow][]) {
       const recent = window.recent(now);
       if (recent.length) admitted[op] = recent;
+      if (window.lowered) limits[op] = window.currentLimit;
     }
-    return { admitted, pausedUntil: this.pausedUntilMs > now ? this.pausedUntilMs : 0 };
+    return { admitted, pausedUntil: this.pausedUntilMs > now ? this.pausedUntilMs : 0, ...(Object.keys(limits).length ? { limits } : {}) };
   }
 
   /** Counts a previous holder's admissions (and pause) against this pacer's budget. */
@@ -162,6 +177,8 @@ export class VaultPacer {
     for (const [op, window] of Object.entries(this.windows) as [OperationClass, SlidingWindow][]) {
       const times = state.admitted[op];
       if (Array.isArray(times)) window.merge(times, now);
+      const limit = state.limits?.[op];
+      if (typeof limit === 'number') window.adopt(limit, now);
     }
     if (Number.isFinite(state.pausedUntil)) this.pausedUntilMs = Math.max(this.pausedUntilMs, Math.min(state.pausedUntil, now + 5 * 60_000));
   }

@@ -7,6 +7,13 @@ import type { CertificatePolicyModel, KeySpec, KeyVaultRenewal, ObjectSnapshot, 
 import type { ConsumerResult } from './consumers.js';
 import type { RotationState } from './state.js';
 
+/**
+ * Runs a task when fewer than the limit's tasks are in flight (p-limit's function): one per process bounds the TLS
+ * probes, head-node calls and ARM reads of every rotation the instance runs. Never call it from inside a task it
+ * runs (that can deadlock).
+ */
+export type Limit = <T>(task: () => Promise<T>) => Promise<T>;
+
 export interface Clock {
   now(): Date;
 }
@@ -46,6 +53,8 @@ export interface Metrics {
   objectOutcome(object: { vault: string; type: string }, outcome: string): void;
   /** Consumers of an object by verification state after a check (Verified, Stale, Unreachable, ...). */
   consumerStates(object: { vault: string; type: string; name: string }, counts: Readonly<Record<string, number>>): void;
+  /** An audit row storage refused for good: replaced by an AuditRowRejected row, or dropped when that was refused too. */
+  auditRowRejected?(outcome: 'replaced' | 'dropped', code: string): void;
 }
 
 export const noMetrics: Metrics = { objectExpiry() {}, objectOutcome() {}, consumerStates() {} };

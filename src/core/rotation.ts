@@ -7,7 +7,7 @@
  * - the previous version is left enabled (rollback stays possible);
  * - failures are audited and retried with exponential backoff, then handed to a person.
  */
-import { auditRecord, type AuditInput, type RunContext } from './audit.js';
+import type { AuditInput, RunContext } from './audit.js';
 import { resolveObjectPolicy, type ObjectPolicy, type RotorConfig, type SecretKind } from './config.js';
 import { generateSecretValue } from './generators.js';
 import { MS_PER_DAY, type CertificatePolicyModel, type KeyVaultRenewal, type ObjectSnapshot, type ObjectVersion } from './model.js';
@@ -29,20 +29,20 @@ import {
 import { findOwnVersion, isOwnVersion, isPending, tagsForRotation } from './ownership.js';
 import { hpcCacheKeyViolations, hpcPackPolicyViolations } from './profiles.js';
 import type { WorkQueue } from './work.js';
-import { emptyState, isOpen, type RotationState } from './state.js';
+import { isOpen, type CompletedState, type FailedState, type RotationState, type StartedState, type VerificationSummary, type VersionCreatedState, type VerifyingState } from './state.js';
+import { advance, envOf, persist, record, renewalTakenOverRow, startRows, transition, versionCreatedRow, type Step, type VersionRef } from './transitions.js';
 
-/** Called once a new version exists (issue C plugs consumer verification in here). */
+/** What consumer verification found right after a new version was created. */
+export type VerificationVerdict =
+  | { readonly next: 'completed'; readonly note: string; readonly verification?: VerificationSummary | undefined }
+  | { readonly next: 'verifying'; readonly verification: VerificationSummary; readonly nextCheckAt: Date; readonly deadline: Date };
+
+/** Called once a new version exists (consumer verification plugs in here). */
 export interface VersionCreatedHook {
-  /**
-   * Returns 'completed' when nothing needs verifying, or 'verifying' after recording the verification plan in the
-   * returned state (the caller persists it).
-   */
-  afterVersionCreated(
-    state: RotationState,
-    ctx: RotationContext,
-  ): Promise<{ next: 'completed'; note: string; state: RotationState } | { next: 'verifying'; state: RotationState }>;
+  /** Checks the consumers: 'completed' when nothing needs verifying (or all converged), else 'verifying'. */
+  afterVersionCreated(state: VersionCreatedState, ctx: RotationContext): Promise<VerificationVerdict>;
   /** After RotationCompleted was recorded (e.g. disable the previous version, when configured). */
-  afterCompleted(state: RotationState, ctx: RotationContext): Promise<void>;
+  afterCompleted(state: CompletedState, ctx: RotationContext): Promise<void>;
   /** Re-checks a rotation that is Verifying (queue message, nightly run, `rotor verify`). */
   recheck(existing: Versioned<RotationState>, ctx: RotationContext, options?: { force?: boolean }): Promise<ObjectOutcome>;
 }
@@ -64,6 +64,8 @@ export interface RotationContext {
   readonly metrics?: Metrics | undefined;
   /** For delayed re-checks of consumers (verify work items). */
   readonly queue?: WorkQueue | undefined;
+  /** When the work item's time budget (rotation.workItemMinutes) runs out: consumer checks start no new probe after it. */
+  readonly budgetEndsAt?: Date | undefined;
   /** No wait of this invocation may run past this (the function timeout minus a margin); undefined: no limit. */
   readonly deadline?: Date | undefined;
   /**
@@ -86,12 +88,12 @@ export interface GroupMember {
  * The audit rows that open a rotation (or report a finding) may wait this long (ms) for the other members of its
  * group to append theirs, so that they share one Table storage request; the rotation waits until they are durable.
  */
-export const START_ROWS_MAX_DELAY_MS = 1_000;
+const START_ROWS_MAX_DELAY_MS = 1_000;
 /** Completed rotations' rows wait at most this long (ms) for a write they can join. */
-export const COMPLETION_ROWS_MAX_DELAY_MS = 2_000;
+const COMPLETION_ROWS_MAX_DELAY_MS = 2_000;
 
 interface PendingCompletion {
-  readonly state: RotationState;
+  readonly step: Step;
   readonly etag: string;
 }
 
@@ -106,9 +108,10 @@ export class CompletionQueue {
 
   constructor(private readonly ctx: RotationContext) {}
 
-  add(state: RotationState, etag: string, note: string): void {
-    appendCompletedRow(state, this.ctx, note);
-    this.pending.push({ state, etag });
+  add(state: VersionCreatedState, etag: string, note: string, verification?: VerificationSummary): void {
+    const step = transition(state, { kind: 'Complete', note, verification }, envOf(this.ctx));
+    for (const row of step.rows) this.ctx.audit.append(row);
+    this.pending.push({ step, etag });
   }
 
   /** Makes the queued completions durable and records them; failures leave them to be resumed (never thrown). */
@@ -124,9 +127,10 @@ export class CompletionQueue {
       return;
     }
     await Promise.all(
-      batch.map(async ({ state, etag }) => {
+      batch.map(async ({ step, etag }) => {
+        const state = step.next as CompletedState;
         try {
-          await markCompleted(state, etag, ctx);
+          await persist(ctx, step, etag);
           await ctx.hooks?.afterCompleted(state, ctx);
         } catch (err) {
           ctx.log.error(`could not record the completion of ${state.vault}/${state.objectType}/${state.objectName}: ${message(err)}`, {
@@ -161,22 +165,9 @@ function objectFields(o: Pick<ObjectSnapshot, 'vault' | 'type' | 'name'>) {
   return { vault: o.vault, objectType: o.type, objectName: o.name } as const;
 }
 
-function stateFields(s: RotationState) {
-  return { vault: s.vault, objectType: s.objectType, objectName: s.objectName, rotationId: s.rotationId } as const;
-}
-
-/** The from → to of a rotation whose new version exists, as audit fields. */
-function transitionFields(s: RotationState) {
-  return {
-    ...stateFields(s),
-    reason: s.reason,
-    version: s.toVersion,
-    previousVersion: s.fromVersion,
-    thumbprint: s.toThumbprint,
-    previousThumbprint: s.fromThumbprint,
-    secretId: s.toSecretId,
-    expiresOn: s.toExpiresOn,
-  } as const;
+/** A version as a rotation records it. */
+function versionRef(v: Pick<ObjectSnapshot, 'thumbprint' | 'expiresOn'> & { version?: string | undefined; secretId?: string | undefined }): VersionRef {
+  return { version: v.version ?? '', thumbprint: v.thumbprint || undefined, secretId: v.secretId || undefined, expiresOn: v.expiresOn ? v.expiresOn.toISOString() : undefined };
 }
 
 /** Audits a finding once per object version: a finding that needs a person is not re-audited every night. */
@@ -190,12 +181,8 @@ export async function reportOnce(
   const existing = await ctx.states.get(object.vault, object.type, object.name);
   if (existing && isOpen(existing.value)) return 'InProgressElsewhere'; // a rotation is under way: its rows tell the story
   if (existing?.value.reportedFinding === key) return 'AlreadyReported';
-  const now = ctx.clock.now();
-  for (const row of rows) ctx.audit.append(auditRecord(ctx.run, now, row));
-  await flushOpeningRows(ctx);
-  const base = existing?.value ?? emptyState(object.vault, object.type, object.name, now);
   try {
-    await ctx.states.put({ ...base, reportedFinding: key, updatedAt: now }, existing?.etag);
+    await record(ctx, { state: existing?.value, etag: existing?.etag }, { kind: 'Report', key, rows }, { flush: () => flushOpeningRows(ctx), object: objectFields(object) });
   } catch (err) {
     if (!(err instanceof ConcurrencyError)) throw err;
     // Another worker updated the row meanwhile; it will report on its own terms.
@@ -327,36 +314,6 @@ function leaseMs(ctx: RotationContext, _type: ObjectSnapshot['type']): number {
   return ctx.config.rotation.leaseMinutes * 60_000;
 }
 
-/** A new rotation on top of an object's state: this run's ids, and every field of an earlier rotation reset. */
-function newRotation(
-  base: RotationState,
-  ctx: RotationContext,
-  now: Date,
-  fields: Pick<RotationState, 'status' | 'reason' | 'fromVersion' | 'fromThumbprint' | 'fromExpiresOn'> & Partial<RotationState>,
-): RotationState {
-  return {
-    ...base,
-    rotationId: ctx.newId(),
-    runId: ctx.run.runId,
-    trigger: ctx.run.trigger,
-    toVersion: '',
-    toThumbprint: '',
-    toSecretId: '',
-    toExpiresOn: '',
-    attempts: 1,
-    nextAttemptAt: undefined,
-    leaseUntil: undefined,
-    lastError: '',
-    startedAt: now,
-    updatedAt: now,
-    completedAt: undefined,
-    verification: undefined,
-    nextCheckAt: undefined,
-    verifyDeadline: undefined,
-    ...fields,
-  };
-}
-
 /**
  * Rotates a due object in mode `auto`: preflight, claim, audit (fail closed), create, record, complete.
  * `object` is what the list page reported; the current version is re-read here (due objects only).
@@ -370,7 +327,8 @@ export async function rotateDueObject(
   const now = ctx.clock.now();
   const existing = await ctx.states.get(object.vault, object.type, object.name);
   const prior = existing?.value;
-  if (prior && isOpen(prior)) {
+  if (existing && prior && isOpen(prior)) {
+    if (prior.status === 'Verifying') return 'Verifying'; // the new version exists; its consumers are being verified
     if (prior.leaseUntil && prior.leaseUntil.getTime() > now.getTime()) return 'InProgressElsewhere';
     return resumeRotation(existing, ctx);
   }
@@ -397,54 +355,44 @@ export async function rotateDueObject(
     );
   }
 
-  const claimed = newRotation(prior ?? emptyState(object.vault, object.type, object.name, now), ctx, now, {
-    status: 'RotationStarted',
-    reason: finding.reason,
-    fromVersion: current.version,
-    fromThumbprint: current.thumbprint ?? '',
-    fromExpiresOn: iso(current.expiresOn),
-    attempts: sameVersionFailed ? prior.attempts + 1 : 1,
-    leaseUntil: new Date(now.getTime() + leaseMs(ctx, object.type)),
-  });
-  let etag: string;
+  let claimed: { step: Step; etag: string };
   try {
-    etag = await ctx.states.put(claimed, existing?.etag);
+    claimed = await advance(
+      ctx,
+      { state: prior, etag: existing?.etag },
+      {
+        kind: sameVersionFailed ? 'Retry' : 'Claim',
+        rotationId: ctx.newId(),
+        reason: finding.reason,
+        findingMessage: finding.message,
+        from: versionRef(current),
+        leaseUntil: new Date(now.getTime() + leaseMs(ctx, object.type)),
+      },
+      objectFields(object),
+    );
   } catch (err) {
     if (err instanceof ConcurrencyError) return 'InProgressElsewhere';
     throw err;
   }
-
-  appendStartRows(claimed, finding.message, ctx, '');
+  const state = claimed.step.next as StartedState;
   try {
     await flushOpeningRows(ctx);
   } catch (err) {
     // Fail closed: nothing is created without its RotationStarted row.
-    return failRotation(claimed, etag, new GatewayError('Unavailable', `audit log unavailable, nothing was created: ${message(err)}`), ctx, {
+    return failRotation(state, claimed.etag, new GatewayError('Unavailable', `audit log unavailable, nothing was created: ${message(err)}`), ctx, {
       audit: false,
     });
   }
-  if (prepared.takeOver && claimed.objectType !== 'secret') {
+  if (prepared.takeOver && state.objectType !== 'secret') {
     // keyVaultLifetimeActions takeOver: Key Vault's own renewal is switched off before Rotor renews (one renewal).
     try {
-      await ctx.gateway.stopKeyVaultRenewal(claimed.objectType, claimed.objectName);
+      await ctx.gateway.stopKeyVaultRenewal(state.objectType, state.objectName);
     } catch (err) {
-      return failRotation(claimed, etag, err, ctx, { audit: true });
+      return failRotation(state, claimed.etag, err, ctx, { audit: true });
     }
-    ctx.audit.append(
-      auditRecord(ctx.run, ctx.clock.now(), {
-        ...stateFields(claimed),
-        version: claimed.fromVersion,
-        action: 'KeyVaultRenewalTakenOver',
-        outcome: 'Succeeded',
-        reason: 'TakeOver',
-        detail:
-          claimed.objectType === 'certificate'
-            ? "keyVaultLifetimeActions is takeOver: the certificate policy's AutoRenew became EmailContacts (same trigger); Rotor renews it"
-            : "keyVaultLifetimeActions is takeOver: the key rotation policy's Rotate became Notify (same trigger); Rotor rotates it",
-      }),
-    );
+    ctx.audit.append(renewalTakenOverRow(state, envOf(ctx)));
   }
-  return continueRotation(claimed, etag, ctx, prepared);
+  return continueRotation(state, claimed.etag, ctx, prepared);
 }
 
 /** Makes the rows just appended durable: alone, at once; in a group, together with the group's other rows. */
@@ -455,46 +403,24 @@ function flushOpeningRows(ctx: RotationContext): Promise<void> {
   return flushed;
 }
 
-function appendStartRows(state: RotationState, findingMessage: string, ctx: RotationContext, note: string): void {
-  const now = ctx.clock.now();
-  const base = { ...stateFields(state), version: state.fromVersion, thumbprint: state.fromThumbprint, expiresOn: state.fromExpiresOn };
-  ctx.audit.append(auditRecord(ctx.run, now, { ...base, action: 'Detected', outcome: 'Info', reason: state.reason, detail: findingMessage + note }));
-  ctx.audit.append(
-    auditRecord(ctx.run, now, {
-      ...base,
-      action: 'RotationStarted',
-      outcome: 'Pending',
-      reason: state.reason,
-      detail: `attempt ${state.attempts} of ${ctx.config.rotation.maxAttempts}: creating a new version${
-        state.objectType === 'certificate' ? " from the certificate's own policy" : ''
-      }${note}`,
-    }),
-  );
-}
-
-/** When a rotation's rows can have started (its claim; rows from before the startedAt field existed: the last update). */
-const rotationStart = (state: RotationState): Date => state.startedAt ?? state.updatedAt;
-
 /** Resumes a rotation whose worker stopped (crash, timeout, redelivery) once its lease has expired. */
 export async function resumeRotation(existing: Versioned<RotationState>, ctx: RotationContext): Promise<ObjectOutcome> {
+  if (existing.value.status === 'Verifying') return 'Verifying';
   const now = ctx.clock.now();
-  const state: RotationState = {
-    ...existing.value,
-    runId: ctx.run.runId,
-    trigger: ctx.run.trigger,
-    leaseUntil: new Date(now.getTime() + leaseMs(ctx, existing.value.objectType)),
-    updatedAt: now,
-  };
-  let etag: string;
+  let resumed: { step: Step; etag: string };
   try {
-    etag = await ctx.states.put(state, existing.etag);
+    resumed = await advance(ctx, { state: existing.value, etag: existing.etag }, { kind: 'Resume', leaseUntil: new Date(now.getTime() + leaseMs(ctx, existing.value.objectType)) });
   } catch (err) {
     if (err instanceof ConcurrencyError) return 'InProgressElsewhere';
     throw err;
   }
+  const state = resumed.step.next as StartedState | VersionCreatedState;
+  const { etag } = resumed;
   const note = ' (resumed after an interrupted attempt)';
-  if (state.status === 'RotationStarted' && !(await ctx.audit.hasRecord(state.vault, state.rotationId, 'RotationStarted', rotationStart(state)))) {
-    appendStartRows(state, `rotation ${state.rotationId} was claimed but not yet recorded`, ctx, note);
+  // Only the partitions the rotation can have written are read (from its start on): O(1) whatever the log's age.
+  const has = (action: 'RotationStarted' | 'RotationCompleted' | 'VersionCreated') => ctx.audit.hasRecord(state.vault, state.rotationId, action, state.startedAt);
+  if (state.status === 'RotationStarted' && !(await has('RotationStarted'))) {
+    for (const row of startRows(state, `rotation ${state.rotationId} was claimed but not yet recorded`, envOf(ctx), note)) ctx.audit.append(row);
     try {
       await ctx.audit.flush();
     } catch (err) {
@@ -504,87 +430,51 @@ export async function resumeRotation(existing: Versioned<RotationState>, ctx: Ro
     }
   }
   if (state.status === 'VersionCreated') {
-    if (await ctx.audit.hasRecord(state.vault, state.rotationId, 'RotationCompleted', rotationStart(state))) {
+    if (await has('RotationCompleted')) {
       // Interrupted after the completion was audited: only the state is missing.
-      await ctx.states.put({ ...state, status: 'Completed', completedAt: now, leaseUntil: undefined, updatedAt: now }, etag);
+      await record(ctx, { state, etag }, { kind: 'Complete', note: '', recorded: true });
       return 'Rotated';
     }
-    if (!(await ctx.audit.hasRecord(state.vault, state.rotationId, 'VersionCreated', rotationStart(state)))) {
-      ctx.audit.append(versionCreatedRow(state, ctx, note));
-    }
+    if (!(await has('VersionCreated'))) ctx.audit.append(versionCreatedRow(state, envOf(ctx), note));
   }
   return continueRotation(state, etag, ctx, undefined);
 }
 
-function versionCreatedRow(state: RotationState, ctx: RotationContext, note = '') {
-  return auditRecord(ctx.run, ctx.clock.now(), {
-    ...transitionFields(state),
-    action: 'VersionCreated',
-    outcome: 'Succeeded',
-    detail:
-      `new version ${state.toVersion}${state.toExpiresOn ? ` valid until ${state.toExpiresOn}` : ''}; previous version ` +
-      `${state.fromVersion} left enabled${state.toSecretId ? `; secret identifier ${state.toSecretId}` : ''}${note}`,
-  });
-}
-
 /** Drives a claimed rotation from its current status to Completed (or Verifying, or Failed). */
-export async function continueRotation(
-  start: RotationState,
+async function continueRotation(
+  start: StartedState | VersionCreatedState,
   startEtag: string,
   ctx: RotationContext,
   prepared: Prepared | undefined,
 ): Promise<ObjectOutcome> {
-  let state = start;
+  let state: RotationState = start;
   let etag = startEtag;
   let elsewhere = '';
   try {
     if (state.status === 'RotationStarted') {
       const { version: created, own } = await ensureNewVersion(state, ctx, prepared);
-      state = {
-        ...state,
-        status: 'VersionCreated',
-        toVersion: created.version,
-        toThumbprint: created.thumbprint ?? '',
-        toSecretId: created.secretId ?? '',
-        toExpiresOn: iso(created.expiresOn),
-        updatedAt: ctx.clock.now(),
-      };
-      etag = await ctx.states.put(state, etag);
-      if (own) ctx.audit.append(versionCreatedRow(state, ctx));
-      else {
-        elsewhere = `; version ${state.toVersion} was created outside Rotor (it does not carry this rotation's id), so this rotation created none`;
-        ctx.audit.append(
-          auditRecord(ctx.run, ctx.clock.now(), {
-            ...transitionFields(state),
-            action: 'NewVersionObserved',
-            outcome: 'Info',
-            reason: 'CreatedOutsideRotor',
-            detail: `rotation ${state.rotationId} found a new version it did not create; its consumers are verified like Rotor's own`,
-          }),
-        );
-      }
+      const done = await advance(ctx, { state, etag }, { kind: 'VersionCreated', created: versionRef(created), own });
+      [state, etag] = [done.step.next, done.etag];
+      if (!own) elsewhere = `; version ${done.step.next.toVersion ?? ''} was created outside Rotor (it does not carry this rotation's id), so this rotation created none`;
     }
     if (state.status === 'VersionCreated') {
-      const verified = ctx.hooks ? await ctx.hooks.afterVersionCreated(state, ctx) : ({ next: 'completed', note: '', state } as const);
-      const next = verified.next === 'completed' ? { ...verified, note: verified.note + elsewhere } : verified;
-      if (next.next === 'verifying') {
+      const verified: VerificationVerdict = ctx.hooks ? await ctx.hooks.afterVersionCreated(state, ctx) : { next: 'completed', note: '' };
+      const verdict: VerificationVerdict = verified.next === 'completed' ? { ...verified, note: verified.note + elsewhere } : verified;
+      if (verdict.next === 'verifying') {
         await ctx.audit.flush();
-        state = { ...next.state, status: 'Verifying', leaseUntil: undefined, updatedAt: ctx.clock.now() };
-        await ctx.states.put(state, etag);
+        await advance(ctx, { state, etag }, { kind: 'Verifying', verification: verdict.verification, nextCheckAt: verdict.nextCheckAt, deadline: verdict.deadline });
         return 'Verifying';
       }
       if (ctx.completions) {
-        ctx.completions.add(next.state, etag, next.note);
+        ctx.completions.add(state, etag, verdict.note, verdict.verification);
         return 'Rotated';
       }
-      const outcome = await completeRotation(next.state, etag, ctx, next.note);
-      await ctx.hooks?.afterCompleted(next.state, ctx);
-      return outcome;
+      return await completeRotation(state, etag, ctx, verdict.note, verdict.verification);
     }
     return state.status === 'Verifying' ? 'Verifying' : 'NotDue';
   } catch (err) {
     if (err instanceof ConcurrencyError) return 'InProgressElsewhere';
-    if (err instanceof CertificateStillPending) {
+    if (err instanceof CertificateStillPending && state.status === 'RotationStarted') {
       try {
         return await handOverPending(state, etag, err, ctx);
       } catch (handOverErr) {
@@ -623,56 +513,43 @@ export async function verifyVersionCreatedElsewhere(
 ): Promise<void> {
   if (!ctx.hooks) return;
   const previous = await previousVersion(current, ctx);
-  const now = ctx.clock.now();
-  const state = newRotation(existing?.value ?? emptyState(current.vault, current.type, current.name, now), ctx, now, {
-    status: 'VersionCreated',
-    reason: 'CreatedOutsideRotor',
-    fromVersion: previous?.version ?? '',
-    fromThumbprint: previous?.thumbprint ?? '',
-    fromExpiresOn: iso(previous?.expiresOn),
-    toVersion: current.version,
-    toThumbprint: current.thumbprint ?? '',
-    toSecretId: current.secretId ?? '',
-    toExpiresOn: iso(current.expiresOn),
-  });
-  const next = await ctx.hooks.afterVersionCreated(state, ctx);
-  if (next.next === 'completed' && !next.state.verification) return; // no consumer found
-  let etag: string;
+  const created = transition(
+    existing?.value,
+    { kind: 'CreatedElsewhere', rotationId: ctx.newId(), from: previous ? versionRef(previous) : undefined, to: versionRef(current) },
+    envOf(ctx),
+    objectFields(current),
+  );
+  const state = created.next as VersionCreatedState;
+  const verdict = await ctx.hooks.afterVersionCreated(state, ctx);
+  if (verdict.next === 'completed' && !verdict.verification) return; // no consumer found
   try {
-    etag = await ctx.states.put(next.next === 'verifying' ? { ...next.state, status: 'Verifying' } : next.state, existing?.etag);
+    if (verdict.next === 'verifying') {
+      await ctx.audit.flush();
+      const verifying = transition(state, { kind: 'Verifying', verification: verdict.verification, nextCheckAt: verdict.nextCheckAt, deadline: verdict.deadline }, envOf(ctx));
+      await persist(ctx, verifying, existing?.etag);
+      return;
+    }
+    const etag = await persist(ctx, created, existing?.etag);
+    await completeRotation(state, etag, ctx, `${verdict.note}; the version was created outside Rotor`, verdict.verification);
   } catch (err) {
     if (err instanceof ConcurrencyError) return; // another worker took the object meanwhile
     throw err;
   }
-  if (next.next === 'verifying') {
-    await ctx.audit.flush();
-    return;
-  }
-  await completeRotation(next.state, etag, ctx, `${next.note}; the version was created outside Rotor`);
-  await ctx.hooks.afterCompleted(next.state, ctx);
 }
 
-function appendCompletedRow(state: RotationState, ctx: RotationContext, note: string): void {
-  ctx.audit.append(
-    auditRecord(ctx.run, ctx.clock.now(), {
-      ...transitionFields(state),
-      action: 'RotationCompleted',
-      outcome: 'Succeeded',
-      detail: `rotated from ${state.fromVersion} to ${state.toVersion}${note}`,
-    }),
-  );
-}
-
-async function markCompleted(state: RotationState, etag: string, ctx: RotationContext): Promise<void> {
-  const now = ctx.clock.now();
-  await ctx.states.put({ ...state, status: 'Completed', completedAt: now, leaseUntil: undefined, lastError: '', updatedAt: now }, etag);
-}
-
-/** Writes RotationCompleted (durably) and then the Completed state. */
-export async function completeRotation(state: RotationState, etag: string, ctx: RotationContext, note: string): Promise<ObjectOutcome> {
-  appendCompletedRow(state, ctx, note);
-  await ctx.audit.flush();
-  await markCompleted(state, etag, ctx);
+/**
+ * Writes RotationCompleted (durably), then the Completed state — the one way a rotation completes (the group
+ * commit's CompletionQueue does the same in two halves) — then runs the after-completion hook.
+ */
+export async function completeRotation(
+  state: VersionCreatedState | VerifyingState | FailedState,
+  etag: string,
+  ctx: RotationContext,
+  note: string,
+  verification?: VerificationSummary,
+): Promise<ObjectOutcome> {
+  const { step } = await record(ctx, { state, etag }, { kind: 'Complete', note, verification });
+  await ctx.hooks?.afterCompleted(step.next as CompletedState, ctx);
   return 'Rotated';
 }
 
@@ -688,7 +565,7 @@ interface NewVersion {
  * its rotation-id tag (ownership.ts). `prepared` is set on a first attempt (nothing can exist yet); a resumed
  * rotation (`prepared` undefined) looks for its own version first.
  */
-async function ensureNewVersion(state: RotationState, ctx: RotationContext, prepared: Prepared | undefined): Promise<NewVersion> {
+async function ensureNewVersion(state: StartedState, ctx: RotationContext, prepared: Prepared | undefined): Promise<NewVersion> {
   const { gateway } = ctx;
   if (!prepared) {
     const own = await ownVersion(state, ctx);
@@ -738,7 +615,7 @@ async function ensureNewVersion(state: RotationState, ctx: RotationContext, prep
 }
 
 /** This rotation's own finished version, found by its tag (the current one, or an older one someone built upon). */
-async function ownVersion(state: RotationState, ctx: RotationContext): Promise<ObjectVersion | undefined> {
+async function ownVersion(state: StartedState, ctx: RotationContext): Promise<ObjectVersion | undefined> {
   const found = await findOwnVersion(ctx.gateway, state.objectType, state.objectName, state.rotationId);
   if (!found?.version) return undefined;
   const version = await ctx.gateway.getVersion(state.objectType, state.objectName, found.version);
@@ -746,7 +623,7 @@ async function ownVersion(state: RotationState, ctx: RotationContext): Promise<O
 }
 
 /** Waits for the pending certificate operation, then names the version it produced: this rotation's, or another's. */
-async function settleCertificate(state: RotationState, ctx: RotationContext, issuedAt?: number): Promise<NewVersion> {
+async function settleCertificate(state: StartedState, ctx: RotationContext, issuedAt?: number): Promise<NewVersion> {
   await waitForCertificate(state, ctx, issuedAt);
   const created = await ctx.gateway.getCurrent('certificate', state.objectName);
   if (created && isOwnVersion(created, state.rotationId)) return { version: created, own: true };
@@ -809,7 +686,7 @@ export const CERTIFICATE_RECHECK_SECONDS = 60;
  * a hand-over records the operation's start there); inside one invocation no wait runs past `ctx.deadline`
  * (CertificateStillPending).
  */
-async function waitForCertificate(state: RotationState, ctx: RotationContext, issuedAt?: number): Promise<void> {
+async function waitForCertificate(state: StartedState, ctx: RotationContext, issuedAt?: number): Promise<void> {
   const { pollIntervalSeconds, certificateTimeoutMinutes } = ctx.config.rotation;
   const pollMs = pollIntervalSeconds * 1000;
   const started = issuedAt ?? (state.startedAt ?? ctx.clock.now()).getTime();
@@ -833,7 +710,7 @@ async function waitForCertificate(state: RotationState, ctx: RotationContext, is
  * Hands a rotation whose certificate is still pending over to a delayed work item: the state keeps its lease until
  * the re-check is due (nobody else takes it meanwhile), then the re-check resumes it and waits again.
  */
-async function handOverPending(state: RotationState, etag: string, err: CertificateStillPending, ctx: RotationContext): Promise<ObjectOutcome> {
+async function handOverPending(state: StartedState, etag: string, err: CertificateStillPending, ctx: RotationContext): Promise<ObjectOutcome> {
   const now = ctx.clock.now();
   const delaySeconds = Math.max(CERTIFICATE_RECHECK_SECONDS, ctx.config.rotation.pollIntervalSeconds);
   const item = {
@@ -846,7 +723,7 @@ async function handOverPending(state: RotationState, etag: string, err: Certific
     hint: CERTIFICATE_PENDING_HINT,
   };
   const startedAt = new Date(err.since); // the operation's start: the re-check's certificateTimeoutMinutes counts from it
-  await ctx.states.put({ ...state, startedAt, leaseUntil: new Date(now.getTime() + delaySeconds * 1000), updatedAt: now }, etag);
+  await advance(ctx, { state, etag }, { kind: 'HandOver', since: startedAt, leaseUntil: new Date(now.getTime() + delaySeconds * 1000) });
   if (ctx.queue) await ctx.queue.enqueue(item, { delaySeconds });
   ctx.log.info(`${state.vault}/${state.objectType}/${state.objectName}: ${err.message}`, { rotationId: state.rotationId });
   return 'Pending';
@@ -855,50 +732,26 @@ async function handOverPending(state: RotationState, etag: string, err: Certific
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Records a failed attempt: audited, retried with exponential backoff, then handed to a person. */
-export async function failRotation(
+async function failRotation(
   state: RotationState,
   etag: string,
   err: unknown,
   ctx: RotationContext,
   options: { audit: boolean },
 ): Promise<ObjectOutcome> {
-  const now = ctx.clock.now();
-  const { maxAttempts, retryBaseMinutes } = ctx.config.rotation;
-  const exhausted = state.attempts >= maxAttempts;
-  const nextAttemptAt = exhausted ? undefined : new Date(now.getTime() + retryBaseMinutes * 60_000 * 2 ** (state.attempts - 1));
-  const reason = err instanceof GatewayError ? err.kind : 'Error';
-  const rollback = state.toVersion
-    ? `new version ${state.toVersion} exists; previous version ${state.fromVersion} stays enabled`
-    : `no new version was created; version ${state.fromVersion} stays current`;
-  const retry = exhausted ? 'retries exhausted: a person must act' : `next attempt after ${iso(nextAttemptAt)}`;
   ctx.log.error(`rotation of ${state.vault}/${state.objectType}/${state.objectName} failed: ${message(err)}`, {
     rotationId: state.rotationId,
     attempt: state.attempts,
   });
-  if (options.audit) {
-    const base = { ...stateFields(state), version: state.toVersion, previousVersion: state.fromVersion, previousThumbprint: state.fromThumbprint };
-    ctx.audit.append(
-      auditRecord(ctx.run, now, { ...base, action: 'RotationFailed', outcome: 'Failed', reason, detail: `${message(err)}; ${rollback}; ${retry}` }),
-    );
-    if (exhausted) {
-      ctx.audit.append(
-        auditRecord(ctx.run, now, {
-          ...base,
-          action: 'ManualActionRequired',
-          outcome: 'ActionRequired',
-          reason: 'RetriesExhausted',
-          detail: `rotation failed ${state.attempts} times; last error: ${message(err)}`,
-        }),
-      );
-    }
+  const flush = async (): Promise<void> => {
     try {
       await ctx.audit.flush();
     } catch (flushErr) {
       ctx.log.error(`could not write the RotationFailed audit row: ${message(flushErr)}`, { rotationId: state.rotationId });
     }
-  }
+  };
   try {
-    await ctx.states.put({ ...state, status: 'Failed', lastError: message(err).slice(0, 1000), nextAttemptAt, leaseUntil: undefined, updatedAt: now }, etag);
+    await record(ctx, { state, etag }, { kind: 'Fail', reason: err instanceof GatewayError ? err.kind : 'Error', message: message(err), audit: options.audit }, { flush });
   } catch (putErr) {
     ctx.log.error(`could not record the failed rotation state: ${message(putErr)}`, { rotationId: state.rotationId });
   }

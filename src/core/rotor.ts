@@ -2,15 +2,15 @@
  * Rotor's application services: what the Functions (and the CLI) call. The timer fans out one work item per vault;
  * the queue worker runs a work item; the Event Grid handler turns events into work items (or EventRejected rows).
  */
-import { auditRecord, type RunContext } from './audit.js';
+import { auditRecord, boundText, type RunContext } from './audit.js';
 import { findVault, type RotorConfig, type VaultConfig } from './config.js';
-import { parseVaultEvents, type ParsedEvents } from './events.js';
+import { eventRunId, parseVaultEvents, type ParsedEvents } from './events.js';
 import type { ObjectType, Trigger } from './model.js';
 import type { VaultPacer } from './pacing.js';
 import type { AuditLog, Clock, ConsumerResultStore, DeadlineScope, Logger, Metrics, Random, RotationStateStore, Sleep, VaultGateway } from './ports.js';
 import type { RotationContext, VersionCreatedHook } from './rotation.js';
 import { planObject, planVault, processObject, processVault, type ObjectResult, type PlanEntry, type VaultSummary } from './scan.js';
-import { parseWorkItem, type WorkItem, type WorkQueue } from './work.js';
+import { MAX_EVENT_ID, parseWorkItem, type WorkItem, type WorkQueue } from './work.js';
 import type { DrainResult, ObjectWorkItem, VaultWork, VaultWorkHost } from './vault-work.js';
 
 /** Everything the application needs, built once per process by the composition root (src/app). */
@@ -29,6 +29,10 @@ export interface RotorServices {
   pacer(vault: VaultConfig): VaultPacer;
   readonly hooks?: VersionCreatedHook | undefined;
   readonly metrics?: Metrics | undefined;
+  /** Writes the vault's next signed audit digest at the end of a run (never throws; absent without a digest key). */
+  readonly digestAfterRun?: ((vault: string) => Promise<void>) | undefined;
+  /** Notifications published from durable audit rows: a work item waits for them before it ends (bounded). */
+  readonly notifications?: { settle(): Promise<void> } | undefined;
   /**
    * Vault leases and pending sets in storage (src/core/vault-work.ts): with them, a vault's scans and object items are
    * done by the one instance holding its lease. Without them (unit tests), each work item runs where it lands.
@@ -36,6 +40,25 @@ export interface RotorServices {
   readonly vaultWork?: VaultWork | undefined;
   /** Carries a work item's deadline to the adapters (their backoff after 429 ends before it). */
   readonly deadlines?: DeadlineScope | undefined;
+}
+
+/** How long a work item waits, at most, for its notifications to be published (they never fail the work). */
+export const NOTIFICATION_SETTLE_MS = 60_000;
+
+/** Waits for queued notifications, at most NOTIFICATION_SETTLE_MS; never throws. */
+export async function settleNotifications(services: Pick<RotorServices, 'notifications'>): Promise<void> {
+  if (!services.notifications) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, NOTIFICATION_SETTLE_MS);
+  });
+  try {
+    await Promise.race([services.notifications.settle(), limit]);
+  } catch {
+    // settle never rejects; a notifier that misbehaves must not fail the work item either
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Waits inside one invocation end this long before the host's function timeout. */
@@ -69,6 +92,7 @@ export function rotationContext(services: RotorServices, vault: VaultConfig, run
     hooks: services.hooks,
     metrics: services.metrics,
     queue: services.queue,
+    budgetEndsAt: new Date(services.clock.now().getTime() + services.config.rotation.workItemMinutes * 60_000),
   };
 }
 
@@ -103,7 +127,12 @@ export async function runWorkItem(raw: unknown, services: RotorServices, deliver
   const now = services.clock.now();
   const deadline = invocationDeadline(services.config, now);
   const work = (): Promise<WorkResult> => runWorkItemUntil(raw, services, delivery, log, deadline);
-  return services.deadlines ? services.deadlines.run(deadline.getTime() - now.getTime(), work) : work();
+  try {
+    return await (services.deadlines ? services.deadlines.run(deadline.getTime() - now.getTime(), work) : work());
+  } finally {
+    // The events of this work item's audit rows go out before the invocation ends (bounded; never fails the work).
+    await settleNotifications(services);
+  }
 }
 
 async function runWorkItemUntil(raw: unknown, services: RotorServices, delivery: DeliveryInfo, log: Logger, deadline: Date): Promise<WorkResult> {
@@ -131,19 +160,28 @@ async function runWorkItemUntil(raw: unknown, services: RotorServices, delivery:
     const ctx = rotationContext(services, vault, run, log, deadline);
     if (services.vaultWork) {
       const host = vaultWorkHost(services, vault, log, deadline);
+      let done: WorkResult | undefined;
       switch (item.kind) {
         case 'scanVault': {
           const { summary, drain } = await services.vaultWork.scanItem(item.vault, run, host);
-          return summary ? { kind: 'scanVault', summary } : { kind: 'vault', drain };
+          done = summary ? { kind: 'scanVault', summary } : { kind: 'vault', drain };
+          break;
         }
         case 'object': {
           const { result, drain } = await services.vaultWork.objectItem(item, host);
-          return result ? { kind: 'object', result } : { kind: 'vault', drain };
+          done = result ? { kind: 'object', result } : { kind: 'vault', drain };
+          break;
         }
         case 'drainVault':
-          return { kind: 'vault', drain: await services.vaultWork.drain(item.vault, run, host) };
+          done = { kind: 'vault', drain: await services.vaultWork.drain(item.vault, run, host) };
+          break;
         case 'verify':
           break;
+      }
+      if (done) {
+        // The run's rows are durable: the vault's next signed digest covers them (nothing moved: no digest).
+        await services.digestAfterRun?.(item.vault);
+        return done;
       }
     }
     switch (item.kind) {
@@ -154,11 +192,13 @@ async function runWorkItemUntil(raw: unknown, services: RotorServices, delivery:
         await scheduleLeaseChecks(summary.objects, ctx);
         // The time budget ran out: the vault's scan continues in a new work item (same run).
         if (summary.continued) await services.queue.enqueue({ kind: 'scanVault', vault: item.vault, runId: item.runId, trigger: item.trigger });
+        else await services.digestAfterRun?.(item.vault);
         return { kind: 'scanVault', summary };
       }
       case 'object': {
         const result = await processObject(item.objectType, item.objectName, item.hint, ctx, { force: item.force === true });
         await scheduleLeaseChecks([result], ctx);
+        await services.digestAfterRun?.(item.vault);
         return { kind: 'object', result };
       }
       case 'verify':
@@ -260,33 +300,22 @@ export async function acceptVaultEvents(body: unknown, services: RotorServices, 
   const parsed = parseVaultEvents(body, services.config);
   const now = services.clock.now();
   for (const r of parsed.rejected) {
-    log.warn(`rejected event ${r.eventId || '(no id)'}: ${r.reason}: ${r.message}`);
+    log.warn(`rejected event ${r.eventId.slice(0, 100) || '(no id)'}: ${r.reason}: ${r.message.slice(0, 500)}`);
     services.audit.append(
-      auditRecord({ runId: r.eventId ? `eventgrid-${r.eventId.slice(0, 60)}` : 'eventgrid', trigger: 'eventgrid' }, now, {
+      auditRecord({ runId: r.eventId ? eventRunId(r.eventId) : 'eventgrid', trigger: 'eventgrid' }, now, {
         vault: r.vault || '_unknown',
         objectName: r.objectName,
         action: 'EventRejected',
         outcome: 'Failed',
         reason: r.reason,
-        detail: `${r.eventType || 'event'}${r.eventId ? ` ${r.eventId}` : ''}: ${r.message}`,
+        // The id and type are shortened here so that the reason always fits in the detail.
+        detail: `${boundText(r.eventType, 200) || 'event'}${r.eventId ? ` ${boundText(r.eventId, MAX_EVENT_ID)}` : ''}: ${r.message}`,
       }),
     );
   }
   if (parsed.rejected.length) await services.audit.flush();
-  await Promise.all(
-    parsed.accepted.map((e) =>
-      services.queue.enqueue({
-        kind: 'object',
-        vault: e.vault,
-        objectType: e.objectType,
-        objectName: e.objectName,
-        runId: `eventgrid-${e.eventId.slice(0, 60)}`,
-        trigger: 'eventgrid',
-        hint: e.eventType,
-        eventId: e.eventId,
-      }),
-    ),
-  );
+  // Each accepted event's work item was validated by the worker's own schema when the event was parsed.
+  await Promise.all(parsed.accepted.map((e) => services.queue.enqueue(e.workItem)));
   return parsed;
 }
 
@@ -354,6 +383,7 @@ export async function verifyNow(
       const result = await recheckObject(existing.value.objectType, existing.value.objectName, existing.value.rotationId, ctx, true);
       out.push({ vault: vault.name, type: result.type, name: result.name, outcome: result.outcome });
     }
+    if (candidates.length) await services.digestAfterRun?.(vault.name);
   }
   if (target.objectType && target.objectName && !found) {
     throw new Error(`${target.objectType} "${target.objectName}" has no rotation to verify${target.vault ? ` in ${target.vault}` : ''}`);

@@ -23,7 +23,8 @@ import {
 } from './rotation.js';
 import { rotationIdOf } from './ownership.js';
 import { ConcurrencyError, type AuditLog } from './ports.js';
-import { emptyState, isOpen } from './state.js';
+import { isOpen } from './state.js';
+import { record } from './transitions.js';
 
 export interface ObjectResult {
   readonly type: ObjectType;
@@ -174,7 +175,7 @@ const errorMessage = (err: unknown): string => (err instanceof Error ? err.messa
 const REPORT_ACTIONS: Record<string, Pick<AuditInput, 'action' | 'outcome'> & { outcome: AuditInput['outcome']; result: ObjectOutcome }> = {
   InvalidPolicy: { action: 'PolicyViolation', outcome: 'ActionRequired', result: 'PolicyViolation' },
   Disabled: { action: 'Skipped', outcome: 'Skipped', result: 'Skipped' },
-  NoExpiry: { action: 'Skipped', outcome: 'ActionRequired', result: 'Reported' },
+  NoExpiry: { action: 'Skipped', outcome: 'ActionRequired', result: 'Skipped' },
   ExternalRotationStale: { action: 'ExternalRotationStale', outcome: 'ActionRequired', result: 'Reported' },
   Expired: { action: 'ManualActionRequired', outcome: 'ActionRequired', result: 'ManualActionRequired' },
 };
@@ -245,7 +246,7 @@ export function decide(object: ObjectSnapshot, finding: Finding, policy: ObjectP
 }
 
 /** Acts on one object's finding as `decide` says. */
-export async function handleFinding(
+async function handleFinding(
   object: ObjectSnapshot,
   finding: Finding,
   policy: ObjectPolicy | undefined,
@@ -266,30 +267,25 @@ export async function handleFinding(
  * Externally rotated secrets (Operator Nexus): Rotor never writes them; it audits each new version it observes.
  * Returns true when a new version was recorded.
  */
-export async function observeExternalSecret(object: ObjectSnapshot, policy: ObjectPolicy, ctx: RotationContext): Promise<boolean> {
+async function observeExternalSecret(object: ObjectSnapshot, policy: ObjectPolicy, ctx: RotationContext): Promise<boolean> {
   const identity = versionIdentity(object);
   const existing = await ctx.states.get(object.vault, object.type, object.name);
   if (existing?.value.observedVersion === identity) return false;
-  const now = ctx.clock.now();
   const current = object.version ? object : await ctx.gateway.getCurrent(object.type, object.name);
   const rotatedBy = policy.secretKind?.generator === 'external' && policy.secretKind.rotatedBy ? ` by ${policy.secretKind.rotatedBy}` : '';
-  ctx.audit.append(
-    auditRecord(ctx.run, now, {
-      vault: object.vault,
-      objectType: object.type,
-      objectName: object.name,
-      version: current?.version ?? '',
-      action: 'ExternalRotationObserved',
-      outcome: 'Info',
-      reason: existing?.value.observedVersion ? 'NewVersion' : 'FirstObservation',
-      expiresOn: object.expiresOn?.toISOString() ?? '',
-      detail: `${existing?.value.observedVersion ? 'new version' : 'current version'} created ${object.createdOn?.toISOString() ?? 'at an unknown time'}, rotated externally${rotatedBy}; Rotor does not write this secret`,
-    }),
-  );
-  await ctx.audit.flush();
-  const base = existing?.value ?? emptyState(object.vault, object.type, object.name, now);
+  const row: AuditInput = {
+    vault: object.vault,
+    objectType: object.type,
+    objectName: object.name,
+    version: current?.version ?? '',
+    action: 'ExternalRotationObserved',
+    outcome: 'Info',
+    reason: existing?.value.observedVersion ? 'NewVersion' : 'FirstObservation',
+    expiresOn: object.expiresOn?.toISOString() ?? '',
+    detail: `${existing?.value.observedVersion ? 'new version' : 'current version'} created ${object.createdOn?.toISOString() ?? 'at an unknown time'}, rotated externally${rotatedBy}; Rotor does not write this secret`,
+  };
   try {
-    await ctx.states.put({ ...base, observedVersion: identity, updatedAt: now }, existing?.etag);
+    await record(ctx, { state: existing?.value, etag: existing?.etag }, { kind: 'Observe', identity, row }, { object: { vault: object.vault, objectType: object.type, objectName: object.name } });
   } catch (err) {
     if (!(err instanceof ConcurrencyError)) throw err;
   }
@@ -307,7 +303,7 @@ function forcedFinding(object: ObjectSnapshot, finding: Finding | undefined): Fi
 }
 
 /** Evaluates and acts on one object snapshot (`force`: rotate now even when not due). */
-export async function processSnapshot(object: ObjectSnapshot, ctx: RotationContext, options: { force?: boolean } = {}): Promise<ObjectResult> {
+async function processSnapshot(object: ObjectSnapshot, ctx: RotationContext, options: { force?: boolean } = {}): Promise<ObjectResult> {
   const resolution = resolveObjectPolicy(ctx.config, object);
   const evaluated = evaluate({ object, resolution }, ctx.clock.now());
   const finding = options.force ? forcedFinding(object, evaluated) : evaluated;

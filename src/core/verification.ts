@@ -10,7 +10,6 @@
  * convergence may the previous version be disabled, and only if configured.
  */
 import { auditRecord } from './audit.js';
-import type { HpcPackClusterConfig } from './config.js';
 import {
   cacheUsesKey,
   checkBatchPool,
@@ -28,9 +27,15 @@ import {
   type TlsProbeResult,
   type VaultProtection,
 } from './consumers.js';
-import { ConcurrencyError, GatewayError, type ConsumerRecord, type ConsumerResultStore, type Versioned } from './ports.js';
-import { completeRotation, failRotation, type ObjectOutcome, type RotationContext, type VersionCreatedHook } from './rotation.js';
-import type { ConsumerCountKey, ConsumerCounts, RotationState, VerificationSummary } from './state.js';
+import pLimit from 'p-limit';
+import { DEFAULT_CONSUMER_CONCURRENCY, type HpcPackClusterConfig } from './config.js';
+import { ConcurrencyError, GatewayError, type ConsumerRecord, type ConsumerResultStore, type Limit, type Versioned } from './ports.js';
+import { completeRotation, type ObjectOutcome, type RotationContext, type VerificationVerdict, type VersionCreatedHook } from './rotation.js';
+import type { CompletedState, ConsumerCountKey, ConsumerCounts, FailedState, RotationState, VerificationSummary, VersionCreatedState, VerifyingState } from './state.js';
+import { advance, envOf, record as recordTransition, transition } from './transitions.js';
+
+/** A rotation whose new version may exist: what verification looks at. */
+type Rotated = VersionCreatedState | VerifyingState | CompletedState | FailedState;
 
 /** Where consumers are read from (Batch and HPC Cache management APIs, HPC Pack head nodes, TLS probes). */
 export interface ConsumerGateway {
@@ -89,14 +94,24 @@ interface Check {
 const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export class ConsumerVerifier implements VersionCreatedHook {
+  /**
+   * @param limit bounds the TLS probes and head-node calls in flight (the composition root shares one per instance
+   *   with the ARM reads, sized by verification.concurrency); by default a limit of its own of that default size.
+   */
   constructor(
     private readonly consumers: ConsumerGateway,
     /** Where each consumer's result is kept (RotorConsumers). */
     private readonly results: ConsumerResultStore,
+    private readonly limit: Limit = pLimit(DEFAULT_CONSUMER_CONCURRENCY),
   ) {}
 
-  /** Finds and checks every consumer of the rotated object. */
-  async check(state: RotationState, ctx: RotationContext): Promise<ConsumerResult[]> {
+  /**
+   * Finds and checks every consumer of the rotated object. `earlier`: the rotation's consumer rows so far (by id), so
+   * that a check cut short by the work item's time budget probes the nodes that have not confirmed yet first, and
+   * keeps the earlier result of a verified node it had no time to probe again.
+   */
+  async check(state: Rotated, ctx: RotationContext, earlier: ReadonlyMap<string, ConsumerRecord> = new Map()): Promise<ConsumerResult[]> {
+    const toVersion = state.toVersion ?? '';
     const now = ctx.clock.now();
     const recheckAt = new Date(now.getTime() + ctx.config.verification.recheckMinutes * 60_000);
     const vaultUrl = ctx.gateway.vault.url;
@@ -104,20 +119,20 @@ export class ConsumerVerifier implements VersionCreatedHook {
       const cert: RotatedCertificate = {
         vaultUrl,
         name: state.objectName,
-        newVersion: state.toVersion,
-        newThumbprint: state.toThumbprint,
+        newVersion: toVersion,
+        newThumbprint: state.toThumbprint ?? '',
         oldThumbprints: await this.oldThumbprints(state, ctx),
         // The first check runs right after the version was created; later checks keep that time.
         versionCreatedAt: state.verification?.startedAt ?? now,
       };
-      return [...(await this.checkPools(cert, now, recheckAt)), ...(await this.checkClusters(state, cert, ctx, now, recheckAt))];
+      return [...(await this.checkPools(cert, now, recheckAt)), ...(await this.checkClusters(state, cert, ctx, now, recheckAt, earlier))];
     }
     if (state.objectType === 'key') {
-      const version = await ctx.gateway.getVersion('key', state.objectName, state.toVersion);
+      const version = toVersion ? await ctx.gateway.getVersion('key', state.objectName, toVersion) : undefined;
       const key: RotatedKey = {
         vaultUrl,
         name: state.objectName,
-        newVersion: state.toVersion,
+        newVersion: toVersion,
         laterVersions: await this.versionsAfter('key', state.objectName, version?.createdOn, ctx),
         keyType: version?.keyType,
         keySize: version?.keySize,
@@ -138,10 +153,11 @@ export class ConsumerVerifier implements VersionCreatedHook {
     return out;
   }
 
-  private async oldThumbprints(state: RotationState, ctx: RotationContext): Promise<string[]> {
+  private async oldThumbprints(state: Rotated, ctx: RotationContext): Promise<string[]> {
     const out = new Set<string>(state.fromThumbprint ? [state.fromThumbprint.toUpperCase()] : []);
+    const current = (state.toThumbprint ?? '').toUpperCase();
     for await (const page of ctx.gateway.listVersions('certificate', state.objectName)) {
-      for (const v of page) if (v.thumbprint && v.thumbprint.toUpperCase() !== state.toThumbprint.toUpperCase()) out.add(v.thumbprint.toUpperCase());
+      for (const v of page) if (v.thumbprint && v.thumbprint.toUpperCase() !== current) out.add(v.thumbprint.toUpperCase());
     }
     return [...out];
   }
@@ -156,26 +172,66 @@ export class ConsumerVerifier implements VersionCreatedHook {
     return results;
   }
 
-  private async checkClusters(state: RotationState, cert: RotatedCertificate, ctx: RotationContext, now: Date, recheckAt: Date): Promise<ConsumerResult[]> {
+  /**
+   * Nodes of every cluster that consumes the certificate: the head nodes are asked concurrently, then every online
+   * node is probed, all within the instance's limit — an unreachable node costs one probe timeout in a slot, never a
+   * queue of them. Past the work item's time budget no new probe starts: the nodes left are Pending (NotCheckedYet)
+   * with their next check now, so a follow-up work item checks them — nodes not verified yet first, and a verified
+   * node left unprobed keeps its earlier result, so every follow-up makes progress.
+   */
+  private async checkClusters(
+    state: Rotated,
+    cert: RotatedCertificate,
+    ctx: RotationContext,
+    now: Date,
+    recheckAt: Date,
+    earlier: ReadonlyMap<string, ConsumerRecord>,
+  ): Promise<ConsumerResult[]> {
     const clusters = ctx.config.consumers.hpcPack.filter(
       (c) => c.certificate.vault.toLowerCase() === state.vault.toLowerCase() && c.certificate.name === state.objectName,
     );
+    // The work item's time budget, and never past the invocation's deadline (the function timeout less a margin).
+    const budgetEndsAt = Math.min(
+      (ctx.budgetEndsAt ?? new Date(now.getTime() + ctx.config.rotation.workItemMinutes * 60_000)).getTime(),
+      ctx.deadline?.getTime() ?? Number.POSITIVE_INFINITY,
+    );
+    const listed = await Promise.all(
+      clusters.map(async (cluster) => {
+        try {
+          return { ok: true as const, cluster, nodes: await this.limit(() => this.consumers.hpcPackNodes(cluster)) };
+        } catch (err) {
+          return { ok: false as const, cluster, error: unreachable(`hpcpack://${cluster.name}`, 'hpc-pack-cluster', `HPC Pack cluster ${cluster.name} (head node)`, err, now, recheckAt) };
+        }
+      }),
+    );
     const results: ConsumerResult[] = [];
-    for (const cluster of clusters) {
-      let nodes: HpcPackNodeModel[];
-      try {
-        nodes = await this.consumers.hpcPackNodes(cluster);
-      } catch (err) {
-        results.push(unreachable(`hpcpack://${cluster.name}`, 'hpc-pack-cluster', `HPC Pack cluster ${cluster.name} (head node)`, err, now, recheckAt));
+    for (const entry of listed) {
+      if (!entry.ok) {
+        results.push(entry.error);
         continue;
       }
-      const checks = await Promise.all(
-        nodes.map(async (node) => {
-          const probe = node.state.toLowerCase() === 'online' ? await this.consumers.probeTls(node.host, node.port, cluster.probeTimeoutMs) : undefined;
-          return checkHpcPackNode(cluster.name, node, probe, cert, now, recheckAt);
-        }),
-      );
-      results.push(...checks);
+      const { cluster, nodes } = entry;
+      const verifiedBefore = (node: HpcPackNodeModel): ConsumerRecord | undefined => {
+        const before = earlier.get(`hpcpack://${cluster.name}/${node.name}`);
+        return before?.status === 'Verified' ? before : undefined;
+      };
+      // The limit runs tasks in the order they are queued: nodes that have not confirmed the new version go first.
+      const order = nodes.map((node, i) => ({ node, i })).sort((a, b) => Number(Boolean(verifiedBefore(a.node))) - Number(Boolean(verifiedBefore(b.node))));
+      const checks: Array<Promise<ConsumerResult>> = new Array<Promise<ConsumerResult>>(nodes.length);
+      for (const { node, i } of order) {
+        if (node.state.toLowerCase() !== 'online') {
+          checks[i] = Promise.resolve(checkHpcPackNode(cluster.name, node, undefined, cert, now, recheckAt));
+          continue;
+        }
+        checks[i] = this.limit(async () => {
+          if (ctx.clock.now().getTime() >= budgetEndsAt) {
+            const before = verifiedBefore(node);
+            return before ? carriedOver(before) : notCheckedYet(cluster.name, node, cert, now, ctx.config.rotation.workItemMinutes);
+          }
+          return checkHpcPackNode(cluster.name, node, await this.consumers.probeTls(node.host, node.port, cluster.probeTimeoutMs), cert, now, recheckAt);
+        });
+      }
+      results.push(...(await Promise.all(checks)));
     }
     return results;
   }
@@ -199,18 +255,18 @@ export class ConsumerVerifier implements VersionCreatedHook {
    * consumer whose state changed (its first result, Stale → Verified, ...) and one summary row with the counts. The
    * consumer rows are written by `store` once the audit rows are durable.
    */
-  private async record(state: RotationState, results: readonly ConsumerResult[], ctx: RotationContext): Promise<Check> {
+  private async record(state: Rotated, results: readonly ConsumerResult[], ctx: RotationContext, known?: ReadonlyMap<string, ConsumerRecord>): Promise<Check> {
     const now = ctx.clock.now();
-    const earlier = new Map((await this.results.list(state.rotationId)).map((r) => [r.id, r]));
+    const earlier = known ?? (await this.earlierRecords(state));
     const base = {
       vault: state.vault,
       objectType: state.objectType,
       objectName: state.objectName,
       rotationId: state.rotationId,
-      version: state.toVersion,
-      previousVersion: state.fromVersion,
-      thumbprint: state.toThumbprint,
-      previousThumbprint: state.fromThumbprint,
+      version: state.toVersion ?? '',
+      previousVersion: state.fromVersion ?? '',
+      thumbprint: state.toThumbprint ?? '',
+      previousThumbprint: state.fromThumbprint ?? '',
     };
     let changed = 0;
     const records = results.map((r): ConsumerRecord => {
@@ -240,7 +296,8 @@ export class ConsumerVerifier implements VersionCreatedHook {
         firstCheckedAt: before?.firstCheckedAt ?? r.checkedAt,
         statusSince: isChange ? r.checkedAt : (before?.statusSince ?? r.checkedAt),
         verifiedAt: before?.verifiedAt ?? (r.status === 'Verified' ? r.checkedAt : undefined),
-        checks: (before?.checks ?? 0) + 1,
+        // A result carried over from an earlier check (no time to probe again) is not another check.
+        checks: (before?.checks ?? 0) + (before && before.checkedAt.getTime() === r.checkedAt.getTime() ? 0 : 1),
       };
     });
     const seen = new Set(results.map((r) => r.id));
@@ -263,96 +320,90 @@ export class ConsumerVerifier implements VersionCreatedHook {
     return { results, records, removed, summary, converged };
   }
 
+  /** The rotation's consumer rows so far, by consumer id. */
+  private async earlierRecords(state: Rotated): Promise<Map<string, ConsumerRecord>> {
+    return new Map((await this.results.list(state.rotationId)).map((r) => [r.id, r]));
+  }
+
   /** Makes the check's audit rows durable, then writes its consumer rows (so no change is lost from the log). */
-  private async store(state: RotationState, check: Check, ctx: RotationContext): Promise<void> {
+  private async store(state: Rotated, check: Check, ctx: RotationContext): Promise<void> {
     await ctx.audit.flush();
     await this.results.write(state.rotationId, check.records, check.removed);
   }
 
-  async afterVersionCreated(state: RotationState, ctx: RotationContext) {
+  async afterVersionCreated(state: VersionCreatedState, ctx: RotationContext): Promise<VerificationVerdict> {
     const results = await this.check(state, ctx);
-    if (!results.length) return { next: 'completed' as const, note: '; no consumers found to verify', state };
+    if (!results.length) return { next: 'completed', note: '; no consumers found to verify' };
     const check = await this.record(state, results, ctx);
     await this.store(state, check, ctx);
-    const now = ctx.clock.now();
-    const deadline = new Date(now.getTime() + ctx.config.verification.deadlineHours * 3_600_000);
-    if (check.converged) {
-      return { next: 'completed' as const, note: `; ${summarize(results)}`, state: { ...state, verification: check.summary } };
-    }
+    if (check.converged) return { next: 'completed', note: `; ${summarize(results)}`, verification: check.summary };
+    const deadline = new Date(ctx.clock.now().getTime() + ctx.config.verification.deadlineHours * 3_600_000);
     const nextCheckAt = nextCheck(results, deadline);
     await this.schedule(state, nextCheckAt, ctx);
-    return {
-      next: 'verifying' as const,
-      state: { ...state, verification: check.summary, nextCheckAt, verifyDeadline: deadline },
-    };
+    return { next: 'verifying', verification: check.summary, nextCheckAt, deadline };
   }
 
   /** Re-checks a rotation that is Verifying (or that failed its deadline): converge, wait more, or fail. */
   async recheck(existing: Versioned<RotationState>, ctx: RotationContext, options: { force?: boolean } = {}): Promise<ObjectOutcome> {
     const now = ctx.clock.now();
-    let state = existing.value;
-    if (state.status === 'Completed' && options.force && state.toVersion) return this.recheckCompleted(existing, ctx);
-    const reopen = state.status === 'Failed' && Boolean(state.toVersion) && Boolean(state.verification);
-    if (state.status !== 'Verifying' && !reopen) return 'NotDue';
-    if (!options.force && state.status === 'Verifying' && state.nextCheckAt && state.nextCheckAt.getTime() > now.getTime()) return 'Verifying';
-    let etag: string;
+    const current = existing.value;
+    if (current.status === 'Completed' && options.force && current.toVersion) return this.recheckCompleted(current, existing.etag, ctx);
+    const reopen = current.status === 'Failed' && Boolean(current.toVersion) && Boolean(current.verification);
+    if (current.status !== 'Verifying' && !reopen) return 'NotDue';
+    if (!options.force && current.status === 'Verifying' && current.nextCheckAt.getTime() > now.getTime()) return 'Verifying';
+    let claimed;
     try {
       // Claim this check: a concurrent re-check (queue message and nightly run) backs off.
-      etag = await ctx.states.put({ ...state, runId: ctx.run.runId, trigger: ctx.run.trigger, updatedAt: now }, existing.etag);
+      claimed = await advance(ctx, { state: current, etag: existing.etag }, { kind: 'Recheck' });
     } catch (err) {
       if (err instanceof ConcurrencyError) return 'InProgressElsewhere';
       throw err;
     }
-    const results = await this.check(state, ctx);
-    const check = await this.record(state, results, ctx);
+    const state = claimed.step.next as VerifyingState | FailedState;
+    const { etag } = claimed;
+    const earlier = await this.earlierRecords(state);
+    const results = await this.check(state, ctx, earlier);
+    const check = await this.record(state, results, ctx, earlier);
     await this.store(state, check, ctx);
     if (check.converged) {
       const late = reopen ? ' (after the verification deadline)' : '';
-      const converged = { ...state, status: 'VersionCreated' as const, verification: check.summary };
-      const outcome = await completeRotation(converged, etag, ctx, `; ${summarize(results)}${late}`);
-      await this.afterCompleted(state, ctx);
-      return outcome;
+      return completeRotation(state, etag, ctx, `; ${summarize(results)}${late}`, check.summary);
     }
-    const deadline = state.verifyDeadline ?? new Date(now.getTime() + ctx.config.verification.deadlineHours * 3_600_000);
-    if (reopen) {
-      await ctx.states.put({ ...state, verification: check.summary, updatedAt: now }, etag);
+    if (state.status === 'Failed') {
+      await advance(ctx, { state, etag }, { kind: 'Checked', verification: check.summary });
       return 'Failed';
     }
+    const deadline = state.verifyDeadline;
     if (now.getTime() >= deadline.getTime()) {
       const pending = results.filter((r) => !CONVERGED.includes(r.status));
       const named = pending.slice(0, NAMED_IN_FAILURE).map((r) => `${r.label}: ${r.status} (${r.reason})`);
       const more = pending.length > named.length ? `; and ${pending.length - named.length} more (see the consumer rows)` : '';
-      state = { ...state, verification: check.summary, attempts: ctx.config.rotation.maxAttempts };
-      return failRotation(
-        state,
-        etag,
-        new GatewayError('Timeout', `${pending.length} of ${results.length} consumers did not converge by ${deadline.toISOString()}: ${named.join('; ')}${more}`),
-        ctx,
-        { audit: true },
-      );
+      const detail = `${pending.length} of ${results.length} consumers did not converge by ${deadline.toISOString()}: ${named.join('; ')}${more}`;
+      ctx.log.error(`rotation of ${state.vault}/${state.objectType}/${state.objectName} failed: ${detail}`, { rotationId: state.rotationId });
+      await recordTransition(ctx, { state, etag }, { kind: 'DeadlinePassed', verification: check.summary, detail });
+      return 'Failed';
     }
     const nextCheckAt = nextCheck(results, deadline);
-    state = { ...state, verification: check.summary, nextCheckAt, updatedAt: now };
-    await ctx.states.put(state, etag);
+    await advance(ctx, { state, etag }, { kind: 'Checked', verification: check.summary, nextCheckAt });
     await this.schedule(state, nextCheckAt, ctx);
     return 'Verifying';
   }
 
   /** `rotor verify` on a finished rotation: check and audit the consumers again; the rotation stays Completed. */
-  private async recheckCompleted(existing: Versioned<RotationState>, ctx: RotationContext): Promise<ObjectOutcome> {
-    const state = existing.value;
-    const results = await this.check(state, ctx);
-    const check = await this.record(state, results, ctx);
+  private async recheckCompleted(state: CompletedState, etag: string, ctx: RotationContext): Promise<ObjectOutcome> {
+    const earlier = await this.earlierRecords(state);
+    const results = await this.check(state, ctx, earlier);
+    const check = await this.record(state, results, ctx, earlier);
     await this.store(state, check, ctx);
     try {
-      await ctx.states.put({ ...state, verification: check.summary, updatedAt: ctx.clock.now() }, existing.etag);
+      await advance(ctx, { state, etag }, { kind: 'Checked', verification: check.summary });
     } catch (err) {
       if (!(err instanceof ConcurrencyError)) throw err;
     }
     return 'Rotated';
   }
 
-  private async schedule(state: RotationState, at: Date, ctx: RotationContext): Promise<void> {
+  private async schedule(state: Rotated, at: Date, ctx: RotationContext): Promise<void> {
     if (!ctx.queue) return; // the nightly run re-checks as well
     const delaySeconds = Math.max(1, Math.ceil((at.getTime() - ctx.clock.now().getTime()) / 1000));
     try {
@@ -366,29 +417,49 @@ export class ConsumerVerifier implements VersionCreatedHook {
   }
 
   /** Only after convergence, and only when configured: disable the previous version. */
-  async afterCompleted(state: RotationState, ctx: RotationContext): Promise<void> {
+  async afterCompleted(state: CompletedState, ctx: RotationContext): Promise<void> {
     if (!ctx.config.verification.disablePreviousVersion || !state.fromVersion) return;
     try {
       await ctx.gateway.updateVersion(state.objectType, state.objectName, state.fromVersion, { enabled: false });
-      ctx.audit.append(
-        auditRecord(ctx.run, ctx.clock.now(), {
-          vault: state.vault,
-          objectType: state.objectType,
-          objectName: state.objectName,
-          rotationId: state.rotationId,
-          version: state.fromVersion,
-          thumbprint: state.fromThumbprint,
-          action: 'PreviousVersionDisabled',
-          outcome: 'Succeeded',
-          reason: 'ConsumersConverged',
-          detail: `previous version ${state.fromVersion} disabled after every consumer picked up ${state.toVersion} (verification.disablePreviousVersion)`,
-        }),
-      );
+      // The state does not change (it stays Completed); the transition gives the row.
+      for (const row of transition(state, { kind: 'PreviousVersionDisabled' }, envOf(ctx)).rows) ctx.audit.append(row);
       await ctx.audit.flush();
     } catch (err) {
       ctx.log.error(`could not disable the previous version of ${state.objectType} ${state.objectName}: ${errorMessage(err)}`);
     }
   }
+}
+
+/** A verified node's earlier result, kept when the work item had no time left to probe it again. */
+function carriedOver(before: ConsumerRecord): ConsumerResult {
+  return {
+    id: before.id,
+    kind: before.kind,
+    label: before.label,
+    status: before.status,
+    reason: before.reason,
+    detail: before.detail,
+    expected: before.expected,
+    observed: before.observed,
+    checkedAt: before.checkedAt,
+    nextCheckAt: before.nextCheckAt,
+  };
+}
+
+/** A node the work item had no time left to probe: looked at again at once, by a follow-up work item. */
+function notCheckedYet(cluster: string, node: HpcPackNodeModel, cert: RotatedCertificate, now: Date, budgetMinutes: number): ConsumerResult {
+  return {
+    id: `hpcpack://${cluster}/${node.name}`,
+    kind: 'hpc-pack-node',
+    label: `HPC Pack node ${cluster}/${node.name}`,
+    status: 'Pending',
+    reason: 'NotCheckedYet',
+    detail: `not probed yet: the work item's time budget (rotation.workItemMinutes, ${budgetMinutes}) ran out first; a follow-up work item probes it`,
+    expected: cert.newThumbprint,
+    observed: '',
+    checkedAt: now,
+    nextCheckAt: now,
+  };
 }
 
 function unreachable(id: string, kind: ConsumerResult['kind'], label: string, err: unknown, now: Date, recheckAt: Date): ConsumerResult {

@@ -1,6 +1,6 @@
 /**
- * Azurite (the official Azure Storage emulator, npm `azurite`) for Tables and Queues, run as two child processes on
- * loopback. Azurite does not report the port it bound when given port 0, so a free port is reserved, released and
+ * Azurite (the official Azure Storage emulator, npm `azurite`) for Tables, Queues and Blobs (the audit digests), run
+ * as child processes on loopback. Azurite does not report the port it bound when given port 0, so a free port is reserved, released and
  * handed to Azurite; if another process takes it in between, the start is retried on a new port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,6 +20,9 @@ export interface AzuriteOptions {
   /** Preferred ports (reused across runs of a persistent stack when still free). */
   tablePort?: number;
   queuePort?: number;
+  blobPort?: number;
+  /** Start the Blob service too (default true; the audit digests live there). */
+  blob?: boolean;
   log?: (line: string) => void;
 }
 
@@ -28,12 +31,15 @@ export interface Azurite {
   readonly queuePort: number;
   readonly tableEndpoint: string;
   readonly queueEndpoint: string;
-  /** A storage connection string for @azure/data-tables, @azure/storage-queue and the Functions host. */
+  /** The Blob service (undefined when started without it). */
+  readonly blobPort: number | undefined;
+  readonly blobEndpoint: string | undefined;
+  /** A storage connection string for @azure/data-tables, @azure/storage-queue, @azure/storage-blob and the Functions host. */
   readonly connectionString: string;
   stop(): Promise<void>;
 }
 
-type Service = 'table' | 'queue';
+type Service = 'table' | 'queue' | 'blob';
 
 function azuriteMain(service: Service): string {
   const require = createRequire(import.meta.url);
@@ -127,9 +133,10 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<Azurite> 
   const results = await Promise.allSettled([
     startWithRetry('table', opts.tablePort, opts),
     startWithRetry('queue', opts.queuePort, opts),
+    ...(opts.blob === false ? [] : [startWithRetry('blob', opts.blobPort, opts)]),
   ]);
-  const [tableResult, queueResult] = results;
-  if (tableResult?.status !== 'fulfilled' || queueResult?.status !== 'fulfilled') {
+  const [tableResult, queueResult, blobResult] = results;
+  if (results.some((r) => r.status !== 'fulfilled') || tableResult?.status !== 'fulfilled' || queueResult?.status !== 'fulfilled') {
     // Never leave half a stack behind.
     await Promise.all(results.map((r) => (r.status === 'fulfilled' ? stopChild(r.value.child) : Promise.resolve())));
     const failed = results.find((r) => r.status === 'rejected');
@@ -139,16 +146,20 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<Azurite> 
   const queue = queueResult.value;
   const tableEndpoint = `http://127.0.0.1:${table.port}/${AZURITE_ACCOUNT}`;
   const queueEndpoint = `http://127.0.0.1:${queue.port}/${AZURITE_ACCOUNT}`;
+  const blob = blobResult?.status === 'fulfilled' ? blobResult.value : undefined;
+  const blobEndpoint = blob ? `http://127.0.0.1:${blob.port}/${AZURITE_ACCOUNT}` : undefined;
   return {
     tablePort: table.port,
     queuePort: queue.port,
+    blobPort: blob?.port,
     tableEndpoint,
     queueEndpoint,
+    blobEndpoint,
     connectionString:
       `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
-      `TableEndpoint=${tableEndpoint};QueueEndpoint=${queueEndpoint};`,
+      `TableEndpoint=${tableEndpoint};QueueEndpoint=${queueEndpoint};${blobEndpoint ? `BlobEndpoint=${blobEndpoint};` : ''}`,
     async stop() {
-      await Promise.all([stopChild(table.child), stopChild(queue.child)]);
+      await Promise.all([stopChild(table.child), stopChild(queue.child), ...(blob ? [stopChild(blob.child)] : [])]);
     },
   };
 }

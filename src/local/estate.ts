@@ -250,7 +250,7 @@ export function estateServices(headNodePassword: string): Record<string, LocalSe
 }
 
 /** The latest version of a key, from the local Key Vault endpoint (what HPC Cache's automatic rotation follows). */
-function latestKeyVersion(keyVault: KeyVaultEmulator, versionlessKeyUrl: string): Promise<string | undefined> {
+export function latestKeyVersion(keyVault: KeyVaultEmulator, versionlessKeyUrl: string): Promise<string | undefined> {
   const url = new URL(versionlessKeyUrl);
   const vault = keyVault.vaultNames().find((v) => new URL(keyVault.vaultUrl(v)).host === url.host);
   const name = url.pathname.split('/').filter(Boolean)[1];

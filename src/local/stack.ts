@@ -16,6 +16,27 @@ import { startKeyVaultEmulator } from './keyvault/index.js';
 import type { KeyVaultEmulator, KeyVaultEmulatorOptions } from './keyvault/types.js';
 import type { LocalService, LocalServiceContext, LocalServiceFactory } from './service.js';
 
+/** Rotor's own emulated vault: it holds the key that signs the audit digests (not a vault Rotor manages). */
+export const AUDIT_VAULT = 'rotor-audit';
+export const DIGEST_KEY_NAME = 'rotor-audit-digest';
+
+/**
+ * Creates the digest signing key in Rotor's own vault unless it exists (through the real KeyClient): EC P-256
+ * (ES256) by default, or RSA 3072 (RS256). Returns its versionless key id, what ROTOR_DIGEST_KEY_ID names.
+ */
+async function ensureDigestKey(vaultUrl: string, token: string, caPem: string, keyType: 'EC' | 'RSA'): Promise<string> {
+  const { createKeyVaultClients } = await import('../adapters/azure-clients.js');
+  const { keys } = createKeyVaultClients(`${vaultUrl}/`, { credential: new StaticTokenCredential(token), caPem, local: true });
+  try {
+    return (await keys.getKey(DIGEST_KEY_NAME)).id?.replace(/\/[^/]+$/, '') ?? `${vaultUrl}/keys/${DIGEST_KEY_NAME}`;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+  }
+  if (keyType === 'EC') await keys.createEcKey(DIGEST_KEY_NAME, { curve: 'P-256', keyOps: ['sign', 'verify'], exportable: false });
+  else await keys.createRsaKey(DIGEST_KEY_NAME, { keySize: 3072, keyOps: ['sign', 'verify'], exportable: false });
+  return `${vaultUrl}/keys/${DIGEST_KEY_NAME}`;
+}
+
 export interface LocalStackOptions {
   /** Folder for persistent state (CA, ports, Azurite data, emulator state). Omitted: in memory. */
   stateDir?: string;
@@ -24,6 +45,8 @@ export interface LocalStackOptions {
   services?: Record<string, LocalServiceFactory>;
   /** Start Azurite (default true). */
   azurite?: boolean;
+  /** Serve Rotor's own vault with the audit digest signing key (default: when Azurite runs, which keeps the digests). */
+  auditSigning?: boolean | { keyType: 'EC' | 'RSA' };
   now?: () => Date;
   log?: (line: string) => void;
 }
@@ -95,14 +118,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             ...(stateDir ? { location: join(stateDir, 'azurite') } : {}),
             ...(azuritePorts['table'] ? { tablePort: azuritePorts['table'] } : {}),
             ...(azuritePorts['queue'] ? { queuePort: azuritePorts['queue'] } : {}),
+            ...(azuritePorts['blob'] ? { blobPort: azuritePorts['blob'] } : {}),
           });
-    const keyVaultPromise = startKeyVaultEmulator(context('keyvault'), options.keyVault ?? {});
+    const kvOptions = options.keyVault ?? {};
+    const signing = options.auditSigning ?? options.azurite !== false;
+    const keyVaultPromise = startKeyVaultEmulator(
+      context('keyvault'),
+      signing ? { ...kvOptions, vaults: [...(kvOptions.vaults ?? ['rotor-local']), AUDIT_VAULT] } : kvOptions,
+    );
     const [azuriteResult, keyVaultResult] = await Promise.allSettled([azuritePromise, keyVaultPromise]);
     if (azuriteResult.status === 'fulfilled') azurite = azuriteResult.value;
     if (keyVaultResult.status === 'fulfilled') started.push(keyVaultResult.value);
     if (azuriteResult.status === 'rejected') throw azuriteResult.reason;
     if (keyVaultResult.status === 'rejected') throw keyVaultResult.reason;
     const keyVault = keyVaultResult.value;
+    const digestKeyId = signing
+      ? await ensureDigestKey(keyVault.vaultUrl(AUDIT_VAULT), token, ca.certPem, signing === true ? 'EC' : signing.keyType)
+      : undefined;
 
     const services = new Map<string, LocalService>([['keyvault', keyVault]]);
     for (const [name, factory] of Object.entries(options.services ?? {})) {
@@ -120,6 +152,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         values[SETTINGS.storageConnection.name] = azurite.connectionString;
         values['AzureWebJobsStorage'] = azurite.connectionString;
       }
+      if (digestKeyId) values[SETTINGS.digestKeyId.name] = digestKeyId;
       for (const service of services.values()) Object.assign(values, service.settings());
       return values;
     };
@@ -128,7 +161,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (!stateDir) return;
       await Promise.all([...services.values()].map((s) => s.save()));
       const ports: PersistedStack['ports'] = {};
-      if (azurite) ports['azurite'] = { table: azurite.tablePort, queue: azurite.queuePort };
+      if (azurite) ports['azurite'] = { table: azurite.tablePort, queue: azurite.queuePort, ...(azurite.blobPort ? { blob: azurite.blobPort } : {}) };
       for (const [name, service] of services) ports[name] = service.ports();
       await writeFile(join(stateDir, 'stack.json'), JSON.stringify({ token, ports } satisfies PersistedStack, null, 2));
     };
@@ -147,6 +180,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         if (azurite) {
           out['Azurite Table'] = azurite.tableEndpoint;
           out['Azurite Queue'] = azurite.queueEndpoint;
+          if (azurite.blobEndpoint) out['Azurite Blob'] = azurite.blobEndpoint;
         }
         for (const service of services.values()) Object.assign(out, service.endpoints());
         return out;

@@ -209,13 +209,41 @@ describe('Flex Consumption app', () => {
     expect(evaluate(prop(site, 'identity.type'), app)).toBe('UserAssigned');
     expect(render(prop(site, 'properties.keyVaultReferenceIdentity'))).toBe('identity.id');
     const config = prop(site, 'properties.functionAppConfig');
-    expect(evaluate(prop(config, 'runtime'), app)).toEqual({ name: 'node', version: '20' });
+    // Node 22 in Azure (Node 20 is past end of life); package.json engines admits 22, with Node 20 as CI's lower bound.
+    expect(evaluate(prop(config, 'runtime'), app)).toEqual({ name: 'node', version: '22' });
+    const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
+    expect(engines).toMatch(/\^22\.\d+\.\d+/);
+    expect(engines).toMatch(/\^20\.\d+\.\d+/);
     expect(evaluate(prop(config, 'deployment.storage.type'), app)).toBe('blobContainer');
     expect(evaluate(prop(config, 'deployment.storage.authentication.type'), app)).toBe('UserAssignedIdentity');
     expect(render(prop(config, 'deployment.storage.authentication.userAssignedIdentityResourceId'))).toBe('identity.id');
     expect(render(prop(config, 'deployment.storage.value'))).toMatch(/primaryEndpoints\.blob.*deploymentContainerName/);
     expect(prop(config, 'scaleAndConcurrency.instanceMemoryMB')).toBeDefined();
     expect(prop(config, 'scaleAndConcurrency.maximumInstanceCount')).toBeDefined();
+  });
+
+  it('puts optional Easy Auth (Entra ID, 401, one allowed group) in front of the app, except for Event Grid deliveries', () => {
+    const [auth] = resourcesOfType(app, 'Microsoft.Web/sites/config');
+    expect(auth, 'app.bicep declares authsettingsV2').toBeDefined();
+    const { body: settings, condition } = bodyOf(auth?.value);
+    expect(render(condition)).toBe('!empty(authClientId)');
+    expect(evaluate(prop(settings, 'name'), app)).toBe('authsettingsV2');
+    expect(render(prop(settings, 'parent'))).toBe('functionApp');
+    const validation = prop(settings, 'properties.globalValidation');
+    expect(evaluate(prop(validation, 'requireAuthentication'), app)).toBe(true);
+    expect(evaluate(prop(validation, 'unauthenticatedClientAction'), app)).toBe('Return401');
+    // Event Grid's webhook deliveries carry no Entra token: without this they are refused and dead-lettered.
+    expect(evaluate(prop(validation, 'excludedPaths'), app)).toContain('/runtime/webhooks/eventgrid');
+    const aad = prop(settings, 'properties.identityProviders.azureActiveDirectory');
+    expect(render(prop(aad, 'registration.clientId'))).toBe('authClientId');
+    expect(render(prop(aad, 'registration.openIdIssuer'))).toMatch(/authTenantId.*\/v2\.0/);
+    expect(render(prop(aad, 'validation.defaultAuthorizationPolicy.allowedPrincipals.groups'))).toContain('authAllowedGroupId');
+    // main.bicep exposes the three settings, off by default, and azd maps them from the environment.
+    for (const name of ['authClientId', 'authTenantId', 'authAllowedGroupId']) {
+      expect(evaluate(find(main, 'param', name)?.value, main), name).toBe('');
+    }
+    const parameters = read('infra/main.parameters.json');
+    for (const variable of ['ROTOR_AUTH_CLIENT_ID', 'ROTOR_AUTH_TENANT_ID', 'ROTOR_AUTH_ALLOWED_GROUP_ID']) expect(parameters).toContain(variable);
   });
 
   it('refuses shared keys on its storage and local auth on App Insights', () => {
@@ -309,6 +337,8 @@ describe('role assignments', () => {
       'Storage Table Data Contributor',
       'Monitoring Metrics Publisher',
       'Reader',
+      'Storage Blob Data Contributor',
+      'Key Vault Crypto User',
     ]) {
       expect(granted, role).toContain(role);
     }
@@ -356,6 +386,60 @@ describe('role assignments', () => {
     expect(violations).toMatch(/b: name must be guid/);
     expect(violations).toMatch(/b: scope must be the specific resource/);
     expect(violations).toMatch(/b: principalType must be 'ServicePrincipal'/);
+  });
+});
+
+describe('signed audit digests (issue 14)', () => {
+  const digests = template('infra/modules/audit-digests.bicep');
+  const account = body(digests, 'Microsoft.Storage/storageAccounts');
+  const value = (b: ReturnType<typeof body>, path: string) => evaluate(prop(b, path), digests);
+
+  it('keep the digests in their own storage account with version-level immutability and blob versioning', () => {
+    expect(value(account, 'properties.immutableStorageWithVersioning.enabled')).toBe(true);
+    expect(value(account, 'properties.allowSharedKeyAccess')).toBe(false);
+    expect(value(body(digests, 'Microsoft.Storage/storageAccounts/blobServices'), 'properties.isVersioningEnabled')).toBe(true);
+    const container = body(digests, 'Microsoft.Storage/storageAccounts/blobServices/containers');
+    expect(value(container, 'properties.immutableStorageWithVersioning.enabled')).toBe(true);
+    expect(value(container, 'name')).toBe(SETTINGS.digestContainer.default);
+    const policy = body(digests, 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies');
+    expect(render(prop(policy, 'properties.immutabilityPeriodSinceCreationInDays'))).toBe('retentionDays');
+    expect(value(policy, 'properties.allowProtectedAppendWrites')).toBe(false);
+    // The retention is a parameter of the deployment, passed through from main.bicep.
+    expect(find(main, 'param', 'digestRetentionDays')).toBeDefined();
+  });
+
+  it('sign with a non-exportable EC P-256 or RSA 3072 key that can only sign and verify', () => {
+    const key = body(digests, 'Microsoft.KeyVault/vaults/keys');
+    expect(value(key, 'properties.attributes.exportable')).toBe(false);
+    expect(value(key, 'properties.keyOps')).toEqual(['sign', 'verify']);
+    expect(render(prop(key, 'properties.kty'))).toBe("keyType == 'EC-P256' ? 'EC' : 'RSA'");
+    expect(render(prop(key, 'properties.curveName'))).toContain("'P-256'");
+    expect(render(prop(key, 'properties.keySize'))).toContain('3072');
+    expect(value(body(digests, 'Microsoft.KeyVault/vaults'), 'properties.enableRbacAuthorization')).toBe(true);
+    expect(value(body(digests, 'Microsoft.KeyVault/vaults'), 'properties.enablePurgeProtection')).toBe(true);
+  });
+
+  it('grant Rotor Key Vault Crypto User on the key only and Storage Blob Data Contributor on the container only', () => {
+    const assignments = resourcesOfType(digests, 'Microsoft.Authorization/roleAssignments');
+    const scopes = Object.fromEntries(
+      assignments.map((a) => {
+        const b = bodyOf(a.value).body;
+        const role = evaluate((prop(b, 'properties.roleDefinitionId') as { args: Parameters<typeof evaluate>[0][] }).args[1], digests) as string;
+        return [role, render(prop(b, 'scope'))];
+      }),
+    );
+    expect(scopes).toEqual({ '12338af0-0e69-4776-bea7-57ae8d297424': 'digestKey', 'ba92f5b4-2d11-453d-a403-e96b0029c9fe': 'digestContainer' });
+  });
+
+  it('name the account and key the app settings point at', () => {
+    const names = (file: BicepFile, name: string) => render(find(file, 'var', name)?.value);
+    expect(names(app, 'digestStorageUri')).toContain('stdig${resourceToken}');
+    expect(names(digests, 'digestAccountName')).toBe("'stdig${resourceToken}'");
+    expect(names(app, 'digestKeyId')).toContain('kv-rotor-${resourceToken}');
+    expect(names(app, 'digestKeyId')).toContain('/keys/rotor-audit-digest');
+    expect(names(digests, 'vaultName')).toBe("'kv-rotor-${resourceToken}'");
+    expect(names(digests, 'digestKeyName')).toBe("'rotor-audit-digest'");
+    expect(evaluate(find(main, 'param', 'digestSchedule')?.value, main)).toBe(SETTINGS.digestSchedule.default);
   });
 });
 
@@ -467,5 +551,44 @@ describe('package', () => {
       const source = readdirSync(join(root, 'src/functions')).find((f) => read(`src/functions/${f}`).includes(`'${name}'`))!;
       expect(pattern.test(`dist/src/functions/${source.replace(/\.ts$/, '.js')}`), `${pkg.main} vs ${source}`).toBe(true);
     }
+  });
+});
+
+describe('notifications and alerts', () => {
+  const alerts = template('infra/modules/alerts.bicep');
+
+  it('an Event Grid custom topic for Rotor\'s CloudEvents, local auth disabled, its endpoint in the app settings', () => {
+    const topic = body(app, 'Microsoft.EventGrid/topics');
+    expect(evaluate(prop(topic, 'properties.disableLocalAuth'), app)).toBe(true);
+    expect(evaluate(prop(topic, 'properties.inputSchema'), app)).toBe('CloudEventSchemaV1_0');
+    expect(render(prop(appSettingsOf(app).settings, SETTINGS.eventsTopicEndpoint.name))).toBe('eventsTopic.properties.endpoint');
+  });
+
+  it('Rotor\'s identity may send events to that topic only (EventGrid Data Sender on the topic)', () => {
+    const assignment = resourcesOfType(app, 'Microsoft.Authorization/roleAssignments')
+      .map((r) => bodyOf(r.value).body)
+      .find((b) => render(prop(b, 'properties.roleDefinitionId')).includes('eventGridDataSender'));
+    expect(assignment).toBeDefined();
+    expect(render(prop(assignment, 'scope'))).toBe('eventsTopic');
+    expect(checkRoleAssignments(app).roles).toContain('EventGrid Data Sender');
+  });
+
+  it('alert rules on Rotor\'s own metrics, by name, with an action group that emails the given address', async () => {
+    const { METRIC_NAMES } = await import('../../src/app/metrics.js');
+    const rules = evaluate(find(alerts, 'var', 'alerts')?.value, alerts) as Array<{ name: string; query: string; severity: number }>;
+    expect(rules.map((r) => r.name).sort()).toEqual(['audit-write-failures', 'expired-objects', 'failed-rotations', 'poison-messages', 'stale-consumers']);
+    const metricOf = (q: string) => /name == "([a-z_]+)"/.exec(q)?.[1];
+    expect(rules.map((r) => metricOf(r.query)).sort()).toEqual(
+      [METRIC_NAMES.auditWriteFailures, METRIC_NAMES.objectExpiry, METRIC_NAMES.rotations, METRIC_NAMES.poisonMessages, METRIC_NAMES.consumers].sort(),
+    );
+    expect(rules.find((r) => r.name === 'stale-consumers')!.query).toMatch(/"Stale", "UnknownCertificate", "Unreachable", "Misconfigured"/);
+    expect(rules.find((r) => r.name === 'failed-rotations')!.query).toContain('outcome) == "Failed"');
+    const rule = body(alerts, 'Microsoft.Insights/scheduledQueryRules');
+    expect(render(prop(rule, 'properties.scopes'))).toContain('appInsightsId');
+    expect(render(prop(rule, 'properties.actions.actionGroups'))).toContain('actionGroup.id');
+    const group = body(alerts, 'Microsoft.Insights/actionGroups');
+    expect(render(prop(group, 'properties.emailReceivers'))).toContain('alertEmailAddress');
+    expect(find(main, 'param', 'alertEmailAddress')).toBeDefined();
+    expect(render(prop(bodyOf(find(main, 'module', 'alerts')!.value).body, 'params.appInsightsId'))).toBe('app.outputs.appInsightsId');
   });
 });

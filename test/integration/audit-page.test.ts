@@ -4,7 +4,7 @@
  * hostile names. Skipped, saying so, only when /usr/bin/chromium is missing (CI installs it).
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -15,6 +15,7 @@ import { matchesQuery, parseAuditQuery } from '../../src/core/audit-query.js';
 import { vaultKey } from '../../src/adapters/storage/keys.js';
 import { startHttpHost, type HttpHost } from '../../src/local/http-host.js';
 import { AUDIT_HTTP_FUNCTIONS, AUDIT_PAGE_PATH } from '../../src/local/http-functions.js';
+import { auditRecord, type AuditRecord } from '../../src/core/audit.js';
 import { corpus, HOSTILE_NAMES, NOW, startAuditEnv, writeAll, type AuditEnv } from '../support/audit.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -31,7 +32,46 @@ if (!hasChromium) console.warn(`SKIPPED: the audit page browser test needs Debia
 
 let env: AuditEnv;
 let host: HttpHost;
-const records = corpus();
+/**
+ * Rows as a real estate writes them, the newest of the log: full ARM ids in consumer labels, long details, long
+ * object names, thumbprints — what made the list unreadable (a 57 px detail column, 782 px rows).
+ */
+function wideRows(): AuditRecord[] {
+  const sub = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/hpc-production-rg/providers/Microsoft.Batch/batchAccounts/hpcbatch';
+  const run = { runId: 'timer-20261120T020000Z-0a1b2c3d', trigger: 'timer' as const };
+  const base = { vault: 'hpc-wide-kv', objectType: 'certificate' as const, objectName: 'batch-node-tls-certificate-for-the-render-and-solver-pools-2026', rotationId: 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee' };
+  const versions = { previousVersion: '4a2ff0b524a730f3f31ae07f9012bdd1', version: '6b190bd9091f1817ebeb7a474d26203d' };
+  const thumbs = { previousThumbprint: '9526725DD5C4F73B8717D59B8A76B7B7B4C9615F', thumbprint: '7C1F2796A1B2C3D4E5F60718293A4B5C6D7E8F90' };
+  const long =
+    'the KeyVaultForWindows extension observes version 4a2ff0b524a730f3f31ae07f9012bdd1 explicitly, so nodes keep the old certificate; ' +
+    'recreate the pool (extension settings cannot be changed on an existing pool) observing the versionless URL ' +
+    'https://hpc-batch-kv.vault.azure.net/secrets/batch-node-tls-certificate-for-the-render-and-solver-pools-2026 — '.repeat(3);
+  const at = (m: number) => new Date(Date.UTC(2026, 10, 20, 2, m, 0));
+  const rows: AuditRecord[] = [
+    auditRecord(run, at(0), { ...base, action: 'Detected', outcome: 'Info', reason: 'LifetimeElapsed', detail: '82.2 % of its 365 days lifetime has elapsed (rotate at 80 %); expires 2027-02-07' }),
+    auditRecord(run, at(1), { ...base, ...versions, ...thumbs, action: 'VersionCreated', outcome: 'Succeeded', reason: 'LifetimeElapsed', detail: `new version ${versions.version} valid until 2027-12-04; previous version left enabled` }),
+    auditRecord(run, at(2), { ...base, ...versions, action: 'RotationFailed', outcome: 'Failed', reason: 'VerificationDeadline', detail: `consumers did not converge by the deadline: ${long}` }),
+  ];
+  for (const [i, pool] of ['render-linux', 'solver-windows-pinned', 'legacy-postproc', 'preprocessing-linux-lowpriority-spot'].entries()) {
+    const stale = i > 0;
+    rows.push(
+      auditRecord(run, at(3 + i), {
+        ...base,
+        ...versions,
+        action: stale ? 'ConsumerStale' : 'ConsumerVerified',
+        outcome: stale ? 'Failed' : 'Succeeded',
+        reason: stale ? 'PinnedToOldVersion' : 'VersionlessUrlPolled',
+        consumer: `Batch pool hpcbatch/${pool} (${sub}/pools/${pool})`,
+        expected: versions.version,
+        observed: stale ? versions.previousVersion : versions.version,
+        detail: stale ? long : 'observes the versionless secret URL; nodes picked up the new version',
+      }),
+    );
+  }
+  return rows;
+}
+
+const records = [...corpus(), ...wideRows()];
 const expectedCount = (qs: string): number => {
   const q = parseAuditQuery(new URLSearchParams(qs), NOW);
   return records.filter((r) => matchesQuery(r, q, vaultKey)).length;
@@ -191,6 +231,82 @@ describe.skipIf(!hasChromium)('audit page in headless Chromium', () => {
     expect(await page.locator('tr.consumer.verified').count()).toBe(api.rotations.flatMap((r) => r.consumers).filter((c) => c.state === 'Verified').length);
     await page.locator('#back').click();
     await expect.poll(() => page.locator('#list').getAttribute('class')).toBe('');
+  });
+
+  describe('layout at 1280 and 1920 px (screenshots in test-results/)', () => {
+    interface Dom {
+      document: {
+        documentElement: { scrollWidth: number; clientWidth: number };
+        querySelectorAll(s: string): ArrayLike<{ getBoundingClientRect(): { height: number; width: number; top: number } }>;
+        querySelector(s: string): { getBoundingClientRect(): { height: number; width: number; top: number } } | null;
+      };
+      scrollTo(x: number, y: number): void;
+      getComputedStyle(e: unknown): { backgroundColor: string; position: string };
+    }
+    const shots = join(import.meta.dirname, '../../test-results');
+    const measure = () =>
+      page.evaluate(() => {
+        const w = globalThis as unknown as Dom;
+        const rowsOf = (sel: string) => Array.from(w.document.querySelectorAll(sel));
+        return {
+          overflow: w.document.documentElement.scrollWidth - w.document.documentElement.clientWidth,
+          maxRow: Math.max(0, ...rowsOf('#rows-body tr.row, #attention-body tr.row').map((r) => r.getBoundingClientRect().height)),
+          detailWidth: w.document.querySelector('#rows th:last-child')?.getBoundingClientRect().width ?? 0,
+        };
+      });
+
+    for (const width of [1280, 1920]) {
+      it(`the list at ${width} px: no horizontal scrolling, bounded rows, wide detail, short consumer names, thumbprints`, async () => {
+        await mkdir(shots, { recursive: true });
+        await page.setViewportSize({ width, height: 1000 });
+        await page.goto(`${host.url}${AUDIT_PAGE_PATH}#/`);
+        await expect.poll(() => rows().count(), { timeout: 60_000 }).toBe(100);
+        await page.screenshot({ path: join(shots, `audit-page-list-${width}.png`) });
+        const m = await measure();
+        expect(m.overflow).toBeLessThanOrEqual(0);
+        expect(m.maxRow).toBeLessThanOrEqual(110);
+        expect(m.detailWidth).toBeGreaterThanOrEqual(width === 1280 ? 300 : 900);
+        // Short consumer names; the full label with its ARM id on hover.
+        const consumer = page.locator('#rows-body td.c-consumer', { hasText: 'solver-windows-pinned' });
+        expect(await consumer.textContent()).toBe('Batch poolhpcbatch/solver-windows-pinned');
+        expect(await consumer.getAttribute('title')).toContain('/pools/solver-windows-pinned');
+        expect(await page.locator('#rows-body .c-thumbprint', { hasText: '9526725D → 7C1F2796' }).count()).toBe(1);
+        // One colour scheme: stale amber, failed red.
+        const bg = (sel: string) => page.locator(sel).first().evaluate((e) => (globalThis as unknown as Dom).getComputedStyle(e).backgroundColor);
+        expect(await bg('#rows-body tr.row.stale td')).toBe('rgb(255, 244, 214)');
+        expect(await bg('#rows-body tr.row.failed td')).toBe('rgb(253, 236, 234)');
+        // The detail expands on click; the header stays on screen while scrolling.
+        const failedRow = page.locator('#rows-body tr.row.failed', { hasText: 'VerificationDeadline' });
+        const before = (await failedRow.boundingBox())!.height;
+        await failedRow.locator('td.c-detail').click();
+        expect((await failedRow.boundingBox())!.height).toBeGreaterThan(before);
+        await page.evaluate(() => (globalThis as unknown as Dom).scrollTo(0, 3000));
+        const header = await page.locator('#rows thead th').first().boundingBox();
+        expect(header!.y).toBeGreaterThanOrEqual(-1);
+        expect(header!.y).toBeLessThan(5);
+        await page.screenshot({ path: join(shots, `audit-page-list-${width}-scrolled.png`) });
+      });
+
+      it(`Needs attention at ${width} px: open problems by kind, newest first, no horizontal scrolling`, async () => {
+        await page.setViewportSize({ width, height: 1000 });
+        await page.goto(`${host.url}${AUDIT_PAGE_PATH}#/attention`);
+        await expect.poll(() => page.locator('#attention-status').textContent(), { timeout: 60_000 }).toMatch(/open problem|Nothing/);
+        await page.screenshot({ path: join(shots, `audit-page-attention-${width}.png`), fullPage: true });
+        const kinds = await page.locator('#attention-body td.c-kind').allTextContents();
+        expect(kinds).toContain('Failed');
+        expect(kinds).toContain('Stale');
+        expect(kinds).toContain('ManualActionRequired');
+        // Each stale pool once (its newest row), the verified pool not at all.
+        const pools = await page.locator('#attention-body td.c-consumer .name').allTextContents();
+        expect(pools.filter((p) => p.includes('hpcbatch/')).sort()).toEqual(['hpcbatch/legacy-postproc', 'hpcbatch/preprocessing-linux-lowpriority-spot', 'hpcbatch/solver-windows-pinned']);
+        const m = await measure();
+        expect(m.overflow).toBeLessThanOrEqual(0);
+        expect(m.maxRow).toBeLessThanOrEqual(110);
+        expect(await page.locator('#tab-attention').getAttribute('class')).toBe('current');
+        await page.goto(`${host.url}${AUDIT_PAGE_PATH}?code=local-key#/`);
+        await expect.poll(() => rows().count(), { timeout: 60_000 }).toBe(100);
+      });
+    }
   });
 
   it('shows hostile names as text: no markup, no script runs', async () => {

@@ -214,15 +214,27 @@ describe('node TLS listeners', () => {
     expect((await probe('CN003')).thumbprint).toBe(oldCert.thumbprint);
   });
 
-  it('stall so the client handshake times out, refuse when closed, and come back on the same port', async () => {
+  it('stall so the client handshake times out, turn connections away when closed, and come back on the same port', async () => {
     const { port } = hpc.nodeAddress(CLUSTER, 'LN001');
     await hpc.setNodeReachability(CLUSTER, 'LN001', 'stall');
     await expect(probe('LN001', 250)).rejects.toMatchObject({ code: 'ETIMEDOUT' });
     await hpc.setNodeReachability(CLUSTER, 'LN001', 'closed');
-    await expect(probe('LN001', 1000)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(probe('LN001', 1000)).rejects.toMatchObject({ code: 'ECONNRESET' });
     await hpc.setNodeReachability(CLUSTER, 'LN001', 'tls');
     expect(hpc.nodeAddress(CLUSTER, 'LN001').port).toBe(port);
     expect((await probe('LN001')).thumbprint).toBe(oldCert.thumbprint);
+  });
+
+  it('keep a closed node\'s port: a node added later never takes it over, so probes of the closed node never reach another', async () => {
+    const { port } = hpc.nodeAddress(CLUSTER, 'CN002');
+    await hpc.setNodeReachability(CLUSTER, 'CN002', 'closed');
+    const certificate = { certPem: newCert.certPem, keyPem: newCert.keyPem };
+    for (let i = 0; i < 20; i++) await hpc.addNode(CLUSTER, { name: `LATE${i}`, certificate });
+    const late = Array.from({ length: 20 }, (_, i) => hpc.nodeAddress(CLUSTER, `LATE${i}`).port);
+    expect(late).not.toContain(port);
+    await expect(probe('CN002', 1000)).rejects.toMatchObject({ code: 'ECONNRESET' });
+    await hpc.setNodeReachability(CLUSTER, 'CN002', 'tls');
+    expect((await probe('CN002')).thumbprint).toBe(oldCert.thumbprint);
   });
 
   it('present a certificate from the stack CA when the seed chose none', async () => {

@@ -62,7 +62,7 @@ async function killWorker(type: 'certificate' | 'key' | 'secret', name: string, 
   void runWorkItem(objectItem(type, name), dying(base, when, () => (died = true)), delivery, quietLogger);
   for (let i = 0; i < 400 && !died; i++) await new Promise((r) => setTimeout(r, 25));
   expect(died).toBe(true);
-  return (await base.states.get(VAULT, type, name))!.value.rotationId;
+  return (await base.states.get(VAULT, type, name))!.value.rotationId ?? '';
 }
 
 /** A new process after the lease has expired: the nightly scan resumes the rotation. */

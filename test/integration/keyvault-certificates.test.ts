@@ -10,7 +10,7 @@ import forge from 'node-forge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyVaultClients } from '../../src/adapters/azure-clients.js';
 import type { LocalStack } from '../../src/local/stack.js';
-import { clientsFor, startKeyVaultStack, testClock } from './helpers/keyvault.js';
+import { clientsFor, rawRequest, startKeyVaultStack, testClock } from './helpers/keyvault.js';
 
 const clock = testClock('2026-03-01T12:00:00Z');
 let stack: LocalStack;
@@ -71,7 +71,8 @@ describe('create', () => {
     const cer = Buffer.from(certificate.cer as Uint8Array);
     expect(Buffer.from(certificate.properties.x509Thumbprint as Uint8Array)).toEqual(createHash('sha1').update(cer).digest());
     expect(certificate.properties.tags).toEqual({ owner: 'hpc' });
-    expect(certificate.properties.notBefore).toEqual(clock.now());
+    // Key Vault backdates notBefore by 10 minutes.
+    expect(certificate.properties.notBefore).toEqual(new Date(clock.now().getTime() - 10 * 60_000));
     expect(certificate.properties.expiresOn).toEqual(new Date('2026-09-01T12:00:00Z'));
 
     const parsed = new x509.X509Certificate(cer);
@@ -170,8 +171,21 @@ describe('create', () => {
     const pending = await operationOf('hpc-head');
     expect(pending).toMatchObject({ status: 'inProgress', issuerName: 'Unknown' });
     expect(pending?.csr?.length).toBeGreaterThan(100);
-    await (await kv.certificates.getCertificateOperation('hpc-head', poll)).cancelOperation();
-    expect((await operationOf('hpc-head'))?.status).toBe('cancelled');
+    // A cancellation is only a request: the operation stays inProgress with cancellation_requested, and the issuer
+    // (here: after pendingDelayMs) then cancels it.
+    const cancel = await rawRequest(stack, 'PATCH', 'certificates/hpc-head/pending?api-version=2025-07-01', {
+      token: stack.token,
+      body: { cancellation_requested: true },
+    });
+    expect(cancel.json()).toMatchObject({ status: 'inProgress', cancellation_requested: true });
+    const statusNow = async (): Promise<unknown> =>
+      (await rawRequest(stack, 'GET', 'certificates/hpc-head/pending?api-version=2025-07-01', { token: stack.token })).json()['status'];
+    let status = await statusNow();
+    for (let i = 0; i < 100 && status !== 'cancelled'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      status = await statusNow();
+    }
+    expect(status).toBe('cancelled');
   });
 });
 

@@ -91,7 +91,7 @@ describe('events', () => {
     expect(events[2]?.data).toMatchObject({
       Id: certificate.properties.id,
       ObjectType: 'Certificate',
-      NBF: Date.parse('2026-06-01T00:00:00Z') / 1000,
+      NBF: Date.parse('2026-06-01T00:00:00Z') / 1000 - 600,
       EXP: Date.parse('2027-06-01T00:00:00Z') / 1000,
     });
   });
@@ -206,7 +206,9 @@ describe('seeding, persistence and stop', () => {
     expect(cert.policy?.subjectAlternativeNames?.dnsNames).toEqual(['batch.example']);
     const versions = [];
     for await (const v of kv.certificates.listPropertiesOfCertificateVersions('batch-cert')) versions.push(v);
-    expect(versions.map((v) => v.expiresOn?.toISOString())).toEqual(['2024-01-26T00:00:00.000Z', '2025-01-25T00:00:00.000Z', '2026-01-25T00:00:00.000Z']);
+    // Key Vault lists versions by version id, not by creation.
+    expect(versions.map((v) => v.expiresOn?.toISOString()).sort()).toEqual(['2024-01-26T00:00:00.000Z', '2025-01-25T00:00:00.000Z', '2026-01-25T00:00:00.000Z']);
+    expect(versions.map((v) => v.version)).toEqual(versions.map((v) => v.version).sort());
 
     const pendingCa = await kv.certificates.getCertificate('pending-ca');
     expect(pendingCa.policy?.issuerName).toBe('Unknown');

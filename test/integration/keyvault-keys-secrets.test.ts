@@ -159,7 +159,7 @@ describe('secrets', () => {
     const body = raw.json<{ value: Record<string, unknown>[]; nextLink: string }>();
     expect(body.value).toHaveLength(5);
     for (const item of body.value) expect(Object.keys(item)).not.toContain('value');
-    expect(body.nextLink).toMatch(new RegExp(`^${stack.keyVault.vaultUrl('rotor-local')}/secrets\\?.*%24skiptoken=`));
+    expect(body.nextLink).toMatch(new RegExp(`^${stack.keyVault.vaultUrl('rotor-local')}/secrets\\?.*\\$skiptoken=`));
     expect(body.nextLink).toContain('maxresults=5');
   });
 

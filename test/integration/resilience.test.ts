@@ -184,7 +184,8 @@ describe('throttling', () => {
   it("honours Key Vault's 429 Retry-After and completes the wave without a failed rotation", async () => {
     for (const i of [1, 2, 3, 4]) await createDueObject('key', `wave-${i}`);
     t.stack.keyVault.resetCounters();
-    t.stack.keyVault.setFaults('hpc-kv', { limits: { rsa2048Create: 2 } });
+    // The Retry-After path (the emulator's default is a real Key Vault's 429, without it: see throttling.test.ts).
+    t.stack.keyVault.setFaults('hpc-kv', { limits: { rsa2048Create: 2 }, sendRetryAfter: true });
     try {
       // Rotor's own pacing is set above the vault's budget, so the vault must push back.
       const services = await t.services({ ...config(), limits: { rsa2048CreatesPer10s: 100 } });
@@ -203,7 +204,7 @@ describe('throttling', () => {
       expect(rows.filter((r) => r.action === 'RotationCompleted' && r.objectName.startsWith('wave-')).map((r) => r.objectName).sort()).toEqual(['wave-1', 'wave-2', 'wave-3', 'wave-4']);
       expect(services.pacer(services.config.vaults[0]!).throttledResponses).toBeGreaterThan(0);
     } finally {
-      t.stack.keyVault.setFaults('hpc-kv', { limits: {} });
+      t.stack.keyVault.setFaults('hpc-kv', { limits: {}, sendRetryAfter: false });
     }
   }, 60_000);
 });

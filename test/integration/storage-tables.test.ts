@@ -12,10 +12,11 @@ import { TABLES } from '../../src/adapters/storage/clients.js';
 import { TableConsumerStore } from '../../src/adapters/storage/consumer-table.js';
 import { stateRowKey, vaultKey } from '../../src/adapters/storage/keys.js';
 import { TableStateStore } from '../../src/adapters/storage/state-table.js';
+import { TableVaultWorkStore } from '../../src/adapters/storage/vault-work-table.js';
 import { TableLimitError } from '../../src/adapters/storage/table-limits.js';
 import { auditRecord } from '../../src/core/audit.js';
 import type { ConsumerRecord } from '../../src/core/ports.js';
-import { emptyState } from '../../src/core/state.js';
+import { emptyState, type VerifyingState } from '../../src/core/state.js';
 import { startAzurite, type Azurite } from '../../src/local/azurite.js';
 
 const NOW = new Date('2026-11-24T02:00:00.000Z');
@@ -92,10 +93,27 @@ describe('consumer rows (RotorConsumers)', () => {
 describe('rotation state (RotorState)', () => {
   it('keeps the verification summary as columns and reads rows written with the previous JSON document', async () => {
     const states = new TableStateStore(client(TABLES.state));
-    const base = emptyState('hpc-kv', 'certificate', 'c1', NOW);
-    const state = { ...base, status: 'Verifying' as const, rotationId: 'rot-s', verification: { startedAt: NOW, checks: 3, counts: { verified: 1900, stale: 50, unreachable: 40, pending: 0, misconfigured: 10, skipped: 0 } } };
+    const state: VerifyingState = {
+      vault: 'hpc-kv',
+      objectType: 'certificate',
+      objectName: 'c1',
+      status: 'Verifying',
+      rotationId: 'rot-s',
+      runId: 'run-1',
+      trigger: 'timer',
+      reason: 'NearExpiry',
+      fromVersion: 'v1',
+      attempts: 1,
+      startedAt: NOW,
+      toVersion: 'v2',
+      toThumbprint: 'AB12',
+      verification: { startedAt: NOW, checks: 3, counts: { verified: 1900, stale: 50, unreachable: 40, pending: 0, misconfigured: 10, skipped: 0 } },
+      nextCheckAt: NOW,
+      verifyDeadline: NOW,
+      updatedAt: NOW,
+    };
     await states.put(state, undefined);
-    expect((await states.get('hpc-kv', 'certificate', 'c1'))?.value.verification).toEqual(state.verification);
+    expect((await states.get('hpc-kv', 'certificate', 'c1'))?.value).toEqual(state);
 
     const raw = client(TABLES.state);
     const legacy = {
@@ -107,6 +125,11 @@ describe('rotation state (RotorState)', () => {
     await raw.createEntity({ partitionKey: vaultKey('hpc-kv'), rowKey: stateRowKey('certificate', 'old'), ...emptyStateColumns('old'), status: 'Verifying', verification: JSON.stringify(legacy) });
     const read = (await states.get('hpc-kv', 'certificate', 'old'))!;
     expect(read.value.verification).toEqual({ startedAt: NOW, checks: 2, counts: { verified: 1, stale: 1, unreachable: 0, pending: 0, misconfigured: 1, skipped: 1 } });
+    // "" meant absent; fields the status does not have are gone.
+    expect(read.value).toMatchObject({ status: 'Verifying', rotationId: 'rot-old', fromVersion: 'v1', toVersion: 'v2', attempts: 1 });
+    expect(read.value.fromThumbprint).toBeUndefined();
+    expect(read.value.reportedFinding).toBeUndefined();
+    expect('lastError' in read.value).toBe(false);
     // Written back, the row has the new columns and no JSON document.
     await states.put({ ...read.value, updatedAt: NOW }, read.etag);
     const stored = await raw.getEntity(vaultKey('hpc-kv'), stateRowKey('certificate', 'old'));
@@ -115,9 +138,33 @@ describe('rotation state (RotorState)', () => {
   });
 });
 
+/** A row as the previous format wrote it: every field, "" for absent. */
 function emptyStateColumns(name: string): Record<string, unknown> {
-  const { verification: _v, ...rest } = emptyState('hpc-kv', 'certificate', name, NOW);
-  return Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  return {
+    vault: 'hpc-kv',
+    objectType: 'certificate',
+    objectName: name,
+    status: 'Idle',
+    rotationId: 'rot-old',
+    runId: 'run-old',
+    trigger: 'timer',
+    reason: 'NearExpiry',
+    fromVersion: 'v1',
+    fromThumbprint: '',
+    fromExpiresOn: '',
+    toVersion: 'v2',
+    toThumbprint: '',
+    toSecretId: '',
+    toExpiresOn: '',
+    attempts: 1,
+    lastError: '',
+    startedAt: NOW,
+    updatedAt: NOW,
+    nextCheckAt: NOW,
+    verifyDeadline: NOW,
+    reportedFinding: '',
+    observedVersion: '',
+  };
 }
 
 describe('the guard at the storage boundary, for every table Rotor writes', () => {
@@ -159,5 +206,12 @@ describe('the guard at the storage boundary, for every table Rotor writes', () =
     await expect(store.write('rot-big', rows)).rejects.toThrow('RotorConsumers: detail: is 32769 characters');
     expect(requests[TABLES.consumers] ?? 0).toBe(before);
     expect(await store.list('rot-big')).toEqual([]);
+  });
+
+  it('RotorVaultWork: an oversize field of a pending entry is refused before any request', async () => {
+    const work = new TableVaultWorkStore(client(TABLES.vaultWork));
+    const before = requests[TABLES.vaultWork] ?? 0;
+    await expect(work.addScan('hpc-kv', { runId: oversize, trigger: 'timer' })).rejects.toThrow('RotorVaultWork: runId: is 32769 characters');
+    expect(requests[TABLES.vaultWork] ?? 0).toBe(before);
   });
 });

@@ -52,12 +52,12 @@ async function services(extra: Record<string, unknown> = {}): Promise<AppService
 const rotate = async (s: AppServices, type: 'certificate' | 'key', name: string) =>
   runWorkItem({ kind: 'object', vault: 'hpc-kv', objectType: type, objectName: name, runId: `r-${name}-${offset}`, trigger: 'manual' }, s, delivery, quietLogger);
 
-const verifyItem = (name: string, rotationId: string, objectType: 'certificate' | 'key' = 'certificate') =>
-  ({ kind: 'verify', vault: 'hpc-kv', objectType, objectName: name, rotationId, runId: `r-verify-${offset}`, trigger: 'timer' }) as const;
+const verifyItem = (name: string, rotationId: string | undefined, objectType: 'certificate' | 'key' = 'certificate') =>
+  ({ kind: 'verify', vault: 'hpc-kv', objectType, objectName: name, rotationId: rotationId ?? '', runId: `r-verify-${offset}`, trigger: 'timer' }) as const;
 
 const consumers = async (s: AppServices, type: 'certificate' | 'key', name: string) => {
   const state = (await s.states.get('hpc-kv', type, name))!.value;
-  const rows = await s.consumerResults!.list(state.rotationId);
+  const rows = await s.consumerResults!.list(state.rotationId!);
   return { state, rows, byLabel: Object.fromEntries(rows.map((c) => [c.label, `${c.status}:${c.reason}`])) };
 };
 
@@ -214,13 +214,13 @@ describe('verifying consumers after a rotation', () => {
     offset += HOUR;
     const s = await services({ verification: { deadlineHours: 24, recheckMinutes: 30, disablePreviousVersion: true } });
     const before = (await s.states.get('hpc-kv', 'certificate', 'cluster-cert'))!.value;
-    const previous = await t.clients('hpc-kv').certificates.getCertificateVersion('cluster-cert', before.fromVersion);
+    const previous = await t.clients('hpc-kv').certificates.getCertificateVersion('cluster-cert', before.fromVersion!);
     expect(previous.properties.enabled).toBe(true);
     await runWorkItem(verifyItem('cluster-cert', before.rotationId), s, delivery, quietLogger);
     const after = await consumers(s, 'certificate', 'cluster-cert');
     expect(after.state.status).toBe('Completed');
     expect(Object.values(after.byLabel).filter((v) => v.startsWith('Verified'))).toHaveLength(5);
-    expect((await t.clients('hpc-kv').certificates.getCertificateVersion('cluster-cert', before.fromVersion)).properties.enabled).toBe(false);
+    expect((await t.clients('hpc-kv').certificates.getCertificateVersion('cluster-cert', before.fromVersion!)).properties.enabled).toBe(false);
     const rows = (await t.auditRows()).filter((r) => r.objectName === 'cluster-cert');
     expect(rows.map((r) => r.action)).toEqual(expect.arrayContaining(['RotationCompleted', 'PreviousVersionDisabled']));
     expect(rows.find((r) => r.action === 'RotationCompleted')?.detail).toContain('5 of 5 consumers verified');
@@ -235,7 +235,7 @@ describe('verifying consumers after a rotation', () => {
     const failed = (await t.auditRows()).filter((r) => r.objectName === 'pool-cert' && r.action === 'RotationFailed');
     expect(failed).toHaveLength(1);
     expect(failed[0]?.detail).toMatch(/did not converge.*acct\/legacy: Stale.*acct\/pinned: Stale.*acct\/wrong-identity: Misconfigured/);
-    expect((await t.clients('hpc-kv').certificates.getCertificateVersion('pool-cert', state.fromVersion)).properties.enabled).toBe(true);
+    expect((await t.clients('hpc-kv').certificates.getCertificateVersion('pool-cert', state.fromVersion!)).properties.enabled).toBe(true);
   });
 
   it('checks HPC Cache key versions, automatic rotation, WaitingForKey and the vault prerequisites', async () => {

@@ -15,6 +15,9 @@ export const KNOWN_ROLES: Readonly<Record<string, string>> = {
   '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor',
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
   'acdd72a7-3385-48ef-bd42-f606fba81ae7': 'Reader',
+  'ba92f5b4-2d11-453d-a403-e96b0029c9fe': 'Storage Blob Data Contributor',
+  '12338af0-0e69-4776-bea7-57ae8d297424': 'Key Vault Crypto User',
+  'd5a91429-5739-47e2-a06b-3470a27159e7': 'EventGrid Data Sender',
 };
 
 /** Roles Rotor must never hold: broad management or access-granting rights. */

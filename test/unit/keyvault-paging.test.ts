@@ -56,12 +56,17 @@ describe('pages', () => {
     expect(page.nextMarker).toBe('n08');
   });
 
-  it('pages versions by position', () => {
-    const versions = Array.from({ length: 30 }, (_, i) => i);
-    const first = versionPage(versions, { maxResults: 25, marker: undefined }, (v) => v);
-    expect(first).toEqual({ items: versions.slice(0, 25), nextMarker: '25' });
-    expect(versionPage(versions, { maxResults: 25, marker: '25' }, (v) => v)).toEqual({ items: versions.slice(25), nextMarker: undefined });
-    expect(() => versionPage(versions, { maxResults: 25, marker: 'n24' }, (v) => v)).toThrow(KeyVaultError);
+  it('pages versions in version-id order (as Key Vault does), continuing after the last id returned', () => {
+    const ids = Array.from({ length: 30 }, (_, i) => ({ version: (i * 7919 % 30).toString(16).padStart(32, '0') }));
+    const sorted = [...ids].sort((a, b) => a.version.localeCompare(b.version));
+    const first = versionPage(ids, { maxResults: 25, marker: undefined }, (v) => v.version);
+    expect(first).toEqual({ items: sorted.slice(0, 25).map((v) => v.version), nextMarker: sorted[24]?.version });
+    const grown = [...ids, { version: 'f'.repeat(32) }];
+    expect(versionPage(grown, { maxResults: 25, marker: first.nextMarker }, (v) => v.version)).toEqual({
+      items: [...sorted.slice(25).map((v) => v.version), 'f'.repeat(32)],
+      nextMarker: undefined,
+    });
+    expect(() => versionPage(ids, { maxResults: 25, marker: 'n24' }, (v) => v)).toThrow(KeyVaultError);
   });
 
   it('finds the position after a marker by binary search', () => {
@@ -78,5 +83,6 @@ describe('pages', () => {
     expect(url.searchParams.get('api-version')).toBe('2025-07-01');
     expect(url.searchParams.get('maxresults')).toBe('5');
     expect(decodeSkipToken(url.searchParams.get('$skiptoken') ?? '')).toBe('5');
+    expect(link).toContain('&$skiptoken=');
   });
 });

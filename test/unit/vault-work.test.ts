@@ -151,6 +151,18 @@ describe('one owner per vault', () => {
     expect(sixth - Math.min(...firstWave)).toBeGreaterThanOrEqual(10_000);
   });
 
+  it('hands a rate lowered after 429s over with the lease too', () => {
+    const h = harness();
+    const before = new VaultPacer(h.config.limits, h.clock, h.clock.sleep);
+    before.throttled(1_000, ['rsa2048Create']);
+    const lowered = before.currentLimit('rsa2048Create');
+    expect(lowered).toBeLessThan(h.config.limits.rsa2048CreatesPer10s);
+    const after = new VaultPacer(h.config.limits, h.clock, h.clock.sleep);
+    after.restore(JSON.parse(JSON.stringify(before.snapshot())) as ReturnType<VaultPacer['snapshot']>);
+    expect(after.currentLimit('rsa2048Create')).toBe(lowered);
+    expect(after.currentLimit('secretWrite')).toBe(h.config.limits.secretWritesPer10s);
+  });
+
   it('continues in a new work item when the time budget is spent, with every object rotated exactly once in the end', async () => {
     const h = harness(baseConfig({ rotation: { concurrencyPerVault: 8, workItemMinutes: 0.25, pollIntervalSeconds: 1, certificateTimeoutMinutes: 1 } }));
     const store = new MemoryVaultWorkStore();

@@ -62,7 +62,7 @@ describe('consumer verification and convergence', () => {
     const state = h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')!;
     expect(state.status).toBe('Verifying');
     expect(state.verification).toMatchObject({ checks: 1, counts: { verified: 0, stale: 2, skipped: 1, unreachable: 0, pending: 0, misconfigured: 0 } });
-    expect((await rows.list(state.rotationId)).map((c) => [c.label, c.status])).toEqual([
+    expect((await rows.list(state.rotationId!)).map((c) => [c.label, c.status])).toEqual([
       ['HPC Pack node cluster1/cn01', 'Stale'],
       ['HPC Pack node cluster1/cn02', 'Stale'],
       ['HPC Pack node cluster1/cn03', 'Skipped'],
@@ -176,7 +176,7 @@ describe('consumer verification and convergence', () => {
     expect(changed.map((r) => r.action)).toEqual(Array(10).fill('ConsumerVerified'));
     expect(changed[0]!.detail).toContain('(was Stale since');
     expect(h.states.value('hpc-kv', 'certificate', 'hpc-node-comm')!.verification).toMatchObject({ checks: 3, counts: { verified: 10, stale: 240 } });
-    const cn0 = (await rows.list(state.rotationId)).find((r) => r.id === 'hpcpack://cluster1/cn0')!;
+    const cn0 = (await rows.list(state.rotationId!)).find((r) => r.id === 'hpcpack://cluster1/cn0')!;
     expect(cn0).toMatchObject({ status: 'Verified', checks: 3, rotationId: state.rotationId });
     expect(cn0.firstCheckedAt.getTime()).toBeLessThan(cn0.statusSince.getTime());
     expect(cn0.verifiedAt).toEqual(cn0.statusSince);

@@ -17,3 +17,14 @@ describe('work items', () => {
     expect(parseWorkItem({ kind: 'explode' })).toMatchObject({ ok: false, message: expect.stringMatching(/^kind: /) });
   });
 });
+
+describe('work items where they are enqueued', () => {
+  it('the same schema as the worker, and no item the queue would refuse', async () => {
+    const { checkWorkItem, WorkItemError } = await import('../../src/core/work.js');
+    const item = { kind: 'object', vault: 'kv1', runId: 'r', trigger: 'eventgrid', objectType: 'key', objectName: 'k' } as const;
+    expect(checkWorkItem(item)).toEqual(item);
+    expect(() => checkWorkItem({ ...item, eventId: 'e'.repeat(201) })).toThrow(WorkItemError);
+    expect(() => checkWorkItem({ ...item, eventId: 'a\u0000b' })).toThrow(/control characters/);
+    expect(() => checkWorkItem({ ...item, runId: 'a\uD800' })).toThrow(/lone surrogates/);
+  });
+});

@@ -9,6 +9,9 @@ import { KeyVaultManagementClient } from '@azure/arm-keyvault';
 import type { AzureEnvironment } from '../azure-clients.js';
 import { commonClientOptions } from '../azure-clients.js';
 import type { BatchPoolModel, HpcCacheModel, KeyVaultExtensionModel, VaultProtection } from '../../core/consumers.js';
+import pLimit from 'p-limit';
+import { DEFAULT_CONSUMER_CONCURRENCY } from '../../core/config.js';
+import type { Limit } from '../../core/ports.js';
 import { call, toGatewayError } from '../errors.js';
 
 export interface ArmTarget {
@@ -78,11 +81,23 @@ export function toHpcCache(cache: Cache): HpcCacheModel {
   };
 }
 
+/** Settles every promise (so none rejects unobserved) and returns them in order; the first failure is rethrown. */
+async function* inOrder<T>(promises: ReadonlyArray<Promise<T[]>>): AsyncIterable<T> {
+  const settled = promises.map((p) => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error })));
+  for (const p of settled) {
+    const r = await p;
+    if (!r.ok) throw r.error;
+    yield* r.value;
+  }
+}
+
 export class BatchPools {
   private readonly clients = new Map<string, BatchManagementClient>();
   constructor(
     private readonly target: ArmTarget,
     private readonly accounts: ReadonlyArray<{ accountId: string } | { subscriptionId: string }>,
+    /** Bounds the ARM reads in flight (shared with the other consumer checks of the instance). */
+    private readonly limit: Limit = pLimit(DEFAULT_CONSUMER_CONCURRENCY),
   ) {}
 
   private client(subscriptionId: string): BatchManagementClient {
@@ -91,28 +106,47 @@ export class BatchPools {
     return c;
   }
 
-  async *pools(): AsyncIterable<BatchPoolModel> {
-    for (const entry of this.accounts) {
-      const targets: Array<{ subscriptionId: string; resourceGroup: string; name: string }> = [];
+  /** The accounts to read: configured ids, and every account of the configured subscriptions (read concurrently). */
+  private async targets(): Promise<Array<{ subscriptionId: string; resourceGroup: string; name: string }>> {
+    const lists = this.accounts.map(async (entry) => {
       if ('accountId' in entry) {
         const parsed = parseResourceId(entry.accountId);
-        if (parsed) targets.push(parsed);
-      } else {
-        const accounts = this.client(entry.subscriptionId).batchAccountOperations.list();
-        for await (const a of accounts) {
-          const parsed = a.id ? parseResourceId(a.id) : undefined;
-          if (parsed) targets.push(parsed);
-        }
+        return parsed ? [parsed] : [];
       }
-      for (const account of targets) {
-        const pager = this.client(account.subscriptionId).poolOperations.listByBatchAccount(account.resourceGroup, account.name);
+      return this.limit(async () => {
+        const out: Array<{ subscriptionId: string; resourceGroup: string; name: string }> = [];
         try {
-          for await (const pool of pager) yield toBatchPool(pool, account.name);
+          for await (const a of this.client(entry.subscriptionId).batchAccountOperations.list()) {
+            const parsed = a.id ? parseResourceId(a.id) : undefined;
+            if (parsed) out.push(parsed);
+          }
+        } catch (err) {
+          throw toGatewayError(err, `list Batch accounts of subscription ${entry.subscriptionId}`);
+        }
+        return out;
+      });
+    });
+    const out: Array<{ subscriptionId: string; resourceGroup: string; name: string }> = [];
+    for await (const t of inOrder(lists)) out.push(t);
+    return out;
+  }
+
+  /** Pools of every account; the accounts are read concurrently (within the limit), pools yielded in account order. */
+  async *pools(): AsyncIterable<BatchPoolModel> {
+    const lists = (await this.targets()).map((account) =>
+      this.limit(async () => {
+        const out: BatchPoolModel[] = [];
+        try {
+          for await (const pool of this.client(account.subscriptionId).poolOperations.listByBatchAccount(account.resourceGroup, account.name)) {
+            out.push(toBatchPool(pool, account.name));
+          }
         } catch (err) {
           throw toGatewayError(err, `list pools of Batch account ${account.name}`);
         }
-      }
-    }
+        return out;
+      }),
+    );
+    yield* inOrder(lists);
   }
 }
 
@@ -120,15 +154,21 @@ export class HpcCaches {
   constructor(
     private readonly target: ArmTarget,
     private readonly cacheIds: readonly string[],
+    /** Bounds the ARM reads in flight (shared with the other consumer checks of the instance). */
+    private readonly limit: Limit = pLimit(DEFAULT_CONSUMER_CONCURRENCY),
   ) {}
 
+  /** The configured caches, read concurrently (within the limit) and yielded in configuration order. */
   async *caches(): AsyncIterable<HpcCacheModel> {
-    for (const id of this.cacheIds) {
+    const reads = this.cacheIds.map((id) => {
       const parsed = parseResourceId(id);
-      if (!parsed) continue;
-      const client = new StorageCacheManagementClient(this.target.environment.credential, parsed.subscriptionId, armOptions(this.target));
-      yield toHpcCache(await call(`get HPC Cache ${parsed.name}`, () => client.caches.get(parsed.resourceGroup, parsed.name)));
-    }
+      if (!parsed) return Promise.resolve([]);
+      return this.limit(async () => {
+        const client = new StorageCacheManagementClient(this.target.environment.credential, parsed.subscriptionId, armOptions(this.target));
+        return [toHpcCache(await call(`get HPC Cache ${parsed.name}`, () => client.caches.get(parsed.resourceGroup, parsed.name)))];
+      });
+    });
+    yield* inOrder(reads);
   }
 
   /** Soft delete and purge protection of the key's vault (HPC Cache CMK prerequisites, seed 002). */
@@ -140,7 +180,7 @@ export class HpcCaches {
       ...options,
       credentials: { scopes: credentialScopes },
     });
-    const vault = await call(`get vault ${parsed.name}`, () => client.vaults.get(parsed.resourceGroup, parsed.name));
+    const vault = await this.limit(() => call(`get vault ${parsed.name}`, () => client.vaults.get(parsed.resourceGroup, parsed.name)));
     return {
       // Soft delete is on unless explicitly disabled (it can no longer be turned off on new vaults).
       softDeleteEnabled: vault.properties.enableSoftDelete !== false,

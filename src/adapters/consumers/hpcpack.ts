@@ -4,6 +4,8 @@
  * manager to read the certificate it presents. Credentials are used for the request and nowhere else.
  */
 import { request } from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
 import { connect } from 'node:tls';
 import type { HpcPackClusterConfig } from '../../core/config.js';
 import type { HpcPackNodeModel, TlsProbeResult } from '../../core/consumers.js';
@@ -73,6 +75,19 @@ function getJson(url: URL, auth: HeadNodeCredentials, ca: string | undefined, ti
   });
 }
 
+/**
+ * Where each node is probed: a static `nodes` entry (name → host:port) wins; else `<name>.<nodeDomain>` when the
+ * cluster has a nodeDomain; else the name itself. The port defaults to the cluster's node manager port.
+ */
+export function nodeAddresses(cluster: Pick<HpcPackClusterConfig, 'nodes' | 'nodeDomain' | 'port'>): (name: string) => { host: string; port: number } {
+  const statics = new Map(cluster.nodes.map((n) => [n.name.toLowerCase(), n]));
+  const domain = cluster.nodeDomain?.replace(/^\.+|\.+$/g, '');
+  return (name) => {
+    const s = statics.get(name.toLowerCase());
+    return { host: s?.host ?? (domain ? `${name}.${domain}` : name), port: s?.port ?? cluster.port };
+  };
+}
+
 export class HpcPackClusters {
   constructor(
     private readonly readSecret: (vault: string, name: string) => Promise<string>,
@@ -84,11 +99,7 @@ export class HpcPackClusters {
   ) {}
 
   async nodes(cluster: HpcPackClusterConfig): Promise<HpcPackNodeModel[]> {
-    const statics = new Map(cluster.nodes.map((n) => [n.name.toLowerCase(), n]));
-    const address = (name: string) => {
-      const s = statics.get(name.toLowerCase());
-      return { host: s?.host ?? name, port: s?.port ?? cluster.port };
-    };
+    const address = nodeAddresses(cluster);
     if (!cluster.headNode) {
       return cluster.nodes.map((n) => ({ name: n.name, state: 'Online', health: 'Unknown', ...address(n.name) }));
     }
@@ -144,11 +155,20 @@ export class HpcPackClusters {
   }
 }
 
+/** Resolver errors: the name does not resolve (as opposed to a host that does not answer). */
+const UNRESOLVED_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_NODATA', 'EAI_FAIL', 'ENODATA']);
+
+export interface TlsProbeOptions {
+  /** Name resolution (default: the system resolver, dns.lookup); the local stack injects its own. */
+  readonly lookup?: LookupFunction | undefined;
+}
+
 /**
  * A real TLS handshake: returns the SHA-1 thumbprint (upper-case hex) of the certificate the peer presents. The
- * peer is not authenticated — Rotor only reads which certificate it presents.
+ * peer is not authenticated — Rotor only reads which certificate it presents. The timeout covers name resolution,
+ * connection and handshake; a name that does not resolve is reported as such (`unresolved`), not as a failure.
  */
-export function probeTls(host: string, port: number, timeoutMs: number): Promise<TlsProbeResult> {
+export function probeTls(host: string, port: number, timeoutMs: number, options: TlsProbeOptions = {}): Promise<TlsProbeResult> {
   return new Promise((resolve) => {
     let settled = false;
     const finish = (result: TlsProbeResult): void => {
@@ -158,11 +178,23 @@ export function probeTls(host: string, port: number, timeoutMs: number): Promise
       socket.destroy();
       resolve(result);
     };
-    const socket = connect({ host, port, rejectUnauthorized: false, ...(/^[\d.]+$|:/.test(host) ? {} : { servername: host }) }, () => {
-      const cert = socket.getPeerX509Certificate();
-      finish(cert ? { kind: 'presented', thumbprint: cert.fingerprint.replaceAll(':', '').toUpperCase() } : { kind: 'failed', message: 'no certificate presented' });
-    });
+    const socket = connect(
+      {
+        host,
+        port,
+        rejectUnauthorized: false,
+        ...(isIP(host) ? {} : { servername: host }),
+        ...(options.lookup ? { lookup: options.lookup } : {}),
+      },
+      () => {
+        const cert = socket.getPeerX509Certificate();
+        finish(cert ? { kind: 'presented', thumbprint: cert.fingerprint.replaceAll(':', '').toUpperCase() } : { kind: 'failed', message: 'no certificate presented' });
+      },
+    );
     const timer = setTimeout(() => finish({ kind: 'timeout' }), timeoutMs);
-    socket.on('error', (err: NodeJS.ErrnoException) => finish({ kind: 'failed', message: err.code ?? err.message }));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      const code = err.code ?? '';
+      finish(UNRESOLVED_CODES.has(code) ? { kind: 'unresolved', message: `${code} ${host}` } : { kind: 'failed', message: code || err.message });
+    });
   });
 }

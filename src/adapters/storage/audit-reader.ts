@@ -20,9 +20,11 @@
  * values typed), so no parameter can change the structure of a filter.
  */
 import { odata, type TableClient } from '@azure/data-tables';
-import { checkRegistry, sortFindings, verifyChain, type AuditRow, type ChainFinding, type ChainHead, type ChainLayout, type VerifyReport, type VerifyScope } from '../../core/audit-chain.js';
-import { AuditQueryError, encodeContinuation, type AuditPage, type AuditQuery, type AuditReader, type ObjectRef } from '../../core/audit-query.js';
-import { fromEntity } from './audit-table.js';
+import { boundAuditField } from '../../core/audit.js';
+import { LogVerifier, type AuditRow, type ChainHead, type ChainLayout, type VerifyReport, type VerifyScope } from '../../core/audit-chain.js';
+import { digestReport, type DigestEvidence } from '../../core/audit-digest.js';
+import { AuditQueryError, encodeContinuation, type AuditPage, type AuditQuery, type AuditReader, type AuditRowWarning, type LogItem, type ObjectRef } from '../../core/audit-query.js';
+import { fromEntity, readAuditEntity } from './audit-table.js';
 import {
   AUDIT_PARTITION_KEY,
   AUDIT_ROW_KEY,
@@ -40,10 +42,15 @@ import {
 
 /** Partitions of one day read in parallel. */
 const PARALLEL_PARTITIONS = 8;
+/** Most unreadable rows one page names (the count of a damaged range is not the point; their places are). */
+const MAX_WARNINGS = 100;
 
+const readableTime = (d: Date): boolean => !Number.isNaN(d.getTime());
+
+/** Where a row belongs; a row whose time cannot be read belongs nowhere (it is also reported as unreadable). */
 export const tableLayout: ChainLayout = {
-  partition: (record) => auditPartition(record.vault, record.timestamp),
-  rowKey: (record, seq) => auditRowKey(record.timestamp, seq),
+  partition: (record) => (readableTime(record.timestamp) ? auditPartition(record.vault, record.timestamp) : '(unreadable time)'),
+  rowKey: (record, seq) => (readableTime(record.timestamp) ? auditRowKey(record.timestamp, seq) : '(unreadable time)'),
 };
 
 interface RegistryEntity {
@@ -80,11 +87,12 @@ export class TableAuditReader implements AuditReader {
   private contentFilter(q: AuditQuery): string {
     const parts: string[] = [];
     if (q.objectType !== undefined) parts.push(odata`objectType eq ${q.objectType}`);
-    if (q.objectName !== undefined) parts.push(odata`objectName eq ${q.objectName}`);
+    // Long values are stored shortened (core/audit.ts): a filter for the full value finds its row.
+    if (q.objectName !== undefined) parts.push(odata`objectName eq ${boundAuditField('objectName', q.objectName)}`);
     if (q.action !== undefined) parts.push(odata`action eq ${q.action}`);
     if (q.outcome !== undefined) parts.push(odata`outcome eq ${q.outcome}`);
     if (q.trigger !== undefined) parts.push(odata`trigger eq ${q.trigger}`);
-    if (q.runId !== undefined) parts.push(odata`runId eq ${q.runId}`);
+    if (q.runId !== undefined) parts.push(odata`runId eq ${boundAuditField('runId', q.runId)}`);
     return parts.map((p) => ` and ${p}`).join('');
   }
 
@@ -115,7 +123,7 @@ export class TableAuditReader implements AuditReader {
   }
 
   /** Up to `limit` rows of one partition in [from, to] after the position, newest first. */
-  private async readPartition(pk: string, q: AuditQuery, limit: number): Promise<AuditRow[]> {
+  private async readPartition(pk: string, q: AuditQuery, limit: number, warnings: AuditRowWarning[]): Promise<AuditRow[]> {
     const { lo, hi } = rowKeyRange(q.from, q.to);
     let filter = odata`PartitionKey eq ${pk} and RowKey ge ${lo} and RowKey le ${hi}`;
     if (q.after) {
@@ -126,7 +134,14 @@ export class TableAuditReader implements AuditReader {
     const rows: AuditRow[] = [];
     const pages = this.client.listEntities({ queryOptions: { filter } }).byPage({ maxPageSize: Math.min(limit, 1000) });
     for await (const page of pages) {
-      for (const e of page) if (rows.length < limit) rows.push(fromEntity(e));
+      for (const e of page) {
+        if (rows.length >= limit) break;
+        const { row, unreadable } = readAuditEntity(e);
+        // An unreadable row is named, not returned (and never fails the query).
+        if (unreadable) {
+          if (warnings.length < MAX_WARNINGS) warnings.push({ partitionKey: row.partitionKey, rowKey: row.rowKey, ...unreadable });
+        } else rows.push(row);
+      }
       if (rows.length >= limit) break;
     }
     return rows;
@@ -137,29 +152,33 @@ export class TableAuditReader implements AuditReader {
       throw new AuditQueryError('continuation', 'is not a valid continuation token; pass the token a previous page returned, unchanged');
     }
     const rows: AuditRow[] = [];
+    const warnings: AuditRowWarning[] = [];
     const want = q.pageSize + 1;
     try {
       for await (const partitions of this.days(q)) {
         const need = want - rows.length;
-        const lists = await mapLimit(partitions, PARALLEL_PARTITIONS, (pk) => this.readPartition(pk, q, need));
+        const lists = await mapLimit(partitions, PARALLEL_PARTITIONS, (pk) => this.readPartition(pk, q, need, warnings));
         rows.push(...lists.flat().sort(byPosition).slice(0, need));
         if (rows.length >= want) break;
       }
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) return { query: q, rows: [] }; // no audit table yet
+      if ((err as { statusCode?: number }).statusCode === 404) return { query: q, rows: [], warnings: [] }; // no audit table yet
       throw err;
     }
     const page = rows.slice(0, q.pageSize);
     const last = page[page.length - 1];
     const more = rows.length > q.pageSize && last;
-    return { query: q, rows: page, continuation: more ? encodeContinuation(q, { partition: last.partitionKey, row: last.rowKey }) : undefined };
+    // Warnings about rows past the page's end are given again with the page that reaches them.
+    const end = more ? last : undefined;
+    const shown = end ? warnings.filter((w) => byPosition({ rowKey: w.rowKey, partitionKey: w.partitionKey } as AuditRow, end) < 0) : warnings;
+    return { query: q, rows: page, continuation: more ? encodeContinuation(q, { partition: last.partitionKey, row: last.rowKey }) : undefined, warnings: shown };
   }
 
   /**
    * Every row of one object, newest first, at most `limit`: the same registry-planned plan as a query (newest day
    * first, one single-partition query per vault-day), so a long history keeps its newest rows when truncated.
    */
-  async objectRows(object: ObjectRef, limit: number): Promise<{ rows: AuditRow[]; truncated: boolean }> {
+  async objectRows(object: ObjectRef, limit: number): Promise<{ rows: AuditRow[]; truncated: boolean; warnings?: readonly AuditRowWarning[] | undefined }> {
     const page = await this.query({
       vault: object.vault,
       objectType: object.objectType,
@@ -168,14 +187,14 @@ export class TableAuditReader implements AuditReader {
       to: ALL_TIME.to,
       pageSize: limit,
     });
-    return { rows: [...page.rows], truncated: page.continuation !== undefined };
+    return { rows: [...page.rows], truncated: page.continuation !== undefined, warnings: page.warnings };
   }
 
   /**
    * Recomputes every chain in scope (a whole vault-day partition at a time, streamed in partition order) and checks
    * the partitions against the registry.
    */
-  async verify(scope: VerifyScope): Promise<VerifyReport> {
+  async verify(scope: VerifyScope, evidence?: DigestEvidence): Promise<VerifyReport> {
     const fromDay = scope.from ? dayOf(scope.from) : '00000000';
     const toDay = scope.to ? dayOf(scope.to) : '99999999';
     const key = scope.vault === undefined ? undefined : vaultKey(scope.vault);
@@ -186,17 +205,13 @@ export class TableAuditReader implements AuditReader {
       const { vault, day } = splitPartition(pk);
       return day >= fromDay && day <= toDay && (key === undefined || vault === key);
     };
-    const findings: ChainFinding[] = [];
-    const present = new Set<string>();
-    let rowCount = 0;
+    const verifier = new LogVerifier(tableLayout, evidence?.coverage);
+    const unreadable = { push: (f: Parameters<LogVerifier['note']>[0]) => verifier.note(f) };
     let current = '';
     let rows: AuditRow[] = [];
     let head: ChainHead | undefined;
     const finish = (): void => {
-      if (!current) return;
-      present.add(current);
-      rowCount += rows.length;
-      findings.push(...verifyChain(current, rows, head, tableLayout));
+      if (current) verifier.partition(current, rows, head);
     };
     try {
       for await (const e of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
@@ -209,8 +224,29 @@ export class TableAuditReader implements AuditReader {
           head = undefined;
         }
         const text = (v: unknown): string => (typeof v === 'string' ? v : '');
-        if (e.rowKey === HEAD_ROW_KEY) head = { seq: Number(e['seq']), hash: text(e['hash']), lastRowKey: text(e['lastRowKey']) };
-        else rows.push(fromEntity(e));
+        if (e.rowKey === HEAD_ROW_KEY) {
+          const seq = e['seq'];
+          if (typeof seq === 'number' && Number.isInteger(seq) && typeof e['hash'] === 'string' && typeof e['lastRowKey'] === 'string') {
+            head = { seq, hash: text(e['hash']), lastRowKey: text(e['lastRowKey']) };
+          } else {
+            const field = typeof seq !== 'number' || !Number.isInteger(seq) ? 'seq' : typeof e['hash'] !== 'string' ? 'hash' : 'lastRowKey';
+            unreadable.push({ partitionKey: pk, rowKey: HEAD_ROW_KEY, seq: null, kind: 'unreadable', field, message: `the chain head cannot be read: ${field} is missing or of the wrong type` });
+          }
+        } else {
+          const { row, unreadable: why } = readAuditEntity(e);
+          if (why) {
+            unreadable.push({
+              partitionKey: pk,
+              rowKey: row.rowKey,
+              seq: row.chainSeq >= 0 ? row.chainSeq : null,
+              kind: 'unreadable',
+              field: why.field,
+              message: `row ${row.rowKey} cannot be read: ${why.message}`,
+            });
+          }
+          // Kept in the chain walk (its hash cannot match), so the rows before it are still reached.
+          rows.push(row);
+        }
       }
       finish();
     } catch (err) {
@@ -232,13 +268,35 @@ export class TableAuditReader implements AuditReader {
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode !== 404) throw err;
     }
-    const all = sortFindings([...checkRegistry(registered, present), ...findings]);
-    return {
-      ok: all.length === 0,
-      scope: { vault: key ?? null, from: scope.from?.toISOString() ?? null, to: scope.to?.toISOString() ?? null },
-      partitions: present.size,
-      rows: rowCount,
-      findings: all,
-    };
+    return digestReport(
+      { vault: key ?? null, from: scope.from?.toISOString() ?? null, to: scope.to?.toISOString() ?? null },
+      verifier,
+      registered,
+      inScope,
+      evidence,
+    );
+  }
+
+  /** Every row, chain head and registry row (of one vault, or all), in partition order: an auditor's export. */
+  async *snapshot(vault: string | undefined): AsyncGenerator<LogItem> {
+    const key = vault === undefined ? undefined : vaultKey(vault);
+    const filter = key ? odata`PartitionKey ge ${`${key}|`} and PartitionKey lt ${`${key}|~`}` : odata`PartitionKey lt ${REGISTRY_PARTITION}`;
+    const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+    try {
+      for await (const e of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+        const pk = e.partitionKey ?? '';
+        if (e.rowKey === HEAD_ROW_KEY) yield { kind: 'head', partitionKey: pk, head: { seq: Number(e['seq']), hash: text(e['hash']), lastRowKey: text(e['lastRowKey']) } };
+        else yield { kind: 'row', row: fromEntity(e) };
+      }
+      let registryFilter = odata`PartitionKey eq ${REGISTRY_PARTITION}`;
+      if (key !== undefined) registryFilter += ` and ${odata`vault eq ${key}`}`;
+      for await (const e of this.client.listEntities<RegistryEntity>({ queryOptions: { filter: registryFilter } })) {
+        if (typeof e.auditPartition === 'string') {
+          yield { kind: 'registry', partitionKey: e.auditPartition, firstEventTime: e.firstEventTime instanceof Date ? e.firstEventTime.toISOString() : String(e.day ?? '') };
+        }
+      }
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    }
   }
 }

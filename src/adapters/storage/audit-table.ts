@@ -15,8 +15,9 @@
  * committed after all (its answer was lost, or the client's own retry met the head it had just moved), with one
  * point read per earlier attempt, so a row is never written twice.
  */
+import type { AuditObserver } from '../../core/notifications.js';
 import { odata, type TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
-import type { AuditRecord } from '../../core/audit.js';
+import { AUDIT_CONTENT_FIELDS, auditContentHash, boundText, type AuditRecord } from '../../core/audit.js';
 import { genesisHash, rowHash, type AuditRow, type ChainHead } from '../../core/audit-chain.js';
 import type { AuditLog, FlushOptions, Logger } from '../../core/ports.js';
 import { ensureOnce, forgetEnsured, isTableNotFound } from './clients.js';
@@ -54,8 +55,61 @@ export function toEntity(partitionKey: string, seq: number, prevRowKey: string, 
 
 interface RestErrorLike {
   statusCode?: number;
+  code?: string;
+  message?: string;
 }
 const statusOf = (err: unknown): number | undefined => (err as RestErrorLike | undefined)?.statusCode;
+
+/**
+ * Whether storage refused a write for what it contains — and will refuse it every time: a 4xx other than 408
+ * (timeout), 409/412 (conflicts, handled by re-chaining) and 429 (throttling); and other than 401/403 (the identity
+ * lacks access) and 404 (the table is missing): those are about the account, not the row, and an outage delays the
+ * log rather than losing it.
+ */
+export function isPermanentRefusal(err: unknown): boolean {
+  const status = statusOf(err);
+  return status !== undefined && status >= 400 && status < 500 && ![401, 403, 404, 408, 409, 412, 429].includes(status);
+}
+
+/** Reports refused rows (the composition root counts them in metrics). */
+export type AuditRowRejectedListener = (event: { outcome: 'replaced' | 'dropped'; status: number; code: string }) => void;
+
+/** Printable ASCII only: the stand-in row must be one storage accepts whatever the refused row contained. */
+const plain = (text: string, max: number): string => boundText(text.replace(/[^\x20-\x7e]/g, '?'), max);
+
+/**
+ * The row that stands in for a row storage refused: same vault, time, run and trigger (so the same partition and
+ * place in the chain), what was refused and why, and the SHA-256 of the refused row's canonical content.
+ */
+export function rejectedRowRecord(original: AuditRecord, err: unknown): AuditRecord {
+  const e = (err ?? {}) as RestErrorLike;
+  const status = statusOf(err) ?? 0;
+  const code = typeof e.code === 'string' && e.code ? e.code : `HTTP${status}`;
+  const message = typeof e.message === 'string' ? e.message.split('\n')[0] ?? '' : '';
+  const hash = auditContentHash(original);
+  return {
+    timestamp: original.timestamp,
+    runId: plain(original.runId, 128),
+    trigger: original.trigger,
+    vault: plain(original.vault, 127),
+    objectType: original.objectType,
+    objectName: plain(original.objectName, 127),
+    version: '',
+    previousVersion: '',
+    thumbprint: '',
+    previousThumbprint: '',
+    action: 'AuditRowRejected',
+    reason: plain(`StorageRefused:${code}`, 128),
+    outcome: 'Failed',
+    detail: plain(`Table storage refused the ${original.action} row (HTTP ${status} ${code}: ${message.slice(0, 300)}); sha256 of the refused row's content: ${hash}`, 4000),
+    rotationId: plain(original.rotationId, 128),
+    consumer: '',
+    expected: '',
+    observed: `sha256:${hash}`,
+    secretId: '',
+    expiresOn: '',
+  };
+}
 
 interface Attempt {
   readonly lastRowKey: string;
@@ -78,11 +132,13 @@ export class TableAuditLog implements AuditLog {
   /** Chain heads this writer moved last, with their ETags (a conflict drops them). */
   private readonly heads = new Map<string, { head: ChainHead; etag: string }>();
   /** Requests and rows written (the benchmark reports rows per request); rows found committed on a retry. */
-  readonly stats = { transactions: 0, rows: 0, conflicts: 0, recovered: 0 };
+  /** `rejected`: rows storage refused for good, replaced by AuditRowRejected rows; `dropped`: stand-ins refused too. */
+  readonly stats = { transactions: 0, rows: 0, conflicts: 0, recovered: 0, rejected: 0, dropped: 0 };
 
   constructor(
     private readonly client: TableClient,
     private readonly log?: Logger,
+    private readonly onRejected?: AuditRowRejectedListener,
   ) {}
 
   private ensureTable(): Promise<void> {
@@ -136,6 +192,23 @@ export class TableAuditLog implements AuditLog {
     return this.flushNow();
   }
 
+  private readonly observers: AuditObserver[] = [];
+
+  /** Tells `observer` about rows once they are durable, and about writes that failed (notifications). */
+  observe(observer: AuditObserver): void {
+    this.observers.push(observer);
+  }
+
+  private tell(fn: (o: AuditObserver) => void): void {
+    for (const o of this.observers) {
+      try {
+        fn(o);
+      } catch (err) {
+        this.log?.error(`an audit observer failed: ${String(err)}`);
+      }
+    }
+  }
+
   private flushNow(): Promise<void> {
     if (this.lingering) {
       // A flush without delay takes the lingering callers' rows too: they are served by this write.
@@ -152,7 +225,11 @@ export class TableAuditLog implements AuditLog {
       if (!batch.length) return;
       try {
         await this.write(batch);
+        this.tell((o) => o.durable(batch));
       } catch (err) {
+        const durable = batch.filter((r) => this.written.has(r));
+        if (durable.length) this.tell((o) => o.durable(durable));
+        this.tell((o) => o.writeFailed(batch.filter((r) => !this.written.has(r)), err));
         // Keep the rows (in order) for the next flush: an outage delays the log, it does not lose it.
         this.noticeMissingTable(err);
         this.pending = [...batch.filter((r) => !this.written.has(r)), ...this.pending];
@@ -211,8 +288,16 @@ export class TableAuditLog implements AuditLog {
     }
   }
 
+  /**
+   * Writes rows in one transaction (re-chained after conflicts). A transaction storage refuses for its content is
+   * split until the refused row is alone; that row is replaced by an AuditRowRejected row (chained in its place, so
+   * the chain stays whole) and the others are written — a bad row never blocks the log. A stand-in that is refused
+   * too is dropped (logged and counted), so nothing is retried forever.
+   */
   private async writeChunk(partitionKey: string, rows: AuditRecord[]): Promise<void> {
     let chunk = rows;
+    /** Stand-in → the row it replaces (marked written with it). */
+    const standsFor = new Map<AuditRecord, AuditRecord>();
     for (let attempt = 0; ; attempt++) {
       chunk = await this.withoutCommitted(partitionKey, chunk);
       if (!chunk.length) return;
@@ -245,9 +330,24 @@ export class TableAuditLog implements AuditLog {
         for (const r of chunk) {
           this.written.add(r);
           this.attempts.delete(r);
+          const original = standsFor.get(r);
+          if (original) this.written.add(original);
         }
         return;
       } catch (err) {
+        if (isPermanentRefusal(err)) {
+          // Refused for its content: nothing committed (a transaction is atomic), so no earlier attempt to look for.
+          for (const r of chunk) this.attempts.set(r, (this.attempts.get(r) ?? []).filter((a) => a !== tried));
+          if (chunk.length > 1) {
+            const half = Math.ceil(chunk.length / 2);
+            await this.writeChunk(partitionKey, chunk.slice(0, half));
+            await this.writeChunk(partitionKey, chunk.slice(half));
+            return;
+          }
+          chunk = [this.replaceRefused(chunk[0] as AuditRecord, err, standsFor)].filter((r): r is AuditRecord => r !== undefined);
+          if (!chunk.length) return;
+          continue;
+        }
         // Another writer moved the head (412) or created it first (409) — or our own request committed and its answer
         // was lost before the client retried it: re-read, drop what is committed, re-chain the rest.
         this.heads.delete(partitionKey);
@@ -260,6 +360,35 @@ export class TableAuditLog implements AuditLog {
         throw err;
       }
     }
+  }
+
+  /** The stand-in for a refused row, or undefined when the refused row was a stand-in itself (then it is dropped). */
+  private replaceRefused(refused: AuditRecord, err: unknown, standsFor: Map<AuditRecord, AuditRecord>): AuditRecord | undefined {
+    const status = statusOf(err) ?? 0;
+    const code = String((err as RestErrorLike | undefined)?.code ?? `HTTP${status}`);
+    const original = standsFor.get(refused);
+    this.attempts.delete(refused);
+    if (original) {
+      this.written.add(refused);
+      this.written.add(original);
+      this.stats.dropped++;
+      this.onRejected?.({ outcome: 'dropped', status, code });
+      this.log?.error(`audit: storage refused the AuditRowRejected row standing in for a refused ${original.action} row too; dropped`, {
+        status,
+        code,
+        sha256: auditContentHash(original),
+      });
+      return undefined;
+    }
+    const standIn = rejectedRowRecord(refused, err);
+    standsFor.set(standIn, refused);
+    this.stats.rejected++;
+    this.onRejected?.({ outcome: 'replaced', status, code });
+    this.log?.error(`audit: storage refused a ${refused.action} row (HTTP ${status} ${code}); writing an AuditRowRejected row in its place`, {
+      vault: standIn.vault,
+      sha256: auditContentHash(refused),
+    });
+    return standIn;
   }
 
   /** Rows of `chunk` that no earlier attempt committed (one point read per earlier attempt; none on a first try). */
@@ -305,44 +434,60 @@ export class TableAuditLog implements AuditLog {
 /** A stored row read back: the record plus its chain fields. */
 export type StoredAuditRow = AuditRow;
 
-export function fromEntity(e: Record<string, unknown>): AuditRow {
+/** Why a stored row cannot be read as Rotor wrote it: the first field that is wrong, and all of them. */
+export interface UnreadableRow {
+  readonly field: string;
+  readonly message: string;
+}
+
+const AUDIT_TEXT_FIELDS = AUDIT_CONTENT_FIELDS.filter((f) => f !== 'timestamp');
+
+const describeValue = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
+
+/**
+ * A stored row read back, checked field by field: the record and chain fields, and — when some field is missing, of
+ * the wrong type or not a valid time — what is wrong with it. Never throws: readers report unreadable rows
+ * (warnings, verification findings) instead of failing on them.
+ */
+export function readAuditEntity(e: Record<string, unknown>): { row: AuditRow; unreadable?: UnreadableRow | undefined } {
+  const problems: { field: string; message: string }[] = [];
   const str = (k: string): string => {
     const v = e[k];
-    return typeof v === 'string' ? v : '';
+    if (typeof v === 'string') return v;
+    problems.push({ field: k, message: v === undefined ? 'is missing' : `is ${describeValue(v)}, not text` });
+    return '';
   };
   const eventTime = e['eventTime'];
-  const record = {
-    timestamp: eventTime instanceof Date ? eventTime : new Date(String(eventTime)),
-    runId: str('runId'),
-    trigger: str('trigger'),
-    vault: str('vault'),
-    objectType: str('objectType'),
-    objectName: str('objectName'),
-    version: str('version'),
-    previousVersion: str('previousVersion'),
-    thumbprint: str('thumbprint'),
-    previousThumbprint: str('previousThumbprint'),
-    action: str('action'),
-    reason: str('reason'),
-    outcome: str('outcome'),
-    detail: str('detail'),
-    rotationId: str('rotationId'),
-    consumer: str('consumer'),
-    expected: str('expected'),
-    observed: str('observed'),
-    secretId: str('secretId'),
-    expiresOn: str('expiresOn'),
-  } as AuditRecord;
-  const seq = Number(e['chainSeq']);
-  return {
-    partitionKey: str('partitionKey'),
-    rowKey: str('rowKey'),
+  let timestamp: Date;
+  if (eventTime instanceof Date) timestamp = eventTime;
+  else if (typeof eventTime === 'string') timestamp = new Date(eventTime);
+  else timestamp = new Date(NaN);
+  if (Number.isNaN(timestamp.getTime())) {
+    problems.push({ field: 'eventTime', message: eventTime === undefined ? 'is missing' : typeof eventTime === 'string' ? `"${eventTime.slice(0, 40)}" is not a time` : `is ${describeValue(eventTime)}, not a time` });
+  }
+  const text = Object.fromEntries(AUDIT_TEXT_FIELDS.map((f) => [f, str(f)]));
+  const record = { timestamp, ...text } as unknown as AuditRecord;
+  const rawSeq = e['chainSeq'];
+  const seq = typeof rawSeq === 'number' ? rawSeq : NaN;
+  if (!Number.isInteger(seq) || seq < 0) problems.push({ field: 'chainSeq', message: rawSeq === undefined ? 'is missing' : `is not a chain position (${describeValue(rawSeq)})` });
+  const row: AuditRow = {
+    partitionKey: typeof e['partitionKey'] === 'string' ? e['partitionKey'] : '',
+    rowKey: typeof e['rowKey'] === 'string' ? e['rowKey'] : '',
     record,
-    chainSeq: Number.isInteger(seq) ? seq : -1,
+    chainSeq: Number.isInteger(seq) && seq >= 0 ? seq : -1,
     prevRowKey: str('prevRowKey'),
     prevHash: str('prevHash'),
     hash: str('hash'),
   };
+  const first = problems[0];
+  if (!first) return { row };
+  const all = problems.map((p) => `${p.field} ${p.message}`);
+  const more = all.length > 3 ? `; and ${all.length - 3} more` : '';
+  return { row, unreadable: { field: first.field, message: `${all.slice(0, 3).join('; ')}${more}` } };
+}
+
+export function fromEntity(e: Record<string, unknown>): AuditRow {
+  return readAuditEntity(e).row;
 }
 
 /** Rows written on or after `since` (of the given runs, if any), oldest first: the CLI's run summary. */
@@ -350,6 +495,9 @@ export async function readRecentRows(client: TableClient, since: Date, runIds?: 
   const runs = runIds?.length ? ` and (${runIds.map((id) => odata`runId eq ${id}`).join(' or ')})` : '';
   const filter = `${odata`eventTime ge ${since}`}${runs} and ${odata`RowKey ne ${HEAD_ROW_KEY}`}`;
   const rows: StoredAuditRow[] = [];
-  for await (const e of client.listEntities({ queryOptions: { filter } })) rows.push(fromEntity(e));
+  for await (const e of client.listEntities({ queryOptions: { filter } })) {
+    const read = readAuditEntity(e);
+    if (!read.unreadable) rows.push(read.row);
+  }
   return rows.sort((a, b) => a.record.timestamp.getTime() - b.record.timestamp.getTime() || a.chainSeq - b.chainSeq).map((r) => r.record);
 }

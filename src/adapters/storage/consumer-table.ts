@@ -13,11 +13,11 @@ import { consumerPartition, consumerRowKey } from './keys.js';
 import { checkEntity } from './table-limits.js';
 
 /** Table storage allows 100 operations per batch transaction. */
-export const CONSUMER_ROWS_PER_TRANSACTION = 100;
+const CONSUMER_ROWS_PER_TRANSACTION = 100;
 
 type ConsumerEntity = TableEntity<Record<string, unknown>>;
 
-export function toConsumerEntity(r: ConsumerRecord): ConsumerEntity {
+function toConsumerEntity(r: ConsumerRecord): ConsumerEntity {
   const entity: ConsumerEntity = {
     partitionKey: consumerPartition(r.rotationId),
     rowKey: consumerRowKey(r.id),
@@ -54,7 +54,7 @@ const date = (e: Record<string, unknown>, k: string): Date | undefined => {
   return Number.isNaN(d.getTime()) ? undefined : d;
 };
 
-export function fromConsumerEntity(e: Record<string, unknown>): ConsumerRecord {
+function fromConsumerEntity(e: Record<string, unknown>): ConsumerRecord {
   const checkedAt = date(e, 'checkedAt') ?? new Date(0);
   return {
     rotationId: str(e, 'rotationId'),

@@ -35,9 +35,6 @@ export function auditRowKey(timestamp: Date, seq: number): string {
   return `${String(MAX_TIME - timestamp.getTime()).padStart(13, '0')}${String(MAX_SEQ - seq).padStart(10, '0')}`;
 }
 
-/** The smallest row key of rows at or before `t` (for newest-first time ranges). */
-export const rowKeyAtOrBefore = (t: Date): string => String(MAX_TIME - t.getTime()).padStart(13, '0');
-
 /** Row keys of rows with a timestamp in [from, to] lie in [rowKeyRange.lo, rowKeyRange.hi]. */
 export function rowKeyRange(from: Date, to: Date): { lo: string; hi: string } {
   return { lo: auditRowKey(to, MAX_SEQ), hi: auditRowKey(from, 0) };

@@ -17,7 +17,7 @@ const DATE_FIELDS = ['nextAttemptAt', 'leaseUntil', 'startedAt', 'updatedAt', 'c
 /** Columns of the verification summary: `verifyStartedAt`, `verifyChecks` and one count column per consumer state. */
 const countColumn = (k: string): string => `consumers${k[0]?.toUpperCase()}${k.slice(1)}`;
 
-export function toEntity(state: RotationState): StateEntity {
+function toEntity(state: RotationState): StateEntity {
   const entity: StateEntity = { partitionKey: vaultKey(state.vault), rowKey: stateRowKey(state.objectType, state.objectName) };
   for (const [k, v] of Object.entries(state)) if (v !== undefined && k !== 'verification') entity[k] = v;
   const v = state.verification;
@@ -48,7 +48,26 @@ function legacyVerification(text: unknown): VerificationSummary | undefined {
   }
 }
 
-export function fromEntity(e: Record<string, unknown>): RotationState {
+/** Optional text fields: rows written by the previous format stored "absent" as an empty string. */
+const OPTIONAL_TEXT = ['reportedFinding', 'observedVersion', 'fromVersion', 'fromThumbprint', 'fromExpiresOn', 'toVersion', 'toThumbprint', 'toSecretId', 'toExpiresOn', 'lastError'] as const;
+/** Fields that belong to a rotation (an Idle row has none). */
+const ROTATION_FIELDS = ['rotationId', 'runId', 'trigger', 'reason', 'attempts', 'startedAt', 'fromVersion', 'fromThumbprint', 'fromExpiresOn'] as const;
+/** Fields each status does not have (rows of the previous format carried every field). */
+const ABSENT: Record<string, readonly string[]> = {
+  Idle: [...ROTATION_FIELDS, 'toVersion', 'toThumbprint', 'toSecretId', 'toExpiresOn', 'verification', 'nextCheckAt', 'verifyDeadline', 'leaseUntil', 'nextAttemptAt', 'lastError', 'completedAt'],
+  RotationStarted: ['toVersion', 'toThumbprint', 'toSecretId', 'toExpiresOn', 'verification', 'nextCheckAt', 'verifyDeadline', 'nextAttemptAt', 'lastError', 'completedAt'],
+  VersionCreated: ['nextCheckAt', 'verifyDeadline', 'nextAttemptAt', 'lastError', 'completedAt'],
+  Verifying: ['leaseUntil', 'nextAttemptAt', 'lastError', 'completedAt'],
+  Completed: ['leaseUntil', 'nextAttemptAt', 'lastError', 'nextCheckAt'],
+  Failed: ['leaseUntil', 'nextCheckAt', 'completedAt'],
+};
+
+/**
+ * The stored row as a typed state. Tolerates rows written by the previous format (every field present, "" for
+ * absent, the verification as a JSON document): absent values become undefined, fields a status does not have are
+ * dropped, and a required field that is missing gets the value the previous code implied.
+ */
+function fromEntity(e: Record<string, unknown>): RotationState {
   const state: Record<string, unknown> = {};
   const summaryColumns = new Set(['verifyStartedAt', 'verifyChecks', 'verification', ...CONSUMER_COUNT_KEYS.map(countColumn)]);
   for (const [k, v] of Object.entries(e)) {
@@ -59,6 +78,7 @@ export function fromEntity(e: Record<string, unknown>): RotationState {
     const v = state[field];
     state[field] = v === undefined || v === null || v === '' ? undefined : new Date(v as string | Date);
   }
+  for (const field of OPTIONAL_TEXT) if (state[field] === '' || state[field] === null) state[field] = undefined;
   const startedAt = e['verifyStartedAt'];
   if (startedAt !== undefined && startedAt !== null && startedAt !== '') {
     state['verification'] = {
@@ -69,6 +89,29 @@ export function fromEntity(e: Record<string, unknown>): RotationState {
   } else {
     state['verification'] = legacyVerification(e['verification']);
   }
+  const status = typeof state['status'] === 'string' && state['status'] in ABSENT ? state['status'] : 'Idle';
+  state['status'] = status;
+  const updatedAt = (state['updatedAt'] as Date | undefined) ?? new Date(0);
+  state['updatedAt'] = updatedAt;
+  if (status !== 'Idle') {
+    state['rotationId'] = typeof state['rotationId'] === 'string' ? state['rotationId'] : '';
+    state['runId'] = typeof state['runId'] === 'string' ? state['runId'] : '';
+    state['trigger'] = typeof state['trigger'] === 'string' && state['trigger'] ? state['trigger'] : 'timer';
+    state['reason'] = typeof state['reason'] === 'string' ? state['reason'] : '';
+    state['attempts'] = Number(state['attempts']) || 1;
+    state['startedAt'] ??= updatedAt;
+  }
+  if (status === 'RotationStarted') state['leaseUntil'] ??= updatedAt;
+  if (status === 'VersionCreated' || status === 'Verifying' || status === 'Completed') state['toVersion'] ??= '';
+  if (status === 'Verifying') {
+    state['nextCheckAt'] ??= updatedAt;
+    state['verifyDeadline'] ??= updatedAt;
+    state['verification'] ??= { startedAt: state['startedAt'], checks: 0, counts: Object.fromEntries(CONSUMER_COUNT_KEYS.map((k) => [k, 0])) };
+  }
+  if (status === 'Completed') state['completedAt'] ??= updatedAt;
+  if (status === 'Failed') state['lastError'] ??= '';
+  for (const field of ABSENT[status] ?? []) delete state[field];
+  for (const [k, v] of Object.entries(state)) if (v === undefined) delete state[k];
   return state as unknown as RotationState;
 }
 

@@ -75,18 +75,18 @@ export class TableVaultWorkStore implements VaultWorkStore {
   }
 
   async addObject(item: ObjectWorkItem): Promise<void> {
-    await this.ensureTable();
-    this.stats.adds++;
     const entity = { partitionKey: vaultKey(item.vault), rowKey: objectRowKey(pendingObjectKey(item)), item: JSON.stringify(item), addedAt: new Date() };
     checkEntity(this.client.tableName, entity);
+    await this.ensureTable();
+    this.stats.adds++;
     await this.client.upsertEntity(entity, 'Replace');
   }
 
   async addScan(vault: string, run: RunContext): Promise<void> {
-    await this.ensureTable();
-    this.stats.adds++;
     const entity = { partitionKey: vaultKey(vault), rowKey: SCAN_ROW, runId: run.runId, trigger: run.trigger, addedAt: new Date() };
     checkEntity(this.client.tableName, entity);
+    await this.ensureTable();
+    this.stats.adds++;
     await this.client.upsertEntity(entity, 'Replace');
   }
 

@@ -3,7 +3,7 @@
  * trigger expects by default (host.json extensions.queues.messageEncoding).
  */
 import type { QueueClient } from '@azure/storage-queue';
-import type { WorkItem, WorkQueue } from '../../core/work.js';
+import { checkWorkItem, type WorkItem, type WorkQueue } from '../../core/work.js';
 import { call } from '../errors.js';
 import { ensureOnce } from './clients.js';
 
@@ -17,10 +17,12 @@ export class StorageWorkQueue implements WorkQueue {
   }
 
   async enqueue(item: WorkItem, options: { delaySeconds?: number } = {}): Promise<void> {
+    // The schema the worker parses with, and the queue's size limit: nothing is sent that would be refused there.
+    const message = encodeMessage(checkWorkItem(item));
     await this.ensureQueue();
     const delay = Math.max(0, Math.min(Math.round(options.delaySeconds ?? 0), 7 * 86_400 - 1));
     await call(`enqueue ${item.kind} for ${item.vault}`, () =>
-      this.client.sendMessage(encodeMessage(item), delay ? { visibilityTimeout: delay } : {}),
+      this.client.sendMessage(message, delay ? { visibilityTimeout: delay } : {}),
     );
   }
 }

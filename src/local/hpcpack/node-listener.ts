@@ -1,7 +1,9 @@
 /**
  * One HPC Pack node's listener: a real TCP port on loopback that completes TLS handshakes with the node's
- * certificate, stalls (accepts TCP, never answers, so the client's handshake timeout fires), or refuses
- * connections. Switching the certificate affects new handshakes only, like a node manager re-binding its cert.
+ * certificate, stalls (accepts TCP, never answers, so the client's handshake timeout fires), or turns connections
+ * away (`closed`: reset at once). Switching the certificate affects new handshakes only, like a node manager
+ * re-binding its cert. A closed node keeps its port: were it released, the kernel could hand it to a node created
+ * later, and probes of the closed node would reach that node instead.
  */
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
@@ -24,8 +26,12 @@ export class NodeListener {
       socket.on('end', () => socket.end());
     });
     this.tcp = createTcpServer((socket: Socket) => {
-      this.sockets.add(socket);
       socket.on('error', () => undefined);
+      if (this.reachability === 'closed') {
+        socket.resetAndDestroy(); // TCP RST: the client sees ECONNRESET, no handshake
+        return;
+      }
+      this.sockets.add(socket);
       if (this.reachability === 'tls') this.tls.emit('connection', socket);
       // 'stall': keep the socket open and silent until the client gives up or the listener closes.
     });
@@ -55,20 +61,10 @@ export class NodeListener {
   }
 
   /** Changes behaviour for new connections and drops the current ones (a node that becomes unreachable loses them). */
-  async setReachability(reachability: NodeReachability): Promise<void> {
+  setReachability(reachability: NodeReachability): Promise<void> {
     this.reachability = reachability;
-    if (reachability === 'closed') {
-      await closeServer(this.tcp, this.sockets);
-      return;
-    }
     this.sockets.destroyAll();
-    if (!this.tcp.listening) {
-      const port = await listenOnLoopback(this.tcp, this.boundPort);
-      if (port !== this.boundPort) {
-        await closeServer(this.tcp, this.sockets);
-        throw new Error(`port ${this.boundPort} of the node listener was taken while it was closed`);
-      }
-    }
+    return Promise.resolve();
   }
 
   close(): Promise<void> {

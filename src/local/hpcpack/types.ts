@@ -48,7 +48,8 @@ export interface NodeCertificate {
  * How a node's listener behaves:
  * - `tls`: completes TLS handshakes with the node's certificate;
  * - `stall`: accepts TCP connections but never answers, so a client's handshake timeout fires;
- * - `closed`: does not listen (connections are refused); the port is kept for when it listens again.
+ * - `closed`: turns every connection away at once (TCP reset); the node keeps its address, so no other node can
+ *   take it over.
  */
 export type NodeReachability = 'tls' | 'stall' | 'closed';
 
@@ -76,6 +77,11 @@ export interface HpcNodeSeed {
   certificate?: NodeCertificate;
   /** Default tls. */
   reachability?: NodeReachability;
+  /**
+   * Whether the node's DNS name resolves (default true). Only for clusters with a nodeDomain: a node whose name is
+   * missing from DNS, so that Rotor reports it as NameNotResolved (ROTOR_LOCAL_HOSTS lists it as unresolved).
+   */
+  dns?: boolean;
 }
 
 export interface HpcClusterSeed {
@@ -84,6 +90,14 @@ export interface HpcClusterSeed {
   /** HTTP Basic credentials the head node accepts. The password is never logged. */
   username: string;
   password: string;
+  /**
+   * Serve every node on one TLS listener that picks the node by SNI, the node's name being `<name>.<nodeDomain>`
+   * (resolved by Rotor through ROTOR_LOCAL_HOSTS): thousands of nodes on one port, started in milliseconds, nodes
+   * without a certificate of their own sharing one. Without it each node has a loopback port of its own.
+   */
+  nodeDomain?: string;
+  /** SNI clusters: delay before a node answers a handshake (an emulated network round trip), ms. Default 0. */
+  handshakeLatencyMs?: number;
   nodes?: HpcNodeSeed[];
 }
 
@@ -92,10 +106,18 @@ export interface HpcPackEmulatorOptions {
   clusters?: HpcClusterSeed[];
 }
 
-/** Where a node's listener is. */
+/** Where a node's listener is: 127.0.0.1 and its own port, or `<name>.<nodeDomain>` and the cluster's SNI port. */
 export interface NodeAddress {
   host: string;
   port: number;
+}
+
+/** A node's listener, whichever the cluster uses (a port per node, or one SNI listener for the cluster). */
+export interface NodeEndpoint extends NodeAddress {
+  readonly mode: NodeReachability;
+  setCertificate(certificate: NodeCertificate): void;
+  setReachability(reachability: NodeReachability): Promise<void>;
+  close(): Promise<void>;
 }
 
 export type HpcNodePatch = Partial<Omit<HpcNodeSeed, 'name' | 'certificate' | 'reachability'>>;

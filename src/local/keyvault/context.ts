@@ -15,10 +15,16 @@ export interface VaultContext {
   /** `https://127.0.0.1:<port>`, no trailing slash. */
   readonly url: string;
   readonly now: () => Date;
-  /** Delay before a Self-issued certificate operation completes. */
+  /** Delay before a Self-issued certificate operation completes (on the emulator's clock, and on a timer). */
   readonly pendingDelayMs: number;
+  /** Whether timers complete pending operations (otherwise only the emulator's clock passing their due time does). */
+  readonly pendingTimers: boolean;
+  /** Soft-delete retention in days. */
+  readonly recoverableDays: number;
   /** Emits Microsoft.KeyVault.<type>NewVersionCreated for a new version. */
   emitNewVersion(type: ObjectType, name: string, version: VersionBase): void;
+  /** Emits Microsoft.KeyVault.<type>NearExpiry for a version (Key Vault's Notify / EmailContacts lifetime actions). */
+  emitNearExpiry(type: ObjectType, name: string, version: VersionBase): void;
   /** Marks state as changed (persistent vaults save soon after). */
   changed(): void;
   /** Runs `task` after `ms` on a timer that stop() clears and that does not keep the process alive. */

@@ -6,6 +6,7 @@
  *   POST /_rotor/faults            FaultOptions for this vault (merged, like setFaults)
  *   POST /_rotor/seed              a SeedFixture ({"vaults": {...}})
  *   POST /_rotor/check-expiry      emits due NearExpiry/Expired events → {"emitted": n}
+ *   POST /_rotor/lifetime-actions  performs due lifetime actions (AutoRenew, Rotate, ...) → {"renewed","rotated","notified"}
  *   POST /_rotor/save              writes persistent state now
  */
 import type { OperationResult } from './context.js';
@@ -19,6 +20,7 @@ import type { SeedFixture } from './types.js';
 export interface EmulatorControls {
   seed(fixture: SeedFixture): Promise<void>;
   checkExpiry(): Promise<number>;
+  runLifetimeActions(): Promise<{ renewed: string[]; rotated: string[]; notified: string[] }>;
   save(): Promise<void>;
 }
 
@@ -57,6 +59,8 @@ export function createControlHandler(controls: EmulatorControls): ControlHandler
         return ok({});
       case 'POST check-expiry':
         return ok({ emitted: await controls.checkExpiry() });
+      case 'POST lifetime-actions':
+        return ok(await controls.runLifetimeActions());
       case 'POST save':
         await controls.save();
         return ok({});

@@ -12,13 +12,15 @@ export class KeyVaultError extends Error {
     message: string,
     /** Extra response headers (Retry-After, WWW-Authenticate). */
     readonly headers: Readonly<Record<string, string>> = {},
+    /** `innererror.code` (e.g. SecretDisabled under Forbidden). */
+    readonly innerCode?: string,
   ) {
     super(message);
     this.name = 'KeyVaultError';
   }
 
-  body(): { error: { code: string; message: string } } {
-    return { error: { code: this.code, message: this.message } };
+  body(): { error: { code: string; message: string; innererror?: { code: string } } } {
+    return { error: { code: this.code, message: this.message, ...(this.innerCode ? { innererror: { code: this.innerCode } } : {}) } };
   }
 }
 
@@ -42,7 +44,7 @@ export const badParameter = (message: string): KeyVaultError => new KeyVaultErro
 
 export const conflict = (message: string): KeyVaultError => new KeyVaultError(409, 'Conflict', message);
 
-export const forbidden = (message: string): KeyVaultError => new KeyVaultError(403, 'Forbidden', message);
+export const forbidden = (message: string, innerCode?: string): KeyVaultError => new KeyVaultError(403, 'Forbidden', message, {}, innerCode);
 
 /** The body of a real Key Vault 429 (THROTTLING-429-NOTE.md), word for word. */
 export const THROTTLED_MESSAGE =

@@ -2,26 +2,27 @@
  * The local Key Vault–compatible endpoint: one HTTPS server per vault on 127.0.0.1, speaking Key Vault's REST API
  * (2025-07-01 and 7.x) closely enough that the official CertificateClient, KeyClient and SecretClient work against
  * it unchanged. This module composes the parts:
- *   server.ts (HTTP, bearer challenge) · router.ts (operations) · certificates.ts, keys.ts, secrets.ts (handlers)
+ *   server.ts (HTTP, bearer challenge) · router.ts (operations) · certificates.ts, keys.ts, secrets.ts, deleted.ts (handlers)
  *   wire.ts (JSON shapes) · model.ts (state) · policy.ts, x509.ts, der.ts, pkcs12.ts, key-material.ts,
  *   certificate-material.ts (cryptographic material) · faults.ts, throttle.ts (fault and load injection)
  *   events.ts, expiry.ts (Event Grid events) · seed.ts (fixtures) · persistence.ts (state folder)
  *   control.ts (/_rotor control API) · vault.ts (a vault at run time).
- * Not emulated: delete/recover/purge, backup/restore, issuers and contacts, key cryptography (sign, encrypt, ...),
+ * Not emulated: certificate delete/recover/purge, backup/restore, issuers and contacts, key cryptography other than
+ * sign/verify,
  * import key, release, attestation, random bytes; those requests get 501 NotImplemented.
  */
 import type { Server } from 'node:https';
 import { SETTINGS } from '../../settings.js';
 import type { LocalServiceContext } from '../service.js';
-import { issueSelfSigned } from './certificates.js';
+import { settleOperation } from './certificates.js';
 import { createControlHandler } from './control.js';
 import { EventBus, keyVaultEvent } from './events.js';
 import { collectDueExpiryEvents } from './expiry.js';
+import { runLifetimeActions as runVaultLifetimeActions, type LifetimeActionReport } from './lifetime.js';
 import { KeyPool } from './key-material.js';
 import { certificateDer } from './certificate-material.js';
 import { findVersion, VaultState } from './model.js';
 import { loadState, serializeState, StateSaver } from './persistence.js';
-import { isSelfIssued } from './policy.js';
 import { seedVault, validateFixture } from './seed.js';
 import { startVaultServer, stopVaultServer } from './server.js';
 import { unixSeconds } from './time.js';
@@ -41,12 +42,15 @@ function vaultNamesOf(options: KeyVaultEmulatorOptions): string[] {
   return names;
 }
 
-/** Resumes Self-issued operations that were pending when the state was saved. */
+/** Resumes operations that were pending when the state was saved (due ones settle on their next read too). */
 function resumePendingOperations(vault: Vault): void {
+  if (!vault.pendingTimers) return;
   for (const record of vault.state.certificates.values()) {
     const { operation } = record;
-    if (operation?.status === 'inProgress' && isSelfIssued(operation.policy)) {
-      vault.schedule(vault.pendingDelayMs, () => issueSelfSigned(vault, record, operation));
+    if (operation?.status === 'inProgress' && operation.dueAtMs !== undefined) {
+      vault.schedule(vault.pendingDelayMs, () => {
+        if (record.operation === operation) settleOperation(vault, record, true);
+      });
     }
   }
 }
@@ -70,12 +74,20 @@ export async function startKeyVaultEmulator(ctx: LocalServiceContext, options: K
   const services: EmulatorServices = {
     now: ctx.now,
     pendingDelayMs: options.pendingDelayMs ?? 200,
+    pendingTimers: options.pendingTimers ?? true,
     events,
     timers,
     changed: () => saver.schedule(),
     log: ctx.log,
   };
-  for (const name of names) vaults.set(name, new Vault(name, loaded?.vaults.get(name) ?? new VaultState(), services, options.faults));
+  const recoverableDays = (name: string): number => {
+    const days = typeof options.recoverableDays === 'number' ? options.recoverableDays : (options.recoverableDays?.[name] ?? 90);
+    if (!Number.isInteger(days) || days < 7 || days > 90) throw new Error(`recoverableDays of vault ${name} must be an integer from 7 to 90, got ${days}`);
+    return days;
+  };
+  for (const name of names) {
+    vaults.set(name, new Vault(name, loaded?.vaults.get(name) ?? new VaultState(), services, options.faults, recoverableDays(name)));
+  }
 
   const seed = async (fixture: SeedFixture): Promise<void> => {
     const valid = validateFixture(fixture);
@@ -97,6 +109,12 @@ export async function startKeyVaultEmulator(ctx: LocalServiceContext, options: K
     return emitted;
   };
 
+  const runLifetimeActions = async (): Promise<LifetimeActionReport> => {
+    const report: LifetimeActionReport = { renewed: [], rotated: [], notified: [] };
+    for (const vault of vaults.values()) await runVaultLifetimeActions(vault, report);
+    return report;
+  };
+
   const servers: Server[] = [];
   let expiryTimer: NodeJS.Timeout | undefined;
   const shutdown = async (): Promise<void> => {
@@ -110,7 +128,7 @@ export async function startKeyVaultEmulator(ctx: LocalServiceContext, options: K
     for (const vault of vaults.values()) resumePendingOperations(vault);
     if (!loaded && options.seed) await seed(options.seed);
     const tls = await ctx.ca.issueServerCert(['127.0.0.1', 'localhost']);
-    const control = createControlHandler({ seed, checkExpiry, save: () => saver.save() });
+    const control = createControlHandler({ seed, checkExpiry, runLifetimeActions, save: () => saver.save() });
     for (const vault of vaults.values()) {
       servers.push(await startVaultServer(vault, { token: ctx.token, tls, preferredPort: ctx.preferredPorts[vault.name], control }));
     }
@@ -119,8 +137,11 @@ export async function startKeyVaultEmulator(ctx: LocalServiceContext, options: K
     throw err;
   }
   if (options.expiryCheckIntervalMs && options.expiryCheckIntervalMs > 0) {
+    const lifetimeActions = options.lifetimeActions ?? true;
     expiryTimer = setInterval(() => {
-      checkExpiry().catch((err: unknown) => ctx.log(`expiry check failed: ${(err as Error).message}`));
+      (lifetimeActions ? runLifetimeActions() : Promise.resolve())
+        .then(() => checkExpiry())
+        .catch((err: unknown) => ctx.log(`expiry check failed: ${(err as Error).message}`));
     }, options.expiryCheckIntervalMs);
     expiryTimer.unref();
   }
@@ -166,6 +187,7 @@ export async function startKeyVaultEmulator(ctx: LocalServiceContext, options: K
     },
     subscribe: (subscriber) => events.subscribe(subscriber),
     checkExpiry,
+    runLifetimeActions,
     drainEvents: () => events.drain(),
     settings: () => ({
       [SETTINGS.localVaults.name]: JSON.stringify(Object.fromEntries([...vaults.values()].map((v) => [v.name, `${v.url}/`]))),

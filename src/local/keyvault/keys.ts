@@ -11,6 +11,7 @@ import { keyCreateClass, type OperationClass } from './throttle.js';
 import { addIsoDuration, parseIsoDuration, unixSeconds } from './time.js';
 import * as wire from './wire.js';
 import { requireRecord, requireUnmanaged, targetVersion } from './records.js';
+import { assertNotDeleted } from './deleted.js';
 
 const CURVE_BY_SIZE: Record<number, 'P-256' | 'P-384' | 'P-521'> = { 256: 'P-256', 384: 'P-384', 521: 'P-521' };
 
@@ -49,7 +50,7 @@ function addVersion(vault: VaultContext, record: KeyRecord, version: KeyVersion)
   record.versions.push(version);
   vault.emitNewVersion('Key', record.name, version);
   vault.changed();
-  return ok(wire.keyBundle(vault.url, record, version));
+  return ok(wire.keyBundle(vault, record, version));
 }
 
 export async function createKey(vault: VaultContext, request: OperationRequest): Promise<OperationResult> {
@@ -57,6 +58,7 @@ export async function createKey(vault: VaultContext, request: OperationRequest):
   const input = wire.parseKeyCreate(request.body);
   const existing = vault.state.keys.get(name);
   if (existing) requireUnmanaged(existing, 'key', 'create');
+  else assertNotDeleted(vault, 'key', name);
   const shape = keyShapeFor(input.kty, input.keySize, input.curve);
   const material = await generateKeyMaterial(newVersionId(), shape);
   const now = nowSeconds(vault);
@@ -82,6 +84,11 @@ export async function createKey(vault: VaultContext, request: OperationRequest):
 export async function rotateKey(vault: VaultContext, request: OperationRequest): Promise<OperationResult> {
   const record = requireRecord(vault.state.keys, 'key', objectName(request));
   requireUnmanaged(record, 'key', 'rotate');
+  return rotateRecord(vault, record);
+}
+
+/** Rotates a key (a rotate request, or Key Vault's own rotation policy action). */
+export async function rotateRecord(vault: VaultContext, record: KeyRecord): Promise<OperationResult> {
   const current = targetVersion(record, 'key', undefined);
   const material = await generateKeyMaterial(newVersionId(), current.material.shape);
   const now = vault.now();
@@ -106,7 +113,7 @@ export async function rotateKey(vault: VaultContext, request: OperationRequest):
 
 export function getKey(vault: VaultContext, request: OperationRequest): OperationResult {
   const record = requireRecord(vault.state.keys, 'key', objectName(request));
-  return ok(wire.keyBundle(vault.url, record, targetVersion(record, 'key', request.params.version)));
+  return ok(wire.keyBundle(vault, record, targetVersion(record, 'key', request.params.version)));
 }
 
 export function updateKey(vault: VaultContext, request: OperationRequest): OperationResult {
@@ -122,7 +129,7 @@ export function updateKey(vault: VaultContext, request: OperationRequest): Opera
   if (input.tags) version.tags = input.tags;
   attributes.updated = nowSeconds(vault);
   vault.changed();
-  return ok(wire.keyBundle(vault.url, record, version));
+  return ok(wire.keyBundle(vault, record, version));
 }
 
 export function listKeys(vault: VaultContext, request: OperationRequest): OperationResult {
@@ -131,28 +138,34 @@ export function listKeys(vault: VaultContext, request: OperationRequest): Operat
   const page = namePage(names, parsePageRequest(request.query), (key) => {
     const record = keys.get(key) as KeyRecord;
     const current = currentVersion(record);
-    return current && wire.keyItem(vault.url, record, current, false);
+    return current && wire.keyItem(vault, record, current, false);
   });
   return ok(wire.listResult(page.items, page.nextMarker && nextLink(vault.url, request.path, request.query, page.nextMarker)));
 }
 
+/** The versions of a key, ordered by version id as Key Vault orders them; a key that does not exist has none (200). */
 export function listKeyVersions(vault: VaultContext, request: OperationRequest): OperationResult {
-  const record = requireRecord(vault.state.keys, 'key', objectName(request));
-  const page = versionPage(record.versions, parsePageRequest(request.query), (version) => wire.keyItem(vault.url, record, version, true));
+  const record = vault.state.keys.get(objectName(request));
+  if (!record?.versions.length) return ok(wire.listResult([], undefined));
+  const page = versionPage(record.versions, parsePageRequest(request.query), (version) => wire.keyItem(vault, record, version, true));
   return ok(wire.listResult(page.items, page.nextMarker && nextLink(vault.url, request.path, request.query, page.nextMarker)));
 }
 
 export function getRotationPolicy(vault: VaultContext, request: OperationRequest): OperationResult {
   const record = requireRecord(vault.state.keys, 'key', objectName(request));
-  return ok(wire.rotationPolicyOut(vault.url, record.name, record.rotationPolicy));
+  return ok(wire.rotationPolicyOut(vault, record.name, record.rotationPolicy));
 }
 
 export function updateRotationPolicy(vault: VaultContext, request: OperationRequest): OperationResult {
   const record = requireRecord(vault.state.keys, 'key', objectName(request));
   requireUnmanaged(record, 'key', 'update rotation policy');
   const input = wire.parseRotationPolicy(request.body);
+  // Key Vault adds its default Notify action to a policy that has none (BEHAVIOURS.md 14).
+  if (input.lifetimeActions.length && !input.lifetimeActions.some((a) => a.action === 'Notify')) {
+    input.lifetimeActions = [...input.lifetimeActions, ...wire.DEFAULT_ROTATION_ACTIONS];
+  }
   const now = nowSeconds(vault);
   record.rotationPolicy = { ...input, created: record.rotationPolicy?.created ?? now, updated: now };
   vault.changed();
-  return ok(wire.rotationPolicyOut(vault.url, record.name, record.rotationPolicy));
+  return ok(wire.rotationPolicyOut(vault, record.name, record.rotationPolicy));
 }

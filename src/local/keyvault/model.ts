@@ -29,6 +29,8 @@ export interface VersionAttributes {
 /** Bits of VersionBase.expiryEvents: which expiry events this version has emitted. */
 export const NEAR_EXPIRY_EMITTED = 1;
 export const EXPIRED_EMITTED = 2;
+/** The version's lifetime action (AutoRenew, EmailContacts, Rotate) has been performed. */
+export const LIFETIME_ACTION_DONE = 4;
 
 export interface VersionBase {
   readonly version: string;
@@ -126,9 +128,16 @@ export interface CertificateOperation {
   readonly policy: CertificatePolicy;
   readonly csr: Buffer;
   readonly material: KeyMaterial;
-  readonly enabled: boolean;
-  readonly tags: Tags | undefined;
+  /** The pending version's enabled flag and tags (PATCH of a pending certificate changes them). */
+  enabled: boolean;
+  tags: Tags | undefined;
   readonly created: number;
+  updated: number;
+  /**
+   * When (emulator clock, ms) the operation settles: a Self-issued one is issued, a cancelled one of another issuer
+   * becomes `cancelled`. Undefined: never by itself (another issuer waits for its merge).
+   */
+  dueAtMs: number | undefined;
 }
 
 export interface CertificateRecord {
@@ -163,6 +172,12 @@ export class Collection<R extends { readonly name: string }> {
     return this.byName.values();
   }
 
+  delete(name: string): boolean {
+    const deleted = this.byName.delete(name.toLowerCase());
+    if (deleted) this.sorted = undefined;
+    return deleted;
+  }
+
   get size(): number {
     return this.byName.size;
   }
@@ -174,6 +189,17 @@ export class VaultState {
   readonly secrets = new Collection<SecretRecord>();
   /** Certificate names (lower case) whose create is generating its key (transient: a second create gets 409). */
   readonly generatingCertificateKeys = new Set<string>();
+  /** Soft-deleted keys and secrets, recoverable until purged (in memory only: not persisted). */
+  readonly deletedKeys = new Collection<DeletedRecord<KeyRecord>>();
+  readonly deletedSecrets = new Collection<DeletedRecord<SecretRecord>>();
+}
+
+/** A soft-deleted object: the record as it was, when it was deleted and when Key Vault purges it (Unix seconds). */
+export interface DeletedRecord<R extends { readonly name: string }> {
+  readonly name: string;
+  readonly record: R;
+  readonly deletedDate: number;
+  readonly scheduledPurgeDate: number;
 }
 
 /** The latest version: Key Vault's "current" version. */

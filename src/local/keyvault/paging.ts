@@ -74,12 +74,15 @@ function collectPage<S, T>(source: readonly S[], start: number, max: number, map
   return { items, next: index < source.length ? index : undefined };
 }
 
-/** The absolute nextLink of a list: same path and query, plus the continuation token. */
+/**
+ * The absolute nextLink of a list: same path and query, plus the continuation token as Key Vault writes it
+ * (`$skiptoken` literally, not percent-encoded; BEHAVIOURS.md 18).
+ */
 export function nextLink(vaultUrl: string, path: string, query: URLSearchParams, marker: string): string {
   const params = new URLSearchParams(query);
   params.delete('$skiptoken');
-  params.set('$skiptoken', encodeSkipToken(marker));
-  return `${vaultUrl}${path}?${params.toString()}`;
+  const rest = params.toString();
+  return `${vaultUrl}${path}?${rest ? `${rest}&` : ''}$skiptoken=${encodeSkipToken(marker)}`;
 }
 
 export interface ListPage<T> {
@@ -94,10 +97,18 @@ export function namePage<T>(sortedKeys: readonly string[], request: PageRequest,
   return { items, nextMarker: next === undefined ? undefined : sortedKeys[next - 1] };
 }
 
-/** A page of versions, oldest first; the marker is the position to continue from. */
-export function versionPage<V, T>(versions: readonly V[], request: PageRequest, map: (version: V) => T | undefined): ListPage<T> {
-  const start = request.marker === undefined ? 0 : Number(request.marker);
-  if (!Number.isInteger(start) || start < 0) throw badParameter('The $skiptoken is not a token of a version list.');
-  const { items, next } = collectPage(versions, start, request.maxResults, map);
-  return { items, nextMarker: next === undefined ? undefined : String(next) };
+/**
+ * A page of versions ordered by version id, as Key Vault orders them (not by creation; BEHAVIOURS.md 24); the marker
+ * is the last id returned, so versions created between pages are neither repeated nor skipped before the marker.
+ */
+export function versionPage<V extends { readonly version: string }, T>(
+  versions: readonly V[],
+  request: PageRequest,
+  map: (version: V) => T | undefined,
+): ListPage<T> {
+  if (request.marker !== undefined && !/^[0-9a-f]{32}$/.test(request.marker)) throw badParameter('The $skiptoken is not a token of a version list.');
+  const sorted = [...versions].sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+  const ids = sorted.map((v) => v.version);
+  const { items, next } = collectPage(sorted, indexAfter(ids, request.marker), request.maxResults, map);
+  return { items, nextMarker: next === undefined ? undefined : ids[next - 1] };
 }

@@ -56,6 +56,8 @@ interface PersistedOperation {
   enabled: boolean;
   tags: Tags | undefined;
   created: number;
+  updated?: number;
+  dueAtMs?: number | undefined;
 }
 
 interface PersistedVault {
@@ -166,7 +168,14 @@ function deserializeState(text: string): LoadedState {
         });
       }
       if (c.operation) {
-        const operation: CertificateOperation = { ...c.operation, csr: fromB64(c.operation.csr), material: material(c.operation.material) };
+        const operation: CertificateOperation = {
+          ...c.operation,
+          // State saved before these fields existed: the operation was last updated when created, and is due now.
+          updated: c.operation.updated ?? c.operation.created,
+          dueAtMs: c.operation.dueAtMs ?? (c.operation.status === 'inProgress' ? c.operation.created * 1000 : undefined),
+          csr: fromB64(c.operation.csr),
+          material: material(c.operation.material),
+        };
         record.operation = operation;
       }
     }

@@ -12,7 +12,7 @@ import type { CertificatePolicy, LifetimeAction, WireKeyType, X509Properties } f
 import { PKCS12, type CertificateContentType } from './pkcs12.js';
 import { monthsBetween } from './time.js';
 import { withoutUndefined } from './util.js';
-import type { CertificateDescription, KeyUsage, SubjectAlternativeNames } from './x509.js';
+import { canonicalName, type CertificateDescription, type KeyUsage, type SubjectAlternativeNames } from './x509.js';
 
 /** A policy as a request states it: every field optional (wire.ts maps the JSON onto this). */
 export interface PolicyInput {
@@ -54,7 +54,7 @@ export function keyShapeOf(policy: Pick<CertificatePolicy, 'keyType' | 'keySize'
 
 function validateSubject(subject: string): void {
   try {
-    new x509.Name(subject);
+    new x509.Name(canonicalName(subject));
   } catch {
     throw badParameter(`policy.x509_props.subject "${subject}" is not a valid X.500 distinguished name.`);
   }

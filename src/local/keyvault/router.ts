@@ -3,6 +3,8 @@
  * name), handler and throttling cost (Key Vault's operation classes).
  */
 import * as certificates from './certificates.js';
+import * as crypto from './crypto.js';
+import * as deleted from './deleted.js';
 import type { Handler, OperationRequest, VaultContext } from './context.js';
 import * as keys from './keys.js';
 import * as secrets from './secrets.js';
@@ -22,6 +24,8 @@ export interface Route {
 const READ: Cost = () => ['read'];
 const WRITE: Cost = () => ['write'];
 const SECRET_CREATE: Cost = () => ['secretCreate'];
+/** Key Vault counts sign/verify as cryptographic transactions of the key's type (here: the read budget). */
+const CRYPTO: Cost = () => ['read'];
 /** Importing a certificate is a write that also sets its secret. */
 const IMPORT: Cost = () => ['write', 'secretCreate'];
 
@@ -54,14 +58,28 @@ const ROUTES: readonly Route[] = [
   route('POST', '/keys/:name/rotate', 'keys.rotate', keys.rotateKey, keys.rotateCost),
   route('GET', '/keys/:name/rotationpolicy', 'keys.getRotationPolicy', keys.getRotationPolicy, READ),
   route('PUT', '/keys/:name/rotationpolicy', 'keys.updateRotationPolicy', keys.updateRotationPolicy, WRITE),
+  route('POST', '/keys/:name/sign', 'keys.sign', crypto.signWithKey, CRYPTO),
+  route('POST', '/keys/:name/:version/sign', 'keys.sign', crypto.signWithKey, CRYPTO),
+  route('POST', '/keys/:name/verify', 'keys.verify', crypto.verifyWithKey, CRYPTO),
+  route('POST', '/keys/:name/:version/verify', 'keys.verify', crypto.verifyWithKey, CRYPTO),
   route('GET', '/keys/:name/:version?', 'keys.get', keys.getKey, READ),
   route('PATCH', '/keys/:name/:version?', 'keys.update', keys.updateKey, WRITE),
+  route('DELETE', '/keys/:name', 'keys.delete', deleted.deleteKey, WRITE),
+  route('GET', '/deletedkeys', 'keys.listDeleted', deleted.listDeletedKeys, READ),
+  route('GET', '/deletedkeys/:name', 'keys.getDeleted', deleted.getDeletedKey, READ),
+  route('DELETE', '/deletedkeys/:name', 'keys.purge', deleted.purgeDeletedKey, WRITE),
+  route('POST', '/deletedkeys/:name/recover', 'keys.recover', deleted.recoverDeletedKey, WRITE),
 
   route('GET', '/secrets', 'secrets.list', secrets.listSecrets, READ),
   route('GET', '/secrets/:name/versions', 'secrets.listVersions', secrets.listSecretVersions, READ),
   route('PUT', '/secrets/:name', 'secrets.set', secrets.setSecret, SECRET_CREATE),
   route('GET', '/secrets/:name/:version?', 'secrets.get', secrets.getSecret, READ),
   route('PATCH', '/secrets/:name/:version?', 'secrets.update', secrets.updateSecret, WRITE),
+  route('DELETE', '/secrets/:name', 'secrets.delete', deleted.deleteSecret, WRITE),
+  route('GET', '/deletedsecrets', 'secrets.listDeleted', deleted.listDeletedSecrets, READ),
+  route('GET', '/deletedsecrets/:name', 'secrets.getDeleted', deleted.getDeletedSecret, READ),
+  route('DELETE', '/deletedsecrets/:name', 'secrets.purge', deleted.purgeDeletedSecret, WRITE),
+  route('POST', '/deletedsecrets/:name/recover', 'secrets.recover', deleted.recoverDeletedSecret, WRITE),
 ];
 
 export interface RouteMatch {
@@ -79,7 +97,7 @@ function matches(route: Route, segments: readonly string[]): OperationRequest['p
   for (const [i, part] of pattern.entries()) {
     const segment = segments[i];
     if (part === ':name') name = segment ?? '';
-    else if (part === ':version?') version = segment;
+    else if (part === ':version?' || part === ':version') version = segment;
     else if (segment?.toLowerCase() !== part) return undefined;
   }
   return { name, version };

@@ -10,6 +10,7 @@ import { namePage, nextLink, parsePageRequest, versionPage } from './paging.js';
 import { PEM, PKCS12 } from './pkcs12.js';
 import * as wire from './wire.js';
 import { requireRecord, requireUnmanaged, targetVersion } from './records.js';
+import { assertNotDeleted } from './deleted.js';
 
 
 /** A managed secret's value: the certificate version's PFX or PEM (`outContentType` may ask for the other). */
@@ -26,6 +27,7 @@ export function setSecret(vault: VaultContext, request: OperationRequest): Opera
   const input = wire.parseSecretSet(request.body);
   const existing = vault.state.secrets.get(name);
   if (existing) requireUnmanaged(existing, 'secret', 'set');
+  else assertNotDeleted(vault, 'secret', name);
   const now = nowSeconds(vault);
   const record = existing ?? vault.state.secrets.add({ name, managed: false, versions: [] });
   const version: SecretVersion = {
@@ -45,15 +47,15 @@ export function setSecret(vault: VaultContext, request: OperationRequest): Opera
   record.versions.push(version);
   vault.emitNewVersion('Secret', record.name, version);
   vault.changed();
-  return ok(wire.secretBundle(vault.url, record, version, version.value));
+  return ok(wire.secretBundle(vault, record, version, version.value));
 }
 
 export function getSecret(vault: VaultContext, request: OperationRequest): OperationResult {
   const record = requireRecord(vault.state.secrets, 'secret', objectName(request));
   const version = targetVersion(record, 'secret', request.params.version);
-  if (!version.attributes.enabled) throw forbidden('Operation get is not allowed on a disabled secret.');
+  if (!version.attributes.enabled) throw forbidden('Operation get is not allowed on a disabled secret.', 'SecretDisabled');
   const value = record.managed ? managedValue(vault, record, version, request.query.get('outContentType')) : version.value;
-  return ok(wire.secretBundle(vault.url, record, version, value));
+  return ok(wire.secretBundle(vault, record, version, value));
 }
 
 export function updateSecret(vault: VaultContext, request: OperationRequest): OperationResult {
@@ -69,7 +71,7 @@ export function updateSecret(vault: VaultContext, request: OperationRequest): Op
   if (input.tags) version.tags = input.tags;
   attributes.updated = nowSeconds(vault);
   vault.changed();
-  return ok(wire.secretBundle(vault.url, record, version, undefined));
+  return ok(wire.secretBundle(vault, record, version, undefined));
 }
 
 export function listSecrets(vault: VaultContext, request: OperationRequest): OperationResult {
@@ -78,13 +80,13 @@ export function listSecrets(vault: VaultContext, request: OperationRequest): Ope
   const page = namePage(names, parsePageRequest(request.query), (key) => {
     const record = secrets.get(key) as SecretRecord;
     const current = currentVersion(record);
-    return current && wire.secretItem(vault.url, record, current, false);
+    return current && wire.secretItem(vault, record, current, false);
   });
   return ok(wire.listResult(page.items, page.nextMarker && nextLink(vault.url, request.path, request.query, page.nextMarker)));
 }
 
 export function listSecretVersions(vault: VaultContext, request: OperationRequest): OperationResult {
   const record = requireRecord(vault.state.secrets, 'secret', objectName(request));
-  const page = versionPage(record.versions, parsePageRequest(request.query), (version) => wire.secretItem(vault.url, record, version, true));
+  const page = versionPage(record.versions, parsePageRequest(request.query), (version) => wire.secretItem(vault, record, version, true));
   return ok(wire.listResult(page.items, page.nextMarker && nextLink(vault.url, request.path, request.query, page.nextMarker)));
 }

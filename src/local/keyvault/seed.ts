@@ -54,6 +54,18 @@ const seedVaultSchema = z.strictObject({
         ekus: z.array(oid).optional(),
         validityInMonths: z.number().int().min(1).max(1200).optional(),
         contentType: z.enum([PKCS12, PEM]).optional(),
+        lifetimeActions: z
+          .array(
+            z
+              .strictObject({
+                action: z.enum(['AutoRenew', 'EmailContacts']),
+                lifetimePercentage: z.number().int().min(1).max(99).optional(),
+                daysBeforeExpiry: z.number().int().min(1).optional(),
+              })
+              .refine((a) => (a.lifetimePercentage === undefined) !== (a.daysBeforeExpiry === undefined), 'needs exactly one of lifetimePercentage and daysBeforeExpiry'),
+          )
+          .max(1)
+          .optional(),
       }),
     )
     .optional(),
@@ -67,6 +79,17 @@ const seedVaultSchema = z.strictObject({
         rotationExpiryTime: z
           .string()
           .refine((v) => parseIsoDuration(v) !== undefined, 'must be an ISO 8601 duration such as P90D')
+          .optional(),
+        rotationActions: z
+          .array(
+            z
+              .strictObject({
+                action: z.enum(['Rotate', 'Notify']),
+                timeAfterCreate: z.string().refine((v) => parseIsoDuration(v) !== undefined, 'must be an ISO 8601 duration').optional(),
+                timeBeforeExpiry: z.string().refine((v) => parseIsoDuration(v) !== undefined, 'must be an ISO 8601 duration').optional(),
+              })
+              .refine((a) => (a.timeAfterCreate === undefined) !== (a.timeBeforeExpiry === undefined), 'needs exactly one of timeAfterCreate and timeBeforeExpiry'),
+          )
           .optional(),
       }),
     )
@@ -163,6 +186,7 @@ function certificatePlan(item: SeedCertificate, ctx: SeedContext) {
       ekus: item.ekus,
       validityMonths: item.validityInMonths,
       issuer: { name: item.issuer ?? 'Self' },
+      lifetimeActions: item.lifetimeActions ?? [{ action: 'EmailContacts', lifetimePercentage: 80 }],
     },
     nowSeconds(ctx.vault),
   );
@@ -220,10 +244,14 @@ function seedKey(item: SeedKey, shape: KeyShape, ctx: SeedContext): void {
       material: ctx.pool.pick(shape, ctx.picks++),
     });
   });
-  if (item.rotationExpiryTime) {
+  if (item.rotationExpiryTime || item.rotationActions) {
     const now = nowSeconds(ctx.vault);
+    const actions = item.rotationActions ?? [];
     record.rotationPolicy = {
-      lifetimeActions: [{ action: 'Notify', timeBeforeExpiry: 'P30D' }],
+      lifetimeActions: [
+        ...actions,
+        ...(actions.some((a) => a.action === 'Notify') ? [] : [{ action: 'Notify' as const, timeBeforeExpiry: 'P30D' }]),
+      ],
       expiryTime: item.rotationExpiryTime,
       created: now,
       updated: now,

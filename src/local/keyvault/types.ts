@@ -47,10 +47,10 @@ export interface FaultOptions {
 }
 
 /**
- * Default of FaultOptions.sendRetryAfter. Key Vault sends no Retry-After on 429; the emulator will follow it by
- * default once Rotor retries 429s without Retry-After itself (until then a switch: `sendRetryAfter: false`).
+ * Default of FaultOptions.sendRetryAfter: false, as a real Key Vault answers 429 (Rotor retries such 429s itself with
+ * exponential backoff; the Azure SDK alone would not). Tests that need the SDK's Retry-After path set it to true.
  */
-export const DEFAULT_SEND_RETRY_AFTER = true;
+export const DEFAULT_SEND_RETRY_AFTER = false;
 
 /** Times are ISO 8601 or relative to the emulator clock: "+10d", "-355d", "+36h", "+90m". */
 export type SeedTime = string;
@@ -82,6 +82,13 @@ export interface SeedCertificate extends SeedObjectCommon {
   ekus?: string[];
   validityInMonths?: number;
   contentType?: 'application/x-pkcs12' | 'application/x-pem-file';
+  /**
+   * The policy's lifetime actions, which the emulator performs on its clock (runLifetimeActions). Default
+   * `[{ action: 'EmailContacts', lifetimePercentage: 80 }]`: a seeded certificate stands for one that Rotor rotates, so
+   * Key Vault does not renew it by itself. (A certificate *created* without lifetime actions gets Key Vault's
+   * default: AutoRenew at 80 % for Self-issued ones, EmailContacts for others.)
+   */
+  lifetimeActions?: { action: 'AutoRenew' | 'EmailContacts'; lifetimePercentage?: number; daysBeforeExpiry?: number }[];
 }
 
 export interface SeedKey extends SeedObjectCommon {
@@ -91,6 +98,8 @@ export interface SeedKey extends SeedObjectCommon {
   keyOps?: string[];
   /** Key rotation policy `expiryTime` (ISO 8601 duration, e.g. P90D). */
   rotationExpiryTime?: string;
+  /** Key rotation policy actions (Key Vault adds Notify 30 days before expiry when none is given); performed on the emulator's clock. */
+  rotationActions?: { action: 'Rotate' | 'Notify'; timeAfterCreate?: string; timeBeforeExpiry?: string }[];
 }
 
 export interface SeedSecret extends SeedObjectCommon {
@@ -140,16 +149,33 @@ export type EventSubscriber =
 export interface KeyVaultEmulatorOptions {
   /** Vault names; each vault gets its own HTTPS port. Default ["rotor-local"]. */
   vaults?: string[];
-  /** Delay before a pending certificate operation completes, in ms. Default 200. */
+  /**
+   * Delay before a Self-issued certificate operation completes, in ms (Key Vault: about 10 s). It completes once the
+   * emulator's clock has passed it (checked on each request that reads it) or, with `pendingTimers`, on a timer.
+   * Default 200.
+   */
   pendingDelayMs?: number;
+  /** Whether a timer completes pending operations after `pendingDelayMs` of real time. Default true. */
+  pendingTimers?: boolean;
+  /**
+   * Soft-delete retention in days (7..90), for every vault or per vault name: deleted objects are purged this long
+   * after deletion, and attributes show it (90: "Recoverable+Purgeable", less: "CustomizedRecoverable+Purgeable").
+   * Default 90.
+   */
+  recoverableDays?: number | Record<string, number>;
   /** Initial faults for every vault. Budgets default to KEY_VAULT_PUBLISHED_LIMITS. */
   faults?: FaultOptions;
   /** Objects to create at start (only when the state folder has none yet). */
   seed?: SeedFixture;
   /** Days before expiry at which NearExpiry fires (Key Vault: 30). */
   nearExpiryDays?: number;
-  /** How often (ms) the emulator checks for NearExpiry/Expired while running; 0 = only on demand. */
+  /**
+   * How often (ms) the emulator performs due lifetime actions and checks for NearExpiry/Expired while running;
+   * 0 = only on demand.
+   */
   expiryCheckIntervalMs?: number;
+  /** Whether that periodic check performs Key Vault's own lifetime actions (AutoRenew, Rotate, ...). Default true. */
+  lifetimeActions?: boolean;
 }
 
 export interface KeyVaultEmulator extends LocalService {
@@ -168,6 +194,11 @@ export interface KeyVaultEmulator extends LocalService {
   subscribe(subscriber: EventSubscriber): () => void;
   /** Emits NearExpiry/Expired for versions that crossed the threshold since the last check (once per version). */
   checkExpiry(): Promise<number>;
+  /**
+   * Performs Key Vault's own lifetime actions that are due on the emulator's clock: certificate AutoRenew (Self
+   * issuer) and EmailContacts (a NearExpiry event), key rotation policy Rotate and Notify (a NearExpiry event).
+   */
+  runLifetimeActions(): Promise<{ renewed: string[]; rotated: string[]; notified: string[] }>;
   /** Waits for in-flight event deliveries (tests). */
   drainEvents(): Promise<void>;
   /**

@@ -30,6 +30,7 @@ export class Timers {
 export interface EmulatorServices {
   readonly now: () => Date;
   readonly pendingDelayMs: number;
+  readonly pendingTimers: boolean;
   readonly events: EventBus;
   readonly timers: Timers;
   /** Schedules a save of persistent state. */
@@ -47,6 +48,7 @@ export class Vault implements VaultContext {
     readonly state: VaultState,
     private readonly services: EmulatorServices,
     faults: FaultOptions | undefined,
+    readonly recoverableDays = 90,
   ) {
     this.faults = new FaultController(() => performance.now(), faults);
   }
@@ -63,12 +65,20 @@ export class Vault implements VaultContext {
     return this.services.pendingDelayMs;
   }
 
+  get pendingTimers(): boolean {
+    return this.services.pendingTimers;
+  }
+
   get log(): (line: string) => void {
     return this.services.log;
   }
 
   emitNewVersion(type: ObjectType, name: string, version: VersionBase): void {
     this.services.events.publish(keyVaultEvent(this, type, 'NewVersionCreated', name, version, this.services.now()));
+  }
+
+  emitNearExpiry(type: ObjectType, name: string, version: VersionBase): void {
+    this.services.events.publish(keyVaultEvent(this, type, 'NearExpiry', name, version, this.services.now()));
   }
 
   changed(): void {

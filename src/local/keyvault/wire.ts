@@ -13,6 +13,7 @@ import {
   type CertificatePolicy,
   type CertificateRecord,
   type CertificateVersion,
+  type DeletedRecord,
   type KeyRecord,
   type KeyRotationPolicy,
   type KeyVersion,
@@ -25,7 +26,7 @@ import {
 } from './model.js';
 import { PEM, PKCS12 } from './pkcs12.js';
 import type { PolicyInput } from './policy.js';
-import { parseIsoDuration } from './time.js';
+import { addMonths, parseIsoDuration } from './time.js';
 import { KEY_USAGES, thumbprint, type SubjectAlternativeNames } from './x509.js';
 
 export const ids = {
@@ -189,7 +190,17 @@ export function parseMerge(body: unknown): { x5c: Buffer[]; attributes: Attribut
     body,
     'merge parameters',
   );
-  return { x5c: wire.x5c.map((b64) => Buffer.from(b64, 'base64')), attributes: wire.attributes ?? {}, tags: wire.tags };
+  return { x5c: wire.x5c.map(x5cEntry), attributes: wire.attributes ?? {}, tags: wire.tags };
+}
+
+/**
+ * An x5c entry of a merge: base64 of a DER certificate or, as Key Vault also accepts (the SDK's own recorded test sends
+ * it), base64 of a PEM or base64 text.
+ */
+function x5cEntry(b64: string): Buffer {
+  const once = Buffer.from(b64, 'base64');
+  const text = once.toString('latin1').replace(/-----[A-Z0-9 ]+-----/g, '');
+  return /^[A-Za-z0-9+/=\s]+$/.test(text) ? Buffer.from(text, 'base64') : once;
 }
 
 export function parseOperationUpdate(body: unknown): { cancellationRequested: boolean } {
@@ -281,16 +292,29 @@ export function parseSecretUpdate(body: unknown): { contentType: string | undefi
 // ---------------------------------------------------------------------------------------------------------------
 // Responses
 
-const RECOVERY = { recoveryLevel: 'Recoverable+Purgeable', recoverableDays: 90 } as const;
+/** What the response mappers need to know of a vault: its URL and its soft-delete retention. */
+export interface WireVault {
+  /** `https://127.0.0.1:<port>`, no trailing slash. */
+  readonly url: string;
+  /** Soft-delete retention in days (7..90); Key Vault calls 90 "Recoverable+Purgeable", less "CustomizedRecoverable+Purgeable". */
+  readonly recoverableDays: number;
+}
 
-function attributesOut(attributes: VersionAttributes): Record<string, unknown> {
+export function recoveryOf(vault: WireVault): { recoveryLevel: string; recoverableDays: number } {
+  return {
+    recoveryLevel: vault.recoverableDays >= 90 ? 'Recoverable+Purgeable' : 'CustomizedRecoverable+Purgeable',
+    recoverableDays: vault.recoverableDays,
+  };
+}
+
+function attributesOut(vault: WireVault, attributes: VersionAttributes): Record<string, unknown> {
   return {
     enabled: attributes.enabled,
     ...(attributes.nbf !== null ? { nbf: attributes.nbf } : {}),
     ...(attributes.exp !== null ? { exp: attributes.exp } : {}),
     created: attributes.created,
     updated: attributes.updated,
-    ...RECOVERY,
+    ...recoveryOf(vault),
   };
 }
 
@@ -325,9 +349,9 @@ function issuerOut(issuer: CertificatePolicy['issuer']): Record<string, unknown>
   };
 }
 
-export function policyOut(vaultUrl: string, name: string, policy: CertificatePolicy): Record<string, unknown> {
+export function policyOut(vault: WireVault, name: string, policy: CertificatePolicy): Record<string, unknown> {
   return {
-    id: `${ids.certificate(vaultUrl, name)}/policy`,
+    id: `${ids.certificate(vault.url, name)}/policy`,
     key_props: {
       exportable: policy.exportable,
       kty: policy.keyType,
@@ -338,10 +362,11 @@ export function policyOut(vaultUrl: string, name: string, policy: CertificatePol
     secret_props: { contentType: policy.contentType },
     x509_props: {
       subject: policy.x509.subject,
-      sans: sansOut(policy.x509.sans),
+      sans: sansOut(policy.x509.sans) ?? {},
       ekus: policy.x509.ekus,
       key_usage: policy.x509.keyUsage,
       validity_months: policy.x509.validityMonths,
+      basic_constraints: { ca: false },
     },
     lifetime_actions: policy.lifetimeActions.map(lifetimeActionOut),
     issuer: issuerOut(policy.issuer),
@@ -349,122 +374,183 @@ export function policyOut(vaultUrl: string, name: string, policy: CertificatePol
   };
 }
 
+/** The `pending` link a certificate carries while it has an operation (until the operation is deleted). */
+function pendingLink(vault: WireVault, record: CertificateRecord): Record<string, unknown> {
+  return record.operation ? { pending: { id: `${ids.certificate(vault.url, record.name)}/pending` } } : {};
+}
+
 /** CertificateBundle of an issued version; `der` is the version's (materialized) certificate. */
-export function certificateBundle(vaultUrl: string, record: CertificateRecord, version: CertificateVersion, der: Buffer): Record<string, unknown> {
+export function certificateBundle(vault: WireVault, record: CertificateRecord, version: CertificateVersion, der: Buffer): Record<string, unknown> {
   return {
-    id: ids.certificate(vaultUrl, record.name, version.version),
-    kid: ids.key(vaultUrl, record.name, version.version),
-    sid: ids.secret(vaultUrl, record.name, version.version),
+    id: ids.certificate(vault.url, record.name, version.version),
+    kid: ids.key(vault.url, record.name, version.version),
+    sid: ids.secret(vault.url, record.name, version.version),
     x5t: thumbprint(der),
     cer: der.toString('base64'),
-    attributes: attributesOut(version.attributes),
+    attributes: attributesOut(vault, version.attributes),
     tags: version.tags,
-    contentType: version.contentType,
-    policy: policyOut(vaultUrl, record.name, record.policy),
+    policy: policyOut(vault, record.name, record.policy),
+    ...pendingLink(vault, record),
   };
 }
 
-/** CertificateBundle of a certificate whose first version is still pending: no X.509 yet, disabled. */
-export function pendingCertificateBundle(vaultUrl: string, record: CertificateRecord, operation: CertificateOperation): Record<string, unknown> {
+/**
+ * CertificateBundle of the pending version (BEHAVIOURS.md 3): disabled, validity already set, no kid/sid/x5t/cer
+ * (nothing is issued yet), and the `pending` link.
+ */
+export function pendingCertificateBundle(vault: WireVault, record: CertificateRecord, operation: CertificateOperation): Record<string, unknown> {
   return {
-    id: ids.certificate(vaultUrl, record.name, operation.version),
-    kid: ids.key(vaultUrl, record.name, operation.version),
-    sid: ids.secret(vaultUrl, record.name, operation.version),
-    attributes: { enabled: false, created: operation.created, updated: operation.created, ...RECOVERY },
+    id: ids.certificate(vault.url, record.name, operation.version),
+    attributes: pendingAttributes(vault, operation),
     tags: operation.tags,
-    contentType: operation.policy.contentType,
-    policy: policyOut(vaultUrl, record.name, record.policy),
+    policy: policyOut(vault, record.name, record.policy),
+    ...pendingLink(vault, record),
   };
 }
 
-export function certificateItem(vaultUrl: string, name: string, version: CertificateVersion, der: Buffer, withVersion: boolean): Record<string, unknown> {
+/** Attributes of a pending version: nbf 10 minutes before its creation, exp after the policy's validity. */
+function pendingAttributes(vault: WireVault, operation: CertificateOperation): Record<string, unknown> {
+  const created = new Date(operation.created * 1000);
   return {
-    id: ids.certificate(vaultUrl, name, withVersion ? version.version : undefined),
+    enabled: false,
+    nbf: operation.created - 600,
+    exp: Math.floor(addMonths(created, operation.policy.x509.validityMonths).getTime() / 1000),
+    created: operation.created,
+    updated: operation.updated,
+    ...recoveryOf(vault),
+  };
+}
+
+export function certificateItem(vault: WireVault, name: string, version: CertificateVersion, der: Buffer, withVersion: boolean): Record<string, unknown> {
+  return {
+    id: ids.certificate(vault.url, name, withVersion ? version.version : undefined),
     x5t: thumbprint(der),
-    attributes: attributesOut(version.attributes),
+    attributes: attributesOut(vault, version.attributes),
     tags: version.tags,
   };
 }
 
-export function pendingCertificateItem(vaultUrl: string, name: string, operation: CertificateOperation): Record<string, unknown> {
+export function pendingCertificateItem(vault: WireVault, name: string, operation: CertificateOperation): Record<string, unknown> {
   return {
-    id: ids.certificate(vaultUrl, name),
-    attributes: { enabled: false, created: operation.created, updated: operation.created, ...RECOVERY },
+    id: ids.certificate(vault.url, name),
+    attributes: pendingAttributes(vault, operation),
     tags: operation.tags,
   };
 }
 
-export function operationOut(vaultUrl: string, name: string, operation: CertificateOperation): Record<string, unknown> {
+export function operationOut(vault: WireVault, name: string, operation: CertificateOperation): Record<string, unknown> {
   return {
-    id: `${ids.certificate(vaultUrl, name)}/pending`,
-    issuer: issuerOut(operation.policy.issuer),
+    id: `${ids.certificate(vault.url, name)}/pending`,
+    // The operation names its issuer without cert_transparency (the policy keeps it; BEHAVIOURS.md 7).
+    issuer: { name: operation.policy.issuer.name, ...(operation.policy.issuer.certificateType !== undefined ? { cty: operation.policy.issuer.certificateType } : {}) },
     csr: operation.csr.toString('base64'),
     cancellation_requested: operation.cancellationRequested,
     status: operation.status,
-    status_details: operation.statusDetails,
+    ...(operation.status === 'completed' ? {} : { status_details: operation.statusDetails }),
     ...(operation.error ? { error: operation.error } : {}),
-    ...(operation.status === 'completed' ? { target: ids.certificate(vaultUrl, name) } : {}),
+    ...(operation.status === 'completed' ? { target: ids.certificate(vault.url, name) } : {}),
     request_id: operation.requestId,
   };
 }
 
-function jwkOut(vaultUrl: string, name: string, version: KeyVersion): Record<string, unknown> {
+function jwkOut(vault: WireVault, name: string, version: KeyVersion): Record<string, unknown> {
   const { kty: _family, ...publicParts } = version.material.publicJwk;
-  return { kid: ids.key(vaultUrl, name, version.version), kty: version.kty, key_ops: version.keyOps, ...publicParts };
+  return { kid: ids.key(vault.url, name, version.version), kty: version.kty, key_ops: version.keyOps, ...publicParts };
 }
 
-export function keyBundle(vaultUrl: string, record: KeyRecord, version: KeyVersion): Record<string, unknown> {
+/** Key attributes: the common ones plus `exportable`, `hsmPlatform` and, for RSA, `key_size` (BEHAVIOURS.md 16). */
+function keyAttributesOut(vault: WireVault, version: KeyVersion): Record<string, unknown> {
+  const { shape } = version.material;
   return {
-    key: jwkOut(vaultUrl, record.name, version),
-    attributes: attributesOut(version.attributes),
+    ...attributesOut(vault, version.attributes),
+    ...(shape.kind === 'RSA' ? { key_size: shape.size } : {}),
+    exportable: false,
+    hsmPlatform: version.kty.endsWith('-HSM') ? '2' : '0',
+  };
+}
+
+export function keyBundle(vault: WireVault, record: KeyRecord, version: KeyVersion): Record<string, unknown> {
+  return {
+    key: jwkOut(vault, record.name, version),
+    attributes: keyAttributesOut(vault, version),
     tags: version.tags,
     ...(record.managed ? { managed: true } : {}),
   };
 }
 
-export function keyItem(vaultUrl: string, record: KeyRecord, version: KeyVersion, withVersion: boolean): Record<string, unknown> {
+export function keyItem(vault: WireVault, record: KeyRecord, version: KeyVersion, withVersion: boolean): Record<string, unknown> {
   return {
-    kid: ids.key(vaultUrl, record.name, withVersion ? version.version : undefined),
-    attributes: attributesOut(version.attributes),
+    kid: ids.key(vault.url, record.name, withVersion ? version.version : undefined),
+    attributes: keyAttributesOut(vault, version),
     tags: version.tags,
     ...(record.managed ? { managed: true } : {}),
   };
 }
 
 /** Key Vault's answer for a key without a rotation policy: notify 30 days before expiry. */
-const DEFAULT_ROTATION_ACTIONS: KeyRotationPolicy['lifetimeActions'] = [{ action: 'Notify', timeBeforeExpiry: 'P30D' }];
+export const DEFAULT_ROTATION_ACTIONS: KeyRotationPolicy['lifetimeActions'] = [{ action: 'Notify', timeBeforeExpiry: 'P30D' }];
 
-export function rotationPolicyOut(vaultUrl: string, name: string, policy: KeyRotationPolicy | undefined): Record<string, unknown> {
+/**
+ * A key's rotation policy. A key that never had one answers Key Vault's default, without id and with `attributes`
+ * null (BEHAVIOURS.md 15).
+ */
+export function rotationPolicyOut(vault: WireVault, name: string, policy: KeyRotationPolicy | undefined): Record<string, unknown> {
+  const actions = (policy?.lifetimeActions ?? DEFAULT_ROTATION_ACTIONS).map(({ action, ...trigger }) => ({ trigger, action: { type: action } }));
+  if (!policy) return { lifetimeActions: actions, attributes: null };
   return {
-    id: `${ids.key(vaultUrl, name)}/rotationpolicy`,
-    lifetimeActions: (policy?.lifetimeActions ?? DEFAULT_ROTATION_ACTIONS).map(({ action, ...trigger }) => ({
-      trigger,
-      action: { type: action },
-    })),
-    attributes: policy
-      ? { ...(policy.expiryTime ? { expiryTime: policy.expiryTime } : {}), created: policy.created, updated: policy.updated }
-      : {},
+    id: `${ids.key(vault.url, name)}/rotationpolicy`,
+    lifetimeActions: actions,
+    attributes: { ...(policy.expiryTime ? { expiryTime: policy.expiryTime } : {}), created: policy.created, updated: policy.updated },
   };
 }
 
-export function secretBundle(vaultUrl: string, record: SecretRecord, version: SecretVersion, value: string | undefined): Record<string, unknown> {
+export function secretBundle(vault: WireVault, record: SecretRecord, version: SecretVersion, value: string | undefined): Record<string, unknown> {
   return {
     ...(value !== undefined ? { value } : {}),
-    id: ids.secret(vaultUrl, record.name, version.version),
+    id: ids.secret(vault.url, record.name, version.version),
     contentType: version.contentType,
-    attributes: attributesOut(version.attributes),
+    attributes: attributesOut(vault, version.attributes),
     tags: version.tags,
-    ...(record.managed ? { kid: ids.key(vaultUrl, record.name, version.version), managed: true } : {}),
+    ...(record.managed ? { kid: ids.key(vault.url, record.name, version.version), managed: true } : {}),
   };
 }
 
-export function secretItem(vaultUrl: string, record: SecretRecord, version: SecretVersion, withVersion: boolean): Record<string, unknown> {
+export function secretItem(vault: WireVault, record: SecretRecord, version: SecretVersion, withVersion: boolean): Record<string, unknown> {
   return {
-    id: ids.secret(vaultUrl, record.name, withVersion ? version.version : undefined),
-    attributes: attributesOut(version.attributes),
+    id: ids.secret(vault.url, record.name, withVersion ? version.version : undefined),
+    attributes: attributesOut(vault, version.attributes),
     tags: version.tags,
     contentType: version.contentType,
     ...(record.managed ? { managed: true } : {}),
+  };
+}
+
+/** DeletedKeyBundle: the current version's bundle plus recoveryId, deletedDate and scheduledPurgeDate. */
+export function deletedKeyBundle(vault: WireVault, entry: DeletedRecord<KeyRecord>): Record<string, unknown> {
+  const version = entry.record.versions.at(-1) as KeyVersion;
+  return { ...deletedProperties(vault, 'deletedkeys', entry), ...keyBundle(vault, entry.record, version) };
+}
+
+export function deletedKeyItem(vault: WireVault, entry: DeletedRecord<KeyRecord>): Record<string, unknown> | undefined {
+  const version = entry.record.versions.at(-1);
+  return version && { ...deletedProperties(vault, 'deletedkeys', entry), ...keyItem(vault, entry.record, version, false) };
+}
+
+export function deletedSecretBundle(vault: WireVault, entry: DeletedRecord<SecretRecord>): Record<string, unknown> {
+  const version = entry.record.versions.at(-1) as SecretVersion;
+  return { ...deletedProperties(vault, 'deletedsecrets', entry), ...secretBundle(vault, entry.record, version, undefined) };
+}
+
+export function deletedSecretItem(vault: WireVault, entry: DeletedRecord<SecretRecord>): Record<string, unknown> | undefined {
+  const version = entry.record.versions.at(-1);
+  return version && { ...deletedProperties(vault, 'deletedsecrets', entry), ...secretItem(vault, entry.record, version, false) };
+}
+
+function deletedProperties(vault: WireVault, collection: string, entry: DeletedRecord<{ readonly name: string }>): Record<string, unknown> {
+  return {
+    recoveryId: `${vault.url}/${collection}/${entry.name}`,
+    deletedDate: entry.deletedDate,
+    scheduledPurgeDate: entry.scheduledPurgeDate,
   };
 }
 

@@ -68,8 +68,16 @@ function signatureAlgorithm(material: KeyMaterial): { algorithm: Buffer; hash: s
   return { algorithm: der.sequence(der.objectIdentifier(oid)), hash };
 }
 
-function encodeName(subject: string): Buffer {
-  return Buffer.from(new x509.Name(subject).toArrayBuffer());
+/**
+ * A distinguished name with its attribute type keywords in upper case ("cn=MyCert" → "CN=MyCert"): Key Vault accepts
+ * them in any case (the recorded traffic creates "cn=MyCert"), @peculiar/x509 only in upper case. Values are untouched.
+ */
+export function canonicalName(subject: string): string {
+  return subject.replace(/(^|[,;+]\s*)([A-Za-z][A-Za-z0-9-]*)(\s*=)/g, (_m, lead: string, type: string, eq: string) => `${lead}${type.toUpperCase()}${eq}`);
+}
+
+export function encodeName(subject: string): Buffer {
+  return Buffer.from(new x509.Name(canonicalName(subject)).toArrayBuffer());
 }
 
 function ipBytes(ip: string): Buffer {
