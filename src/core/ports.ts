@@ -121,9 +121,10 @@ export interface VaultGateway {
   getKeyRenewal(name: string): Promise<KeyVaultRenewal | undefined>;
   /**
    * Takes renewal over from Key Vault: the certificate policy's AutoRenew becomes EmailContacts (same trigger), the
-   * key rotation policy's Rotate becomes Notify.
+   * key rotation policy's Rotate becomes Notify. For a certificate, returns the policy as updated: a new version must
+   * be created from it, since a create request's policy replaces the certificate's (and would bring AutoRenew back).
    */
-  stopKeyVaultRenewal(type: 'certificate' | 'key', name: string): Promise<void>;
+  stopKeyVaultRenewal(type: 'certificate' | 'key', name: string): Promise<CertificatePolicyModel | undefined>;
   /** Starts creating a certificate version from a policy; returns once Key Vault accepted the operation. */
   startCertificateVersion(name: string, policy: CertificatePolicyModel, tags: Readonly<Record<string, string>>): Promise<void>;
   getCertificateOperation(name: string): Promise<CertificateOperationStatus>;

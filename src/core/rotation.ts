@@ -383,16 +383,20 @@ export async function rotateDueObject(
       audit: false,
     });
   }
+  let ready = prepared;
   if (prepared.takeOver && state.objectType !== 'secret') {
-    // keyVaultLifetimeActions takeOver: Key Vault's own renewal is switched off before Rotor renews (one renewal).
+    // keyVaultLifetimeActions takeOver: Key Vault's own renewal is switched off before Rotor renews (one renewal). The
+    // new certificate version is created from the updated policy: a create request's policy replaces the
+    // certificate's, and the one read before would bring AutoRenew back.
     try {
-      await ctx.gateway.stopKeyVaultRenewal(state.objectType, state.objectName);
+      const updated = await ctx.gateway.stopKeyVaultRenewal(state.objectType, state.objectName);
+      if (updated) ready = { ...prepared, certificatePolicy: updated };
     } catch (err) {
       return failRotation(state, claimed.etag, err, ctx, { audit: true });
     }
     ctx.audit.append(renewalTakenOverRow(state, envOf(ctx)));
   }
-  return continueRotation(state, claimed.etag, ctx, prepared);
+  return continueRotation(state, claimed.etag, ctx, ready);
 }
 
 /** Makes the rows just appended durable: alone, at once; in a group, together with the group's other rows. */

@@ -272,17 +272,20 @@ export class FakeVault implements VaultGateway {
   }
   async stopKeyVaultRenewal(type: 'certificate' | 'key', name: string) {
     this.calls.push(`stopKeyVaultRenewal:${type}:${name}`);
-    if (type === 'key') this.keyRenewals.delete(name);
-    else {
-      const o = this.obj('certificate', name);
-      o.policy = { ...o.policy!, renewal: undefined };
+    if (type === 'key') {
+      this.keyRenewals.delete(name);
+      return undefined;
     }
+    const o = this.obj('certificate', name);
+    o.policy = { ...o.policy!, renewal: undefined };
+    return o.policy;
   }
   async startCertificateVersion(name: string, policy: CertificatePolicyModel, tags: Readonly<Record<string, string>>) {
     await this.step('startCertificateVersion');
     const o = this.obj('certificate', name);
     if (o.pending) throw new GatewayError('Conflict', 'pending operation exists', 409);
     o.pending = { remainingPolls: this.pendingPolls, policy, tags: { ...tags } };
+    o.policy = policy; // as Key Vault does: a create request's policy becomes the certificate's policy
     if (this.pendingVisible) {
       const current = o.versions.at(-1)!;
       o.versions.push({ ...current, version: `pending${++this.seq}`.padEnd(8, '0'), enabled: false, thumbprint: undefined, secretId: undefined, tags: { ...tags }, createdOn: this.clock.now() });

@@ -135,16 +135,20 @@ export class KeyVaultGateway implements VaultGateway {
     return keyRenewal(policy);
   }
 
-  async stopKeyVaultRenewal(type: 'certificate' | 'key', name: string): Promise<void> {
+  async stopKeyVaultRenewal(type: 'certificate' | 'key', name: string): Promise<CertificatePolicyModel | undefined> {
     if (type === 'certificate') {
       const policy = await call(`get policy of certificate ${name}`, () => this.clients.certificates.getCertificatePolicy(name));
       const lifetimeActions = (policy.lifetimeActions ?? []).map((a) => (a.action?.toLowerCase() === 'autorenew' ? { ...a, action: 'EmailContacts' as const } : a));
-      await call(`update policy of certificate ${name}`, () => this.clients.certificates.updateCertificatePolicy(name, { ...policy, lifetimeActions }));
-      return;
+      const updated: CertificatePolicy = { ...policy, lifetimeActions };
+      // The policy sent, not the SDK's return value: @azure/keyvault-certificates (4.10.3) maps an unset response body there
+      // (no subject, no key properties), and creating a version from it would be refused.
+      await call(`update policy of certificate ${name}`, () => this.clients.certificates.updateCertificatePolicy(name, updated));
+      return certificatePolicy(updated);
     }
     const policy = await call(`get the rotation policy of key ${name}`, () => this.clients.keys.getKeyRotationPolicy(name));
     const lifetimeActions = (policy.lifetimeActions ?? []).map((a) => (a.action.toLowerCase() === 'rotate' ? { ...a, action: 'Notify' as const } : a));
     await call(`update the rotation policy of key ${name}`, () => this.clients.keys.updateKeyRotationPolicy(name, { lifetimeActions, expiresIn: policy.expiresIn }));
+    return undefined;
   }
 
   async startCertificateVersion(name: string, policy: CertificatePolicyModel, tags: Readonly<Record<string, string>>): Promise<void> {

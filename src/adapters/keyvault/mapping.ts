@@ -58,8 +58,13 @@ export function certificatePolicy(p: CertificatePolicy): CertificatePolicyModel 
   };
 }
 
-/** The policy's AutoRenew lifetime action (Key Vault renews the certificate itself), if any. */
+/**
+ * The policy's AutoRenew lifetime action (Key Vault renews the certificate itself), if any. With the issuer `Unknown`
+ * Key Vault cannot issue the renewed certificate itself (someone must merge a CA-signed one), so AutoRenew renews
+ * nothing and the certificate stays Rotor's to report.
+ */
 function certificateRenewal(p: CertificatePolicy): KeyVaultRenewal | undefined {
+  if ((p.issuerName ?? 'Unknown').toLowerCase() === 'unknown') return undefined;
   const auto = (p.lifetimeActions ?? []).find((a) => a.action?.toLowerCase() === 'autorenew');
   return auto ? { action: 'AutoRenew', lifetimePercentage: auto.lifetimePercentage, daysBeforeExpiry: auto.daysBeforeExpiry } : undefined;
 }
