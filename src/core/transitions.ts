@@ -150,19 +150,21 @@ const newVersionOf = (s: { toVersion: string; toThumbprint?: string | undefined;
 
 const objectOf = (s: RotationState) => ({ vault: s.vault, objectType: s.objectType, objectName: s.objectName });
 
-/** The from → to of a rotation whose new version exists, as audit fields. */
-function versionFields(s: RotatingState) {
+/** The object, the rotation and its from → to versions, as audit fields (also the consumer rows' base). */
+export function versionPairFields(s: RotatingState) {
   return {
     ...objectOf(s),
     rotationId: s.rotationId,
-    reason: s.reason,
     version: s.toVersion ?? '',
     previousVersion: s.fromVersion ?? '',
     thumbprint: s.toThumbprint ?? '',
     previousThumbprint: s.fromThumbprint ?? '',
-    secretId: s.toSecretId ?? '',
-    expiresOn: s.toExpiresOn ?? '',
   };
+}
+
+/** The from → to of a rotation whose new version exists, as audit fields. */
+function versionFields(s: RotatingState) {
+  return { ...versionPairFields(s), reason: s.reason, secretId: s.toSecretId ?? '', expiresOn: s.toExpiresOn ?? '' };
 }
 
 const iso = (d: Date | undefined): string => (d ? d.toISOString() : '');

@@ -32,7 +32,7 @@ import { DEFAULT_CONSUMER_CONCURRENCY, type HpcPackClusterConfig } from './confi
 import { ConcurrencyError, GatewayError, type ConsumerRecord, type ConsumerResultStore, type Limit, type Versioned } from './ports.js';
 import { completeRotation, type ObjectOutcome, type RotationContext, type VerificationVerdict, type VersionCreatedHook } from './rotation.js';
 import type { CompletedState, ConsumerCountKey, ConsumerCounts, FailedState, RotationState, VerificationSummary, VersionCreatedState, VerifyingState } from './state.js';
-import { advance, envOf, record as recordTransition, transition } from './transitions.js';
+import { advance, envOf, record as recordTransition, transition, versionPairFields } from './transitions.js';
 
 /** A rotation whose new version may exist: what verification looks at. */
 type Rotated = VersionCreatedState | VerifyingState | CompletedState | FailedState;
@@ -258,16 +258,7 @@ export class ConsumerVerifier implements VersionCreatedHook {
   private async record(state: Rotated, results: readonly ConsumerResult[], ctx: RotationContext, known?: ReadonlyMap<string, ConsumerRecord>): Promise<Check> {
     const now = ctx.clock.now();
     const earlier = known ?? (await this.earlierRecords(state));
-    const base = {
-      vault: state.vault,
-      objectType: state.objectType,
-      objectName: state.objectName,
-      rotationId: state.rotationId,
-      version: state.toVersion ?? '',
-      previousVersion: state.fromVersion ?? '',
-      thumbprint: state.toThumbprint ?? '',
-      previousThumbprint: state.fromThumbprint ?? '',
-    };
+    const base = versionPairFields(state);
     let changed = 0;
     const records = results.map((r): ConsumerRecord => {
       const before = earlier.get(r.id);

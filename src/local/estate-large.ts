@@ -12,7 +12,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { mulberry32 } from '../core/generators.js';
 import { DEFAULT_SUBSCRIPTION_ID, startArmEmulator, vaultId, type ArmSeed, type BatchPoolSeed } from './arm/index.js';
-import { latestKeyVersion } from './estate.js';
+import { hpcPackNodeCertificate, latestKeyVersion, SERVER_CLIENT_AUTH } from './estate.js';
 import { startHpcPackEmulator, type HpcClusterSeed, type HpcNodeSeed, type HpcPackEmulator } from './hpcpack/index.js';
 import type { KeyVaultEmulator, SeedCertificate, SeedFixture, SeedKey, SeedSecret, SeedVault } from './keyvault/types.js';
 import type { LocalService, LocalServiceFactory } from './service.js';
@@ -61,8 +61,6 @@ export interface LargeEstatePlan {
 
 export const LARGE_RESOURCE_GROUP = 'hpc-large-rg';
 const HEAD_NODE_USER = 'hpcadmin';
-const HPC_PACK_KU = ['digitalSignature', 'keyEncipherment', 'keyAgreement', 'keyCertSign'];
-const SERVER_CLIENT_AUTH = ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2'];
 const BATCH_IDENTITY = { name: 'id-batch-nodes', clientId: '6b2c7d2e-4f1a-4c59-9c1e-3d7a5a2f0b11' };
 const CACHE_IDENTITY = { name: 'id-hpc-cache', clientId: '0f7e1c55-8d2b-4b7a-a5c4-91e0d2c3b4a6' };
 
@@ -158,19 +156,7 @@ export function largeEstateSeed(plan: LargeEstatePlan, headNodePassword: string)
   const special: Record<string, { certificates: SeedCertificate[]; keys: SeedKey[]; secrets: SeedSecret[] }> = {};
   const of = (vault: string) => (special[vault] ??= { certificates: [], keys: [], secrets: [] });
   for (const c of plan.clusters) {
-    of(plan.hpcVault).certificates.push({
-      name: c.certificate,
-      subject: 'CN=HPC Pack Node Communication',
-      keyType: 'RSA',
-      keySize: 2048,
-      exportable: true,
-      keyUsage: HPC_PACK_KU,
-      ekus: SERVER_CLIENT_AUTH,
-      validityInMonths: 12,
-      notBefore: '-355d',
-      expires: '+10d',
-      tags: { 'rotor-profile': 'hpc-pack', cluster: c.name },
-    });
+    of(plan.hpcVault).certificates.push(hpcPackNodeCertificate(c.certificate, c.name));
     of(plan.hpcVault).secrets.push({
       name: c.credentials,
       contentType: 'application/json',

@@ -8,13 +8,33 @@
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_SUBSCRIPTION_ID, startArmEmulator, vaultId, type ArmSeed } from './arm/index.js';
 import { startHpcPackEmulator, type HpcClusterSeed, type HpcNodeSeed, type HpcPackEmulator } from './hpcpack/index.js';
-import type { KeyVaultEmulator, SeedFixture } from './keyvault/types.js';
+import type { KeyVaultEmulator, SeedCertificate, SeedFixture } from './keyvault/types.js';
 import type { LocalService, LocalServiceFactory } from './service.js';
 
 export const ESTATE_VAULTS = { hpc: 'hpc-prod-kv', batch: 'hpc-batch-kv' } as const;
 
 const HPC_PACK_KU = ['digitalSignature', 'keyEncipherment', 'keyAgreement', 'keyCertSign'];
-const SERVER_CLIENT_AUTH = ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2'];
+export const SERVER_CLIENT_AUTH = ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2'];
+
+/**
+ * A cluster's HPC Pack node communication certificate as the seeds require it (RSA 2048, exportable, the four key
+ * usages, server and client authentication), 355 days into its year: due for rotation.
+ */
+export function hpcPackNodeCertificate(name: string, cluster: string): SeedCertificate {
+  return {
+    name,
+    subject: 'CN=HPC Pack Node Communication',
+    keyType: 'RSA',
+    keySize: 2048,
+    exportable: true,
+    keyUsage: HPC_PACK_KU,
+    ekus: SERVER_CLIENT_AUTH,
+    validityInMonths: 12,
+    notBefore: '-355d',
+    expires: '+10d',
+    tags: { 'rotor-profile': 'hpc-pack', cluster },
+  };
+}
 
 export const ESTATE_RESOURCE_GROUP = 'hpc-rg';
 export const ESTATE_CLUSTER = 'hpc-cluster-01';
@@ -31,19 +51,7 @@ export const estateSeed = (headNodePassword: string): SeedFixture => ({
   vaults: {
     [ESTATE_VAULTS.hpc]: {
       certificates: [
-        {
-          name: 'hpc-node-comm',
-          subject: 'CN=HPC Pack Node Communication',
-          keyType: 'RSA',
-          keySize: 2048,
-          exportable: true,
-          keyUsage: HPC_PACK_KU,
-          ekus: SERVER_CLIENT_AUTH,
-          validityInMonths: 12,
-          notBefore: '-355d',
-          expires: '+10d',
-          tags: { 'rotor-profile': 'hpc-pack', cluster: 'hpc-cluster-01' },
-        },
+        hpcPackNodeCertificate('hpc-node-comm', 'hpc-cluster-01'),
         {
           name: 'hpc-portal-public',
           subject: 'CN=hpc-portal.contoso.com',
