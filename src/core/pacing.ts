@@ -1,7 +1,8 @@
 /**
  * Pacing of write operations per vault, so that a wave of rotations stays inside Key Vault's per-vault limits
  * instead of failing: a sliding-window limiter per operation class (the window Key Vault measures, plus a small
- * margin for network jitter), FIFO among waiters, and a pause whenever Key Vault answers 429. A 429 on a creation
+ * margin), each write holding its place from admission until a window after its response, FIFO among waiters, and a
+ * pause whenever Key Vault answers 429. A 429 on a creation
  * also lowers that class's admitted rate (multiplicatively, at most once per half window) — Key Vault's 429s carry
  * no Retry-After, and the vault's real budget may be below the configured one (other clients share it) — and each
  * full window without one raises it again towards the configured limit (additively): a throttled wave slows down
@@ -35,9 +36,19 @@ export interface PacerState {
 export const THROTTLE_DECREASE = 0.7;
 export const RECOVERY_SHARE = 0.1;
 
+/** An admitted write: it holds its place in the window until `done()` (its response arrived), then for a window. */
+export interface PacerSlot {
+  done(): void;
+}
+
 class SlidingWindow {
-  private admitted: number[] = [];
-  private tail: Promise<void> = Promise.resolve();
+  /** When each finished slot's request completed, oldest first: each holds the window for `windowMs` from then. */
+  private completed: number[] = [];
+  /** Slots admitted whose request has not completed: each counts against the limit until it does. */
+  private inFlight = 0;
+  /** Wakes the waiter at the head of the queue when an in-flight slot completes (it may then count its window). */
+  private released: (() => void) | undefined;
+  private tail: Promise<unknown> = Promise.resolve();
   /** The rate admitted now: the configured limit, lowered after 429s. */
   private limit: number;
   private changedAt = Number.NEGATIVE_INFINITY;
@@ -73,32 +84,66 @@ class SlidingWindow {
     this.changedAt = now;
   }
 
-  /** Admits one operation when the window has room; callers are served in arrival order. */
-  acquire(clock: Clock, sleep: Sleep, pausedUntil: () => number): Promise<void> {
-    const turn = this.tail.then(async () => {
+  /**
+   * Admits one operation when the window has room; callers are served in arrival order. The window counts a slot from
+   * its admission until a window after its request completed: Key Vault counts the request when it arrives, which is
+   * somewhere in between (and the 429 retries of one request all arrive before it completes), so counting from the
+   * completion never lets the vault's window see more than the limit, whatever the delays on the way.
+   */
+  acquire(clock: Clock, sleep: Sleep, pausedUntil: () => number): Promise<PacerSlot> {
+    const turn = this.tail.then(async (): Promise<PacerSlot> => {
       for (;;) {
         const now = clock.now().getTime();
-        while (this.admitted.length && (this.admitted[0] ?? 0) <= now - this.windowMs) this.admitted.shift();
+        this.prune(now);
         this.recover(now);
         const pause = pausedUntil() - now;
         if (pause > 0) {
           await sleep(pause);
           continue;
         }
-        if (this.admitted.length < this.limit) {
-          this.admitted.push(now);
-          return;
+        if (this.completed.length + this.inFlight < this.limit) {
+          this.inFlight++;
+          return this.slot(clock);
         }
-        await sleep((this.admitted[0] ?? now) + this.windowMs - now);
+        // Full. A completion frees nothing at once (its window starts then), so wait for the oldest one to leave the
+        // window, or, with every slot still in flight, for one to complete.
+        const oldest = this.completed[0];
+        if (oldest !== undefined) await sleep(oldest + this.windowMs - now);
+        else await new Promise<void>((resolve) => (this.released = resolve));
       }
     });
     this.tail = turn.catch(() => undefined);
     return turn;
   }
 
-  /** Admission times still inside the window at `now`. */
+  private slot(clock: Clock): PacerSlot {
+    let open = true;
+    return {
+      done: () => {
+        if (!open) return;
+        open = false;
+        this.inFlight--;
+        const now = clock.now().getTime();
+        // Completions arrive in any order; keep the list sorted (the newest is nearly always last).
+        let i = this.completed.length;
+        while (i > 0 && (this.completed[i - 1] ?? 0) > now) i--;
+        this.completed.splice(i, 0, now);
+        const wake = this.released;
+        this.released = undefined;
+        wake?.();
+      },
+    };
+  }
+
+  private prune(now: number): void {
+    let expired = 0;
+    while (expired < this.completed.length && (this.completed[expired] ?? 0) <= now - this.windowMs) expired++;
+    if (expired) this.completed.splice(0, expired);
+  }
+
+  /** Slot times still inside the window at `now` (a slot in flight counts as now). */
   recent(now: number): number[] {
-    return this.admitted.filter((t) => t > now - this.windowMs);
+    return [...this.completed.filter((t) => t > now - this.windowMs), ...Array.from({ length: this.inFlight }, () => now)];
   }
 
   /** Takes over a rate lowered elsewhere (never above the configured limit); it recovers from now as if lowered now. */
@@ -111,7 +156,7 @@ class SlidingWindow {
   /** Takes over admissions made elsewhere (another instance's, for this vault): both are counted against the limit. */
   merge(times: readonly number[], now: number): void {
     const fresh = times.filter((t) => Number.isFinite(t) && t > now - this.windowMs && t <= now + this.windowMs);
-    this.admitted = [...this.admitted, ...fresh].sort((a, b) => a - b).slice(-Math.max(this.limit, 1) * 2);
+    this.completed = [...this.completed, ...fresh].sort((a, b) => a - b).slice(-Math.max(this.limit, 1) * 2);
   }
 }
 
@@ -133,8 +178,19 @@ export class VaultPacer {
     };
   }
 
-  acquire(operation: OperationClass): Promise<void> {
+  /** Admits one write of the class; the caller calls `done()` once its request completed (see `paced`). */
+  acquire(operation: OperationClass): Promise<PacerSlot> {
     return this.windows[operation].acquire(this.clock, this.sleep, () => this.pausedUntilMs);
+  }
+
+  /** Runs one write of the class inside the vault's budget: admitted by the window, counted until it completed. */
+  async paced<T>(operation: OperationClass, write: () => Promise<T>): Promise<T> {
+    const slot = await this.acquire(operation);
+    try {
+      return await write();
+    } finally {
+      slot.done();
+    }
   }
 
   /**

@@ -592,9 +592,11 @@ async function ensureNewVersion(state: StartedState, ctx: RotationContext, prepa
       const operation = prepared ? await gateway.getCertificateOperation(state.objectName) : { status: 'none' as const };
       if (operation.status === 'inProgress') return settleCertificate(state, ctx);
       const policy = prepared?.certificatePolicy ?? (await gateway.getCertificatePolicy(state.objectName));
-      await ctx.pacer.acquire(operationClassForKey(policy.keyType, policy.keySize));
-      const issuedAt = ctx.clock.now().getTime();
-      await gateway.startCertificateVersion(state.objectName, policy, tags);
+      let issuedAt = ctx.clock.now().getTime();
+      await ctx.pacer.paced(operationClassForKey(policy.keyType, policy.keySize), () => {
+        issuedAt = ctx.clock.now().getTime(); // the operation's start, after any wait for the vault's budget
+        return gateway.startCertificateVersion(state.objectName, policy, tags);
+      });
       return settleCertificate(state, ctx, issuedAt);
     }
     case 'key':
@@ -606,13 +608,14 @@ async function ensureNewVersion(state: StartedState, ctx: RotationContext, prepa
       const value = kind ? generateSecretValue(kind, ctx.random) : undefined;
       if (value === undefined) throw new GatewayError('BadRequest', resolution.ok ? 'no generator for this secret kind' : `${resolution.field}: ${resolution.message}`);
       const now = ctx.clock.now();
-      await ctx.pacer.acquire('secretWrite');
-      const version = await gateway.setSecretVersion(state.objectName, value, {
-        tags,
-        contentType: current.contentType ?? (kind && 'contentType' in kind ? kind.contentType : undefined),
-        notBefore: now,
-        expiresOn: new Date(now.getTime() + secretLifetimeMs(kind, current)),
-      });
+      const version = await ctx.pacer.paced('secretWrite', () =>
+        gateway.setSecretVersion(state.objectName, value, {
+          tags,
+          contentType: current.contentType ?? (kind && 'contentType' in kind ? kind.contentType : undefined),
+          notBefore: now,
+          expiresOn: new Date(now.getTime() + secretLifetimeMs(kind, current)),
+        }),
+      );
       return { version, own: true };
     }
   }
@@ -650,11 +653,12 @@ function secretLifetimeMs(kind: SecretKind | undefined, current: ObjectVersion):
  * createKey rather than rotateKey: only a create request carries tags, and the rotation id must travel in it.
  */
 async function createKeyVersion(current: ObjectVersion, tags: Record<string, string>, ctx: RotationContext): Promise<ObjectVersion> {
-  await ctx.pacer.acquire(operationClassForKey(current.keyType, current.keySize));
-  return ctx.gateway.createKeyVersion(
-    current.name,
-    { keyType: current.keyType ?? 'RSA', keySize: current.keySize, curve: current.curve, keyOps: current.keyOps },
-    { tags, notBefore: ctx.clock.now(), expiresOn: nextExpiry(current, ctx) },
+  return ctx.pacer.paced(operationClassForKey(current.keyType, current.keySize), () =>
+    ctx.gateway.createKeyVersion(
+      current.name,
+      { keyType: current.keyType ?? 'RSA', keySize: current.keySize, curve: current.curve, keyOps: current.keyOps },
+      { tags, notBefore: ctx.clock.now(), expiresOn: nextExpiry(current, ctx) },
+    ),
   );
 }
 

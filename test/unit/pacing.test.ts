@@ -3,40 +3,83 @@ import { parseConfig } from '../../src/core/config.js';
 import { VaultPacer, WINDOW_MARGIN_MS } from '../../src/core/pacing.js';
 import { FakeClock } from '../support/fakes.js';
 
+/**
+ * A sleep on the fake clock that first lets every write already under way complete, as real time would: the fake
+ * clock's own sleep moves time at once, ahead of writes whose completion is only a microtask away.
+ */
+const settling = (clock: FakeClock) => async (ms: number): Promise<void> => {
+  await new Promise((resolve) => setImmediate(resolve));
+  clock.advance(ms);
+};
+
+/** A write that completes at once: its window starts at its admission. */
+const idle = async (): Promise<void> => undefined;
+
 const limits = parseConfig({ vaults: [{ name: 'kv1', url: 'https://kv1.vault.azure.net/' }], limits: { rsa2048CreatesPer10s: 3 } }).limits;
 
 describe('vault pacer', () => {
   it('admits at most N per sliding window, in arrival order', async () => {
     const clock = new FakeClock(0);
-    const pacer = new VaultPacer(limits, clock, clock.sleep);
+    const pacer = new VaultPacer(limits, clock, settling(clock));
     const admitted: number[] = [];
-    await Promise.all(
-      Array.from({ length: 7 }, (_, i) =>
-        pacer.acquire('rsa2048Create').then(() => {
-          admitted.push(clock.now().getTime());
-          return i;
-        }),
-      ),
-    );
+    // Each write records when it was let through (the fake clock's sleep moves time for every waiter at once).
+    await Promise.all(Array.from({ length: 7 }, () => pacer.paced('rsa2048Create', async () => void admitted.push(clock.now().getTime()))));
     const w = 10_000 + WINDOW_MARGIN_MS;
     expect(admitted).toEqual([0, 0, 0, w, w, w, 2 * w]);
   });
 
   it('keeps classes independent', async () => {
     const clock = new FakeClock(0);
-    const pacer = new VaultPacer(limits, clock, clock.sleep);
-    for (let i = 0; i < 3; i++) await pacer.acquire('rsa2048Create');
-    await pacer.acquire('secretWrite');
+    const pacer = new VaultPacer(limits, clock, settling(clock));
+    for (let i = 0; i < 3; i++) await pacer.paced('rsa2048Create', idle);
+    await pacer.paced('secretWrite', idle);
     expect(clock.now().getTime()).toBe(0);
   });
 
   it('pauses every class for Retry-After after a 429', async () => {
     const clock = new FakeClock(0);
-    const pacer = new VaultPacer(limits, clock, clock.sleep);
+    const pacer = new VaultPacer(limits, clock, settling(clock));
     pacer.throttled(7_000);
-    await pacer.acquire('secretWrite');
+    await pacer.paced('secretWrite', idle);
     expect(clock.now().getTime()).toBe(7_000);
     expect(pacer.throttledResponses).toBe(1);
+  });
+});
+
+describe('vault pacer: a write holds its place until its response', () => {
+  it('counts a slow write from its completion, not its admission (the vault may receive it late)', async () => {
+    const clock = new FakeClock(0);
+    const pacer = new VaultPacer(limits, clock, settling(clock)); // 3 per window
+    const w = 10_000 + WINDOW_MARGIN_MS;
+    const slots = await Promise.all([pacer.acquire('rsa2048Create'), pacer.acquire('rsa2048Create'), pacer.acquire('rsa2048Create')]);
+    const fourth = pacer.acquire('rsa2048Create').then((slot) => ({ slot, at: clock.now().getTime() }));
+    // The three writes take 3 s (their 429 retries included): the fourth waits for them, then for a window.
+    clock.advance(3_000);
+    for (const slot of slots) slot.done();
+    const admitted = await fourth;
+    expect(admitted.at).toBe(3_000 + w);
+    admitted.slot.done();
+  });
+
+  it('frees nothing while every slot is in flight, and counts a write whose request failed', async () => {
+    const clock = new FakeClock(0);
+    const pacer = new VaultPacer(limits, clock, settling(clock));
+    const failing = Array.from({ length: 3 }, () => pacer.paced('rsa2048Create', () => Promise.reject(new Error('timeout'))));
+    await Promise.allSettled(failing);
+    let admittedAt = -1;
+    await pacer.paced('rsa2048Create', async () => void (admittedAt = clock.now().getTime()));
+    expect(admittedAt).toBe(10_000 + WINDOW_MARGIN_MS);
+  });
+
+  it('hands over in-flight slots as taken now', async () => {
+    const clock = new FakeClock(0);
+    const pacer = new VaultPacer(limits, clock, settling(clock));
+    const slot = await pacer.acquire('rsa2048Create');
+    await pacer.paced('rsa2048Create', idle);
+    clock.advance(1_000);
+    expect(pacer.snapshot().admitted.rsa2048Create).toEqual([0, 1_000]);
+    slot.done();
+    expect(pacer.snapshot().admitted.rsa2048Create).toEqual([0, 1_000]);
   });
 });
 
@@ -44,7 +87,7 @@ describe('vault pacer under 429s without Retry-After', () => {
   it('lowers the throttled class only, once per half window, and recovers per quiet window', async () => {
     const clock = new FakeClock(0);
     const tens = parseConfig({ vaults: [{ name: 'kv1', url: 'https://kv1.vault.azure.net/' }], limits: { rsa2048CreatesPer10s: 20 } }).limits;
-    const pacer = new VaultPacer(tens, clock, clock.sleep);
+    const pacer = new VaultPacer(tens, clock, settling(clock));
     pacer.throttled(0, ['rsa2048Create']);
     pacer.throttled(0, ['rsa2048Create']); // the same burst
     expect(pacer.currentLimit('rsa2048Create')).toBe(14);
@@ -56,19 +99,19 @@ describe('vault pacer under 429s without Retry-After', () => {
     expect(pacer.currentLimit('rsa2048Create')).toBe(9);
     // Two quiet windows: +2 each (10 % of 20).
     clock.advance(2 * (10_000 + WINDOW_MARGIN_MS));
-    await pacer.acquire('rsa2048Create');
+    await pacer.paced('rsa2048Create', idle);
     expect(pacer.currentLimit('rsa2048Create')).toBe(13);
     clock.advance(100 * 10_250);
-    await pacer.acquire('rsa2048Create');
+    await pacer.paced('rsa2048Create', idle);
     expect(pacer.currentLimit('rsa2048Create')).toBe(20);
   });
 
   it('admits fewer per window after a throttled creation', async () => {
     const clock = new FakeClock(0);
-    const pacer = new VaultPacer(limits, clock, clock.sleep); // 3 per window
+    const pacer = new VaultPacer(limits, clock, settling(clock)); // 3 per window
     pacer.throttled(0, ['rsa2048Create']); // → 2
     const admitted: number[] = [];
-    await Promise.all(Array.from({ length: 4 }, () => pacer.acquire('rsa2048Create').then(() => admitted.push(clock.now().getTime()))));
+    await Promise.all(Array.from({ length: 4 }, () => pacer.paced('rsa2048Create', async () => void admitted.push(clock.now().getTime()))));
     const w = 10_000 + WINDOW_MARGIN_MS;
     expect(admitted).toEqual([0, 0, w, w]);
   });
