@@ -179,8 +179,10 @@ async function runWorkItemUntil(raw: unknown, services: RotorServices, delivery:
           break;
       }
       if (done) {
-        // The run's rows are durable: the vault's next signed digest covers them (nothing moved: no digest).
-        await services.digestAfterRun?.(item.vault);
+        // The run's rows are durable: the vault's next signed digest covers them. Only the work item that ran the
+        // vault's work writes one: an item left in the pending set (another instance, or a drain in this process,
+        // holds the vault) ran nothing, and the holder's drain covers its rows when it ends.
+        if (ranWork(done)) await services.digestAfterRun?.(item.vault);
         return done;
       }
     }
@@ -224,6 +226,10 @@ async function runWorkItemUntil(raw: unknown, services: RotorServices, delivery:
     throw err;
   }
 }
+
+/** Whether a work item ran anything itself (rather than leaving its entry to the vault's lease holder). */
+const ranWork = (done: WorkResult): boolean =>
+  done.kind !== 'vault' || (!done.drain.deferred && (done.drain.objects.length > 0 || done.drain.scans.length > 0));
 
 const emptyDrain = (vault: string): DrainResult => ({ vault, objects: [], scans: [], continued: false, leaseLost: false });
 

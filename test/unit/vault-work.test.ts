@@ -18,10 +18,13 @@ interface Instance {
   queued: Array<{ item: WorkItem; delaySeconds?: number | undefined }>;
   pacer: VaultPacer;
   work: VaultWork;
+  /** Vaults whose signed audit digest a work item asked for at its end. */
+  digests: string[];
 }
 
 function instance(h: Harness, store: MemoryVaultWorkStore, holder: string): Instance {
   const queued: Instance['queued'] = [];
+  const digests: string[] = [];
   const pacer = new VaultPacer(h.config.limits, h.clock, h.clock.sleep);
   let ids = 0;
   const work = new VaultWork(store, holder);
@@ -37,8 +40,9 @@ function instance(h: Harness, store: MemoryVaultWorkStore, holder: string): Inst
     gateway: () => h.vault,
     pacer: () => pacer,
     vaultWork: work,
+    digestAfterRun: async (vault) => void digests.push(vault),
   };
-  return { services, queued, pacer, work };
+  return { services, queued, pacer, work, digests };
 }
 
 const objectItem = (name: string, hint = 'Microsoft.KeyVault.KeyNearExpiry'): WorkItem => ({
@@ -133,6 +137,8 @@ describe('one owner per vault', () => {
     // Should A stop, a check after its lease takes over: scheduled once, by the drain.
     expect(a.queued.filter((q) => q.item.kind === 'drainVault' && q.delaySeconds !== undefined)).toHaveLength(1);
     expect(store.pendingCount('hpc-kv')).toBe(0);
+    // One signed digest, by the drain that ran the work: the items that joined it ran nothing of their own.
+    expect(a.digests).toEqual(['hpc-kv']);
   });
 
   it('hands the pacer budget over with the lease: the next holder does not start with a full window', async () => {
