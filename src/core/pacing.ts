@@ -2,11 +2,11 @@
  * Pacing of write operations per vault, so that a wave of rotations stays inside Key Vault's per-vault limits
  * instead of failing: a sliding-window limiter per operation class (the window Key Vault measures, plus a small
  * margin), each write holding its place from admission until a window after its response, FIFO among waiters, and a
- * pause whenever Key Vault answers 429. A 429 on a creation
- * also lowers that class's admitted rate (multiplicatively, at most once per half window) — Key Vault's 429s carry
- * no Retry-After, and the vault's real budget may be below the configured one (other clients share it) — and each
- * full window without one raises it again towards the configured limit (additively): a throttled wave slows down
- * to what the vault grants instead of spending its retries.
+ * pause whenever Key Vault answers 429. A 429 on a creation also lowers that class's admitted rate to what the vault
+ * let through in the window (at least by one, at most to 70 % per episode of 429s) — Key Vault's 429s carry no
+ * Retry-After, and the vault's real budget may be below the configured one (other clients share it) — and each full
+ * window without one raises it again towards the configured limit (by 5 % of it): a throttled wave settles at what
+ * the vault grants instead of spending its retries.
  */
 import type { RotorConfig } from './config.js';
 import type { Clock, Sleep } from './ports.js';
@@ -34,7 +34,7 @@ export interface PacerState {
 }
 /** Share of the admitted rate kept after a 429, and the share of the configured limit regained per quiet window. */
 export const THROTTLE_DECREASE = 0.7;
-export const RECOVERY_SHARE = 0.1;
+export const RECOVERY_SHARE = 0.05;
 
 /** An admitted write: it holds its place in the window until `done()` (its response arrived), then for a window. */
 export interface PacerSlot {
@@ -52,12 +52,17 @@ class SlidingWindow {
   /** The rate admitted now: the configured limit, lowered after 429s. */
   private limit: number;
   private changedAt = Number.NEGATIVE_INFINITY;
+  /** Times of this class's 429s within the last window. */
+  private refusals: number[] = [];
+  /** The rate when the current episode of 429s began. */
+  private episodeStart: number;
 
   constructor(
     private readonly configured: number,
     private readonly windowMs: number,
   ) {
     this.limit = configured;
+    this.episodeStart = configured;
   }
 
   get currentLimit(): number {
@@ -68,11 +73,21 @@ class SlidingWindow {
     return this.limit < this.configured;
   }
 
-  /** A creation of this class was throttled: admit fewer (bursts of 429s from one window count once). */
+  /**
+   * A write of this class was throttled: admit fewer. The vault let through about what this window holds less what it
+   * refused, so the rate drops to that estimate (at least by one per 429) — but within one episode of 429s (half a
+   * window apart at most) never below THROTTLE_DECREASE of the rate it started from, so a burst of refusals with
+   * another cause cannot collapse it.
+   */
   decrease(now: number): void {
     this.recover(now);
-    if (now - this.changedAt < this.windowMs / 2) return;
-    this.limit = Math.max(1, Math.floor(this.limit * THROTTLE_DECREASE));
+    this.prune(now);
+    this.refusals = this.refusals.filter((t) => t > now - this.windowMs);
+    this.refusals.push(now);
+    if (now - this.changedAt >= this.windowMs / 2) this.episodeStart = this.limit;
+    const granted = this.completed.length + this.inFlight - this.refusals.length;
+    const floor = Math.max(1, Math.floor(this.episodeStart * THROTTLE_DECREASE));
+    this.limit = Math.max(floor, Math.min(this.limit - 1, granted));
     this.changedAt = now;
   }
 

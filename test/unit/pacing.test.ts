@@ -84,23 +84,36 @@ describe('vault pacer: a write holds its place until its response', () => {
 });
 
 describe('vault pacer under 429s without Retry-After', () => {
-  it('lowers the throttled class only, once per half window, and recovers per quiet window', async () => {
+  it('settles at what the vault let through in the window: the admitted writes less the refused ones', async () => {
     const clock = new FakeClock(0);
     const tens = parseConfig({ vaults: [{ name: 'kv1', url: 'https://kv1.vault.azure.net/' }], limits: { rsa2048CreatesPer10s: 20 } }).limits;
     const pacer = new VaultPacer(tens, clock, settling(clock));
+    await Promise.all(Array.from({ length: 20 }, () => pacer.paced('rsa2048Create', idle)));
+    clock.advance(100);
+    // The vault grants 16: four of the twenty are refused (each retried inside its own slot).
+    for (let i = 0; i < 4; i++) pacer.throttled(0, ['rsa2048Create']);
+    expect(pacer.currentLimit('rsa2048Create')).toBe(16);
+    expect(pacer.currentLimit('secretWrite')).toBe(300);
+  });
+
+  it('lowers the throttled class only, to at most 70 % per episode of 429s, and recovers by 5 % per quiet window', async () => {
+    const clock = new FakeClock(0);
+    const tens = parseConfig({ vaults: [{ name: 'kv1', url: 'https://kv1.vault.azure.net/' }], limits: { rsa2048CreatesPer10s: 20 } }).limits;
+    const pacer = new VaultPacer(tens, clock, settling(clock));
+    // Nothing of ours in the window, yet refused: the budget is someone else's; the drop is bounded per episode.
     pacer.throttled(0, ['rsa2048Create']);
-    pacer.throttled(0, ['rsa2048Create']); // the same burst
+    pacer.throttled(0, ['rsa2048Create']); // the same episode
     expect(pacer.currentLimit('rsa2048Create')).toBe(14);
     expect(pacer.currentLimit('secretWrite')).toBe(300);
-    clock.advance(6_000);
+    clock.advance(6_000); // more than half a window later: a new episode
     pacer.throttled(0, ['rsa2048Create']);
     expect(pacer.currentLimit('rsa2048Create')).toBe(9);
     pacer.throttled(0, []); // a read: pauses, lowers nothing
     expect(pacer.currentLimit('rsa2048Create')).toBe(9);
-    // Two quiet windows: +2 each (10 % of 20).
+    // Two quiet windows: +1 each (5 % of 20).
     clock.advance(2 * (10_000 + WINDOW_MARGIN_MS));
     await pacer.paced('rsa2048Create', idle);
-    expect(pacer.currentLimit('rsa2048Create')).toBe(13);
+    expect(pacer.currentLimit('rsa2048Create')).toBe(11);
     clock.advance(100 * 10_250);
     await pacer.paced('rsa2048Create', idle);
     expect(pacer.currentLimit('rsa2048Create')).toBe(20);
