@@ -61,7 +61,7 @@ export function commonClientOptions(env: AzureEnvironment, onThrottled?: (delayM
  * creating a certificate is a key creation (RSA-2048 or other: the URL does not tell, so both), setting a secret a
  * secret write; reads and other writes are not paced.
  */
-export function keyVaultWriteClasses(request: ThrottledRequest): OperationClass[] {
+export function keyVaultWriteClasses(request: Pick<ThrottledRequest, 'method' | 'url'>): OperationClass[] {
   const path = new URL(request.url).pathname.replace(/\/+$/, '');
   const method = request.method.toUpperCase();
   if (method === 'POST' && /\/(keys\/[^/]+\/(create|rotate)|certificates\/[^/]+\/create)$/i.test(path)) return ['rsa2048Create', 'otherKeyCreate'];
@@ -79,9 +79,9 @@ export interface KeyVaultClients {
 export function createKeyVaultClients(
   vaultUrl: string,
   env: AzureEnvironment,
-  onThrottled?: (delayMs: number, operations: readonly OperationClass[]) => void,
+  onThrottled?: (delayMs: number, operations: readonly OperationClass[], request: ThrottledRequest) => void,
 ): KeyVaultClients {
-  const observe = onThrottled && ((delayMs: number, request: ThrottledRequest) => onThrottled(delayMs, keyVaultWriteClasses(request)));
+  const observe = onThrottled && ((delayMs: number, request: ThrottledRequest) => onThrottled(delayMs, keyVaultWriteClasses(request), request));
   const options = { ...commonClientOptions(env, observe), disableChallengeResourceVerification: env.local };
   return {
     vaultUrl,

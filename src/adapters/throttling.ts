@@ -28,6 +28,10 @@ export interface ThrottleRetryOptions {
 export interface ThrottledRequest {
   readonly method: string;
   readonly url: string;
+  /** The request's client id: the same across its retries. */
+  readonly id: string;
+  /** Whether the service said how long to wait (Retry-After), rather than Rotor's own backoff choosing it. */
+  readonly retryAfter: boolean;
 }
 
 export interface ThrottleRetryDeps {
@@ -131,14 +135,15 @@ export function throttleRetryPolicy(options: ThrottleRetryOptions = {}, deps: Th
         const response: PipelineResponse = await next(request);
         if (response.status !== 429) return response;
         const t = now();
-        const decision = throttleDecision(attempt, waited, retryAfterMs(response.headers, t), options, random, t, currentDeadline());
+        const retryAfter = retryAfterMs(response.headers, t);
+        const decision = throttleDecision(attempt, waited, retryAfter, options, random, t, currentDeadline());
         if (!decision.retry) {
           // Nobody else waits past this budget: the SDK's throttling strategy only retries with Retry-After.
           for (const h of RETRY_AFTER_HEADERS) response.headers.delete(h);
           response.headers.set('x-rotor-throttle-gave-up', decision.why);
           return response;
         }
-        deps.onThrottled?.(decision.delayMs, { method: request.method, url: request.url });
+        deps.onThrottled?.(decision.delayMs, { method: request.method, url: request.url, id: request.requestId, retryAfter: retryAfter !== undefined });
         await sleep(decision.delayMs, request.abortSignal);
         waited += decision.delayMs;
       }

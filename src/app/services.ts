@@ -252,7 +252,9 @@ export async function buildServices(options: BuildOptions = {}): Promise<AppServ
     let c = clients.get(vault.name);
     if (!c) {
       const throttled = pacer(vault);
-      clients.set(vault.name, (c = createKeyVaultClients(vault.url, azure, (ms, operations) => throttled.throttled(ms, operations))));
+      clients.set(vault.name, (c = createKeyVaultClients(vault.url, azure, (ms, operations, request) =>
+            throttled.throttled(ms, operations, { request: request.id, retryAfter: request.retryAfter }),
+          )));
     }
     return c;
   };

@@ -32,6 +32,16 @@ export interface PacerState {
   /** Rates lowered after 429s (only those below the configured limit), so the next holder does not start higher. */
   readonly limits?: Partial<Record<OperationClass, number>> | undefined;
 }
+/** What is known of a 429: the request (the same across its retries) and whether the service said how long to wait. */
+export interface ThrottleInfo {
+  readonly request?: string | undefined;
+  /** Default true: `waitMs` is the service's Retry-After. */
+  readonly retryAfter?: boolean | undefined;
+}
+
+/** The longest pause of every write after a 429 without Retry-After. */
+export const SELF_CHOSEN_PAUSE_MS = 1_000;
+
 /** Share of the admitted rate kept after a 429, and the share of the configured limit regained per quiet window. */
 export const THROTTLE_DECREASE = 0.7;
 export const RECOVERY_SHARE = 0.05;
@@ -52,8 +62,9 @@ class SlidingWindow {
   /** The rate admitted now: the configured limit, lowered after 429s. */
   private limit: number;
   private changedAt = Number.NEGATIVE_INFINITY;
-  /** Times of this class's 429s within the last window. */
-  private refusals: number[] = [];
+  /** This class's requests refused (429) within the last window, each with its latest refusal. */
+  private readonly refusals = new Map<string, number>();
+  private anonymous = 0;
   /** The rate when the current episode of 429s began. */
   private episodeStart: number;
 
@@ -79,13 +90,16 @@ class SlidingWindow {
    * window apart at most) never below THROTTLE_DECREASE of the rate it started from, so a burst of refusals with
    * another cause cannot collapse it.
    */
-  decrease(now: number): void {
+  decrease(now: number, request = `anonymous-${++this.anonymous}`): void {
     this.recover(now);
     this.prune(now);
-    this.refusals = this.refusals.filter((t) => t > now - this.windowMs);
-    this.refusals.push(now);
+    for (const [key, at] of this.refusals) if (at <= now - this.windowMs) this.refusals.delete(key);
+    const again = this.refusals.has(request);
+    this.refusals.set(request, now);
     if (now - this.changedAt >= this.windowMs / 2) this.episodeStart = this.limit;
-    const granted = this.completed.length + this.inFlight - this.refusals.length;
+    // A retry refused again is the same write: it says nothing new about the vault's budget.
+    if (again) return;
+    const granted = this.completed.length + this.inFlight - this.refusals.size;
     const floor = Math.max(1, Math.floor(this.episodeStart * THROTTLE_DECREASE));
     this.limit = Math.max(floor, Math.min(this.limit - 1, granted));
     this.changedAt = now;
@@ -212,11 +226,14 @@ export class VaultPacer {
    * Key Vault answered 429 and the client waits `waitMs` (its Retry-After, or its backoff): hold every write to this
    * vault as long; when the throttled request was a write of the classes `operations`, admit fewer of those from now on.
    */
-  throttled(waitMs: number, operations: readonly OperationClass[] = []): void {
+  throttled(waitMs: number, operations: readonly OperationClass[] = [], options: ThrottleInfo = {}): void {
     this.throttledCount++;
     const now = this.clock.now().getTime();
-    this.pausedUntilMs = Math.max(this.pausedUntilMs, now + Math.max(waitMs, 0));
-    for (const operation of operations) this.windows[operation].decrease(now);
+    // The service's Retry-After holds every write; a wait Rotor's backoff chose for one request (which grows to 30 s
+    // with its retries) holds the others only briefly — the lowered rate is what slows the vault's writes down.
+    const pause = options.retryAfter === false ? Math.min(waitMs, SELF_CHOSEN_PAUSE_MS) : waitMs;
+    this.pausedUntilMs = Math.max(this.pausedUntilMs, now + Math.max(pause, 0));
+    for (const operation of operations) this.windows[operation].decrease(now, options.request);
   }
 
   /** The rate of `operation` admitted now (per window): the configured limit, or less after 429s. */

@@ -96,6 +96,23 @@ describe('vault pacer under 429s without Retry-After', () => {
     expect(pacer.currentLimit('secretWrite')).toBe(300);
   });
 
+  it('counts a write refused again on its retry once, and holds the other writes at most 1 s for a wait Rotor chose', async () => {
+    const clock = new FakeClock(0);
+    const tens = parseConfig({ vaults: [{ name: 'kv1', url: 'https://kv1.vault.azure.net/' }], limits: { rsa2048CreatesPer10s: 20 } }).limits;
+    const pacer = new VaultPacer(tens, clock, settling(clock));
+    await Promise.all(Array.from({ length: 20 }, () => pacer.paced('rsa2048Create', idle)));
+    // One request refused four times (its retries back off 1, 2, 4, 8 s): one refusal of the vault's budget.
+    for (const wait of [1_000, 2_000, 4_000, 8_000]) pacer.throttled(wait, ['rsa2048Create'], { request: 'req-1', retryAfter: false });
+    expect(pacer.currentLimit('rsa2048Create')).toBe(19);
+    let at = -1;
+    await pacer.paced('secretWrite', async () => void (at = clock.now().getTime()));
+    expect(at).toBe(1_000);
+    // The service's own Retry-After holds every write as long as it says.
+    pacer.throttled(5_000, [], { request: 'req-2', retryAfter: true });
+    await pacer.paced('secretWrite', async () => void (at = clock.now().getTime()));
+    expect(at).toBe(6_000);
+  });
+
   it('lowers the throttled class only, to at most 70 % per episode of 429s, and recovers by 5 % per quiet window', async () => {
     const clock = new FakeClock(0);
     const tens = parseConfig({ vaults: [{ name: 'kv1', url: 'https://kv1.vault.azure.net/' }], limits: { rsa2048CreatesPer10s: 20 } }).limits;

@@ -13,7 +13,7 @@ import {
 } from '@azure/core-rest-pipeline';
 import { describe, expect, it } from 'vitest';
 import { asyncDeadlines } from '../../src/adapters/deadline.js';
-import { fullJitterDelay, throttleDecision, throttleRetryPolicy, type ThrottleRetryDeps } from '../../src/adapters/throttling.js';
+import { fullJitterDelay, throttleDecision, throttleRetryPolicy, type ThrottledRequest, type ThrottleRetryDeps } from '../../src/adapters/throttling.js';
 
 const THROTTLED_BODY = JSON.stringify({
   error: { code: 'Throttled', message: 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached' },
@@ -40,15 +40,20 @@ function pipeline(withRotor: boolean, deps: ThrottleRetryDeps = {}, options = {}
 
 const request = () => createPipelineRequest({ url: 'https://kv.vault.azure.net/keys/k/rotate?api-version=2025-07-01', method: 'POST' });
 
-function recordingDeps(random = () => 0.5): ThrottleRetryDeps & { waits: number[]; reported: number[] } {
+function recordingDeps(random = () => 0.5): ThrottleRetryDeps & { waits: number[]; reported: number[]; requests: ThrottledRequest[] } {
   const waits: number[] = [];
   const reported: number[] = [];
+  const requests: ThrottledRequest[] = [];
   return {
     waits,
     reported,
+    requests,
     random,
     sleep: async (ms) => void waits.push(ms),
-    onThrottled: (ms) => reported.push(ms),
+    onThrottled: (ms, r) => {
+      reported.push(ms);
+      requests.push(r);
+    },
   };
 }
 
@@ -69,6 +74,9 @@ describe('throttleRetryPolicy in the SDK pipeline', () => {
     // Half of the ceiling 100 · 2^n at random = 0.5.
     expect(deps.waits).toEqual([50, 100, 200, 400]);
     expect(deps.reported).toEqual(deps.waits);
+    // One request: the same id on every report, and the waits were Rotor's choice (no Retry-After).
+    expect(new Set(deps.requests.map((r) => r.id)).size).toBe(1);
+    expect(deps.requests.every((r) => !r.retryAfter && r.method === 'POST')).toBe(true);
   });
 
   it('caps the backoff ceiling', async () => {
@@ -82,6 +90,7 @@ describe('throttleRetryPolicy in the SDK pipeline', () => {
     const response = await pipeline(true, deps).sendRequest(scripted([[429, { 'Retry-After': '2' }], [429, { 'retry-after-ms': '250' }]]), request());
     expect(response.status).toBe(200);
     expect(deps.waits).toEqual([2000, 250]);
+    expect(deps.requests.map((r) => r.retryAfter)).toEqual([true, true]); // the pacer holds every write as long
   });
 
   it('gives up after its retries and returns the 429 without Retry-After, so no other layer waits longer', async () => {
