@@ -20,7 +20,7 @@ export const ATTENTION_MEANING: Readonly<Record<AttentionKind, string>> = {
   stale: 'a consumer still uses a previous version (Stale, UnknownCertificate)',
   unreachable: 'a consumer could not be checked (Unreachable)',
   misconfigured: 'a consumer is set up so that it cannot pick up a new version (Misconfigured)',
-  overdue: 'an externally rotated secret is older than its expected rotation period',
+  overdue: "an externally rotated secret is older than its expected rotation period, or Key Vault's own renewal of an object did not happen by its trigger plus the grace period",
 };
 
 export interface AttentionItem {
@@ -55,6 +55,7 @@ const PLAN_KINDS: Readonly<Record<PlanEntry['action'], AttentionKind | undefined
 
 const REPORT_KINDS: Readonly<Record<string, AttentionKind>> = {
   ExternalRotationStale: 'overdue',
+  RenewalOverdue: 'overdue',
   InvalidPolicy: 'manual',
   NoExpiry: 'manual',
 };

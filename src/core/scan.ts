@@ -522,8 +522,11 @@ export async function planObject(object: ObjectSnapshot, ctx: Pick<RotationConte
   const current = object.version ? undefined : await ctx.gateway.getCurrent(object.type, object.name);
   const { refusal } = await preflight(current ?? { ...object, version: object.version ?? '', id: '' }, decision.policy, ctx);
   if (refusal) {
-    const action = refusal.action === 'PolicyViolation' ? 'refuse' : refusal.action === 'KeyVaultManaged' ? 'report' : 'manual';
-    return { ...entry, action, message: `${finding.message}; ${refusal.detail}` };
+    // Key Vault's own renewal: reported under its own reason (RenewalOverdue is "overdue" in Needs attention).
+    if (refusal.action === 'KeyVaultManaged' || refusal.action === 'RenewalOverdue') {
+      return { ...entry, action: 'report', reason: refusal.reason, message: `${finding.message}; ${refusal.detail}` };
+    }
+    return { ...entry, action: refusal.action === 'PolicyViolation' ? 'refuse' : 'manual', message: `${finding.message}; ${refusal.detail}` };
   }
   return { ...entry, action: 'rotate' };
 }

@@ -10,7 +10,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppServices } from '../../src/app/services.js';
+import { needsAttention } from '../../src/core/attention.js';
 import { runWorkItem } from '../../src/core/rotor.js';
+import { planVault } from '../../src/core/scan.js';
 import { armEmulator, DEFAULT_SUBSCRIPTION_ID, type ArmEmulator } from '../../src/local/arm/index.js';
 import { quietLogger, startTestEnv, type TestEnv } from '../support/local.js';
 
@@ -114,6 +116,12 @@ describe('respect (default): Key Vault renews, Rotor verifies', () => {
     expect(rows[1]).toMatchObject({ outcome: 'ActionRequired', reason: 'RenewalOverdue' });
     expect(rows[1]?.detail).toContain('keyVaultLifetimeActions');
     expect(versions('certificate', 'overdue-cert')).toBe(before); // respect: still Key Vault's to renew
+    // The dry run and Needs attention say the same: overdue-cert is overdue, auto-cert is Key Vault's (no problem).
+    const plan = await planVault({ config: s.config, gateway: s.gateway(s.config.vaults[0]!), clock: s.clock });
+    const planned = Object.fromEntries(plan.map((p) => [p.name, `${p.action}:${p.reason}`]));
+    expect(planned).toMatchObject({ 'overdue-cert': 'report:RenewalOverdue', 'auto-cert': 'report:KeyVaultManaged', 'auto-key': 'report:KeyVaultManaged' });
+    const attention = needsAttention([], plan.map((p) => ({ ...p, vault: VAULT })), s.clock.now());
+    expect(attention.filter((a) => a.name.endsWith('-cert') && a.name !== 'external-cert').map((a) => `${a.kind} ${a.name}`)).toEqual(['overdue overdue-cert']);
   });
 
   it("verifies the consumers of Key Vault's renewal when its NewVersionCreated event arrives, and renews nothing itself", async () => {

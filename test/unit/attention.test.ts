@@ -58,6 +58,8 @@ describe('needsAttention', () => {
       { vault: 'kv', type: 'secret' as const, name: 'nexus', reason: 'ExternalRotationStale', message: '45 days old', action: 'report' as const },
       { vault: 'kv', type: 'secret' as const, name: 'no-expiry', reason: 'NoExpiry', message: 'set an expiry', action: 'report' as const },
       { vault: 'kv', type: 'certificate' as const, name: 'off', reason: 'Disabled', message: 'disabled', action: 'report' as const },
+      { vault: 'kv', type: 'certificate' as const, name: 'kv-late', reason: 'RenewalOverdue', message: 'Key Vault has not renewed it', action: 'report' as const },
+      { vault: 'kv', type: 'certificate' as const, name: 'kv-renews', reason: 'KeyVaultManaged', message: 'Key Vault renews it', action: 'report' as const },
       { vault: 'kv', type: 'key' as const, name: 'due', reason: 'NearExpiry', message: 'due', action: 'rotate' as const },
       { vault: 'kv', type: 'key' as const, name: 'skipped', reason: 'NearExpiry', message: 'off', action: 'skip' as const },
     ];
@@ -67,6 +69,7 @@ describe('needsAttention', () => {
       'manual certificate/public',
       'manual secret/no-expiry',
       'manual secret/notify-only',
+      'overdue certificate/kv-late',
       'overdue secret/nexus',
     ]);
   });
