@@ -71,8 +71,12 @@ export function invocationDeadline(config: RotorConfig, now: Date): Date {
 
 const compactTime = (d: Date): string => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 
+/**
+ * A run's id: trigger, time to the second and the last 8 hex digits of a new id (random for a UUID v4, and distinct
+ * for ids that share a prefix, such as a counter's: two runs in one second must not share an id).
+ */
 export function newRunId(trigger: Trigger, now: Date, newId: () => string): string {
-  return `${trigger}-${compactTime(now)}-${newId().replace(/-/g, '').slice(0, 8)}`;
+  return `${trigger}-${compactTime(now)}-${newId().replace(/-/g, '').slice(-8)}`;
 }
 
 export function rotationContext(services: RotorServices, vault: VaultConfig, run: RunContext, log: Logger, deadline?: Date): RotationContext {

@@ -28,3 +28,16 @@ describe('work items where they are enqueued', () => {
     expect(() => checkWorkItem({ ...item, runId: 'a\uD800' })).toThrow(/lone surrogates/);
   });
 });
+
+describe('run ids', () => {
+  it('differ for two runs in the same second, also when the ids they come from share a prefix (a counter)', async () => {
+    const { newRunId } = await import('../../src/core/rotor.js');
+    let n = 0;
+    const counter = () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+    const now = new Date('2026-12-04T22:30:00.100Z');
+    const a = newRunId('manual', now, counter);
+    const b = newRunId('manual', new Date(now.getTime() + 500), counter);
+    expect(a).toMatch(/^manual-20261204T223000Z-[0-9a-f]{8}$/);
+    expect(b).not.toBe(a);
+  });
+});
