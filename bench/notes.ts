@@ -104,9 +104,13 @@ export const REPORT_NOTES = `
   N = 100). The bound assumes the probes cost no CPU, but here the emulated nodes (a child process, EC P-256) answer
   their TLS handshakes on the same 2 cores as Rotor's side of them, Azurite and the head node. A check of 10,000 nodes fits the work item's
   9 minutes with room to spare, and a larger cluster continues in a follow-up verify item. Still open: the cost per
-  node grows from 1.7 ms at N = 1,000 to 3.6–7.7 ms at N = 10,000, and the second check takes twice the first. Not
-  profiled yet; nor is the peak RSS growth of the checking process, 213 MB at N = 10,000 (64 MB at 1,000), which is
-  more than the results it keeps (the consumer rows are written in batches of 100).
+  node grows from 1.7 ms at N = 1,000 to 3.4–7.4 ms at N = 10,000, and the second check takes twice the first. A CPU
+  profile of both checks at N = 10,000 (the checking process and the nodes' process) shows both **idle 87–94 % of
+  the time**: Rotor's side is not what is slow. The likely cause is the third process, Azurite (in-memory LokiJS;
+  each check writes ~20,000 entities in 219 batch requests into tables that grow by as many per check), which was not
+  profiled. The profile also showed every probe building a TLS context of its own (3.6 s of CPU for 20,000 probes):
+  probes now share one (they present no certificate and authenticate no peer). Also open: the checking process's peak
+  RSS grows by 213 MB at N = 10,000 (64 MB at 1,000), more than the results it keeps.
 - **Resume:** 6 Table requests with 1, 30 or 365 days of audit history, and the audit queries span 1 partition in
   each case. Measured before hcore's change on the same scenario: 6 requests too (Azurite answers any range in one
   response), but the queries spanned 2, 31 and 366 partitions — what Table storage itself scans and may page at
