@@ -725,7 +725,7 @@ export const BUDGET_WAIT_HINT = 'VaultBudgetWait';
 /** Delay before a rotation handed over for the vault's budget continues (another invocation, maybe another instance). */
 export const BUDGET_WAIT_SECONDS = 15;
 /** The invocation's last moment to start a creation: its deadline less the time to send it and record the outcome. */
-const CREATE_MARGIN_MS = 30_000;
+const CREATE_MARGIN_MS = 10_000;
 
 const lastStart = (ctx: RotationContext): number | undefined => (ctx.deadline ? ctx.deadline.getTime() - CREATE_MARGIN_MS : undefined);
 

@@ -371,8 +371,8 @@ describe('time limits that fit the host', () => {
     const queued: Array<{ item: unknown; delaySeconds?: number }> = [];
     const queue = { enqueue: async (item: unknown, o: { delaySeconds?: number } = {}) => void queued.push({ item, ...o }) };
     const pacer = new VaultPacer(h.config.limits, h.clock, h.clock.sleep); // one per vault, as in the app
-    // 40 s left in the invocation: the last creation may start 30 s before its end, 10 s from now — one window is 10.25 s.
-    const invocation = () => h.ctx({ queue, pacer, deadline: new Date(h.clock.now().getTime() + 40_000) });
+    // 20 s left in the invocation: the last creation may start 10 s before its end, 10 s from now — one window is 10.25 s.
+    const invocation = () => h.ctx({ queue, pacer, deadline: new Date(h.clock.now().getTime() + 20_000) });
     expect((await processObject('key', 'k-1', undefined, invocation())).outcome).toBe('Rotated');
     const started = h.clock.now().getTime();
     expect((await processObject('key', 'k-2', undefined, invocation())).outcome).toBe('Pending');
