@@ -10,7 +10,7 @@
 import type { AuditRecord } from '../../src/core/audit.js';
 import type { AuditLog, FlushOptions } from '../../src/core/ports.js';
 import { BUDGET_WAIT_HINT, CERTIFICATE_PENDING_HINT } from '../../src/core/rotation.js';
-import { runWorkItem } from '../../src/core/rotor.js';
+import { runWorkItem, type WorkResult } from '../../src/core/rotor.js';
 import type { WorkItem } from '../../src/core/work.js';
 import { dueKeys } from '../lib/fixtures.js';
 import type { ScenarioResult } from '../lib/report.js';
@@ -85,9 +85,7 @@ export async function waveScenario(params: BenchParameters): Promise<ScenarioRes
       let items = 0;
       let handedOverRuns = 0;
       let next: unknown = { kind: 'scanVault', vault: VAULT, runId: 'bench-wave', trigger: 'timer' };
-      while (next) {
-        items++;
-        const result = await runWorkItem(next, worker, { dequeueCount: 1, maxDequeueCount: 5 }, quiet);
+      const record = (result: WorkResult): void => {
         if (result.kind === 'rejected') throw new Error(`unexpected work result ${result.kind}`);
         // A continuation is a drainVault item (the vault's lease holder resumes the scan): its scans count. A
         // handed-over rotation's continuation ends it: its outcome replaces the Pending its first attempt counted.
@@ -101,13 +99,22 @@ export async function waveScenario(params: BenchParameters): Promise<ScenarioRes
           outcomes[o.outcome] = (outcomes[o.outcome] ?? 0) + 1;
           if (o.outcome !== 'Pending') outcomes['Pending'] = (outcomes['Pending'] ?? 1) - 1;
         }
+      };
+      const delivery = { dequeueCount: 1, maxDequeueCount: 5 };
+      while (next) {
+        items++;
+        record(await runWorkItem(next, worker, delivery, quiet));
         next = continuations.shift();
         if (!next && handedOver.length) {
-          const due = handedOver.shift()!;
-          const wait = due.at - performance.now();
+          // The queue delivers the delayed continuations when they are due, a batch at a time (they join the vault's
+          // pending set, and one lease holder drains them together).
+          const due = handedOver.splice(0, handedOver.length);
+          const wait = Math.max(...due.map((d) => d.at)) - performance.now();
           if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-          next = due.item;
-          handedOverRuns++;
+          items += due.length;
+          handedOverRuns += due.length;
+          for (const result of await Promise.all(due.map((d) => runWorkItem(d.item, worker, delivery, quiet)))) record(result);
+          next = continuations.shift();
         }
       }
       return { outcomes, errors, items, handedOverRuns };
