@@ -9,8 +9,7 @@
  */
 import type { AuditRecord } from '../../src/core/audit.js';
 import type { AuditLog, FlushOptions } from '../../src/core/ports.js';
-import { BUDGET_WAIT_HINT, CERTIFICATE_PENDING_HINT } from '../../src/core/rotation.js';
-import { runWorkItem, type WorkResult } from '../../src/core/rotor.js';
+import { runWorkItem } from '../../src/core/rotor.js';
 import type { WorkItem } from '../../src/core/work.js';
 import { dueKeys } from '../lib/fixtures.js';
 import type { ScenarioResult } from '../lib/report.js';
@@ -68,56 +67,26 @@ export async function waveScenario(params: BenchParameters): Promise<ScenarioRes
     // The queue worker's path: a vault's work item hands over to a new one when its time budget (workItemMinutes)
     // runs out; the continuations run here one after the other, as the queue would deliver them.
     const continuations: unknown[] = [];
-    // Delayed items: a rotation handed over near the invocation's end (its creation found no room in the vault's
-    // budget in time, or its certificate is still pending) continues in one — delivered here after its delay, as the
-    // queue would. Other delayed items are checks for after a crash (src/core/vault-work.ts): not followed here.
-    const handedOver: Array<{ item: WorkItem; at: number }> = [];
-    const enqueue = async (item: WorkItem, o: { delaySeconds?: number } = {}): Promise<void> => {
-      if (!o.delaySeconds) continuations.push(item);
-      else if (item.kind === 'object' && (item.hint === BUDGET_WAIT_HINT || item.hint === CERTIFICATE_PENDING_HINT)) {
-        handedOver.push({ item, at: performance.now() + o.delaySeconds * 1000 });
-      }
-    };
-    const worker = { ...services, audit, queue: { enqueue } };
+    // Delayed items are checks for after a crash (src/core/vault-work.ts), not continuations: not followed here.
+    const worker = { ...services, audit, queue: { enqueue: async (item: WorkItem, o: { delaySeconds?: number } = {}) => void (o.delaySeconds ? undefined : continuations.push(item)) } };
     const run = await timed(async () => {
       const outcomes: Record<string, number> = {};
       const errors: string[] = [];
       let items = 0;
-      let handedOverRuns = 0;
       let next: unknown = { kind: 'scanVault', vault: VAULT, runId: 'bench-wave', trigger: 'timer' };
-      const record = (result: WorkResult): void => {
-        if (result.kind === 'rejected') throw new Error(`unexpected work result ${result.kind}`);
-        // A continuation is a drainVault item (the vault's lease holder resumes the scan): its scans count. A
-        // handed-over rotation's continuation ends it: its outcome replaces the Pending its first attempt counted.
+      while (next) {
+        items++;
+        const result = await runWorkItem(next, worker, { dequeueCount: 1, maxDequeueCount: 5 }, quiet);
+        // A continuation is a drainVault item (the vault's lease holder resumes the scan): its scans count.
         const summaries = result.kind === 'scanVault' ? [result.summary] : result.kind === 'vault' ? result.drain.scans : [];
-        const objects = result.kind === 'object' ? [result.result] : result.kind === 'vault' ? result.drain.objects : [];
+        if (result.kind !== 'scanVault' && result.kind !== 'vault') throw new Error(`unexpected work result ${result.kind}`);
         for (const summary of summaries) {
           for (const [k, v] of Object.entries(summary.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + (v ?? 0);
           errors.push(...summary.errors);
         }
-        for (const o of objects) {
-          outcomes[o.outcome] = (outcomes[o.outcome] ?? 0) + 1;
-          if (o.outcome !== 'Pending') outcomes['Pending'] = (outcomes['Pending'] ?? 1) - 1;
-        }
-      };
-      const delivery = { dequeueCount: 1, maxDequeueCount: 5 };
-      while (next) {
-        items++;
-        record(await runWorkItem(next, worker, delivery, quiet));
         next = continuations.shift();
-        if (!next && handedOver.length) {
-          // The queue delivers the delayed continuations when they are due, a batch at a time (they join the vault's
-          // pending set, and one lease holder drains them together).
-          const due = handedOver.splice(0, handedOver.length);
-          const wait = Math.max(...due.map((d) => d.at)) - performance.now();
-          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-          items += due.length;
-          handedOverRuns += due.length;
-          for (const result of await Promise.all(due.map((d) => runWorkItem(d.item, worker, delivery, quiet)))) record(result);
-          next = continuations.shift();
-        }
       }
-      return { outcomes, errors, items, handedOverRuns };
+      return { outcomes, errors, items };
     });
     tables.stop();
     unsubscribe();
@@ -154,7 +123,6 @@ export async function waveScenario(params: BenchParameters): Promise<ScenarioRes
       details: {
         outcomes: run.result.outcomes,
         workItems: run.result.items,
-        handedOverContinuations: run.result.handedOverRuns,
         errors: run.result.errors.slice(0, 5),
         keyVaultCounters: counters,
         tableRequests: tally,

@@ -46,17 +46,6 @@ export const SELF_CHOSEN_PAUSE_MS = 1_000;
 export const THROTTLE_DECREASE = 0.7;
 export const RECOVERY_SHARE = 0.05;
 
-/**
- * The vault's budget would let this write through only after `notAfter` (the invocation's last moment to start one):
- * nothing was sent; the caller hands its work over to a later work item instead of running into the host's timeout.
- */
-export class PacerWaitExceeded extends Error {
-  constructor(readonly operation: OperationClass) {
-    super(`the vault's ${operation} budget has no room before this invocation must end; nothing was sent`);
-    this.name = 'PacerWaitExceeded';
-  }
-}
-
 /** An admitted write: it holds its place in the window until `done()` (its response arrived), then for a window. */
 export interface PacerSlot {
   done(): void;
@@ -130,16 +119,14 @@ class SlidingWindow {
    * somewhere in between (and the 429 retries of one request all arrive before it completes), so counting from the
    * completion never lets the vault's window see more than the limit, whatever the delays on the way.
    */
-  acquire(clock: Clock, sleep: Sleep, pausedUntil: () => number, notAfter = Number.POSITIVE_INFINITY, operation: OperationClass = 'rsa2048Create'): Promise<PacerSlot> {
+  acquire(clock: Clock, sleep: Sleep, pausedUntil: () => number): Promise<PacerSlot> {
     const turn = this.tail.then(async (): Promise<PacerSlot> => {
       for (;;) {
         const now = clock.now().getTime();
         this.prune(now);
         this.recover(now);
-        if (now > notAfter) throw new PacerWaitExceeded(operation);
         const pause = pausedUntil() - now;
         if (pause > 0) {
-          if (now + pause > notAfter) throw new PacerWaitExceeded(operation);
           await sleep(pause);
           continue;
         }
@@ -150,10 +137,8 @@ class SlidingWindow {
         // Full. A completion frees nothing at once (its window starts then), so wait for the oldest one to leave the
         // window, or, with every slot still in flight, for one to complete.
         const oldest = this.completed[0];
-        if (oldest !== undefined) {
-          if (oldest + this.windowMs > notAfter) throw new PacerWaitExceeded(operation);
-          await sleep(oldest + this.windowMs - now);
-        } else await new Promise<void>((resolve) => (this.released = resolve));
+        if (oldest !== undefined) await sleep(oldest + this.windowMs - now);
+        else await new Promise<void>((resolve) => (this.released = resolve));
       }
     });
     this.tail = turn.catch(() => undefined);
@@ -222,17 +207,14 @@ export class VaultPacer {
     };
   }
 
-  /**
-   * Admits one write of the class; the caller calls `done()` once its request completed (see `paced`). With
-   * `notAfter` (epoch ms), a write the budget would admit only later is refused at once (PacerWaitExceeded).
-   */
-  acquire(operation: OperationClass, notAfter?: number): Promise<PacerSlot> {
-    return this.windows[operation].acquire(this.clock, this.sleep, () => this.pausedUntilMs, notAfter, operation);
+  /** Admits one write of the class; the caller calls `done()` once its request completed (see `paced`). */
+  acquire(operation: OperationClass): Promise<PacerSlot> {
+    return this.windows[operation].acquire(this.clock, this.sleep, () => this.pausedUntilMs);
   }
 
   /** Runs one write of the class inside the vault's budget: admitted by the window, counted until it completed. */
-  async paced<T>(operation: OperationClass, write: () => Promise<T>, notAfter?: number): Promise<T> {
-    const slot = await this.acquire(operation, notAfter);
+  async paced<T>(operation: OperationClass, write: () => Promise<T>): Promise<T> {
+    const slot = await this.acquire(operation);
     try {
       return await write();
     } finally {

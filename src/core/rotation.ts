@@ -11,7 +11,7 @@ import type { AuditInput, RunContext } from './audit.js';
 import { resolveObjectPolicy, type ObjectPolicy, type RotorConfig, type SecretKind } from './config.js';
 import { generateSecretValue } from './generators.js';
 import { MS_PER_DAY, type CertificatePolicyModel, type KeyVaultRenewal, type ObjectSnapshot, type ObjectVersion } from './model.js';
-import { operationClassForKey, PacerWaitExceeded, type VaultPacer } from './pacing.js';
+import { operationClassForKey, type VaultPacer } from './pacing.js';
 import { keyVaultRenewalFinding, type Finding } from './policy.js';
 import {
   ConcurrencyError,
@@ -478,13 +478,13 @@ async function continueRotation(
     return state.status === 'Verifying' ? 'Verifying' : 'NotDue';
   } catch (err) {
     if (err instanceof ConcurrencyError) return 'InProgressElsewhere';
-    if ((err instanceof CertificateStillPending || err instanceof PacerWaitExceeded) && state.status === 'RotationStarted') {
+    if (err instanceof CertificateStillPending && state.status === 'RotationStarted') {
       try {
-        return await handOver(state, etag, err, ctx);
+        return await handOverPending(state, etag, err, ctx);
       } catch (handOverErr) {
         if (handOverErr instanceof ConcurrencyError) return 'InProgressElsewhere';
         // The state keeps its lease; the nightly scan resumes the rotation once it expires.
-        ctx.log.error(`could not schedule the continuation of a rotation: ${message(handOverErr)}`, { rotationId: state.rotationId });
+        ctx.log.error(`could not schedule the re-check of a pending certificate: ${message(handOverErr)}`, { rotationId: state.rotationId });
         return 'Pending';
       }
     }
@@ -593,14 +593,10 @@ async function ensureNewVersion(state: StartedState, ctx: RotationContext, prepa
       if (operation.status === 'inProgress') return settleCertificate(state, ctx);
       const policy = prepared?.certificatePolicy ?? (await gateway.getCertificatePolicy(state.objectName));
       let issuedAt = ctx.clock.now().getTime();
-      await ctx.pacer.paced(
-        operationClassForKey(policy.keyType, policy.keySize),
-        () => {
-          issuedAt = ctx.clock.now().getTime(); // the operation's start, after any wait for the vault's budget
-          return gateway.startCertificateVersion(state.objectName, policy, tags);
-        },
-        lastStart(ctx),
-      );
+      await ctx.pacer.paced(operationClassForKey(policy.keyType, policy.keySize), () => {
+        issuedAt = ctx.clock.now().getTime(); // the operation's start, after any wait for the vault's budget
+        return gateway.startCertificateVersion(state.objectName, policy, tags);
+      });
       return settleCertificate(state, ctx, issuedAt);
     }
     case 'key':
@@ -619,7 +615,6 @@ async function ensureNewVersion(state: StartedState, ctx: RotationContext, prepa
           notBefore: now,
           expiresOn: new Date(now.getTime() + secretLifetimeMs(kind, current)),
         }),
-        lastStart(ctx),
       );
       return { version, own: true };
     }
@@ -664,7 +659,6 @@ async function createKeyVersion(current: ObjectVersion, tags: Record<string, str
       { keyType: current.keyType ?? 'RSA', keySize: current.keySize, curve: current.curve, keyOps: current.keyOps },
       { tags, notBefore: ctx.clock.now(), expiresOn: nextExpiry(current, ctx) },
     ),
-    lastStart(ctx),
   );
 }
 
@@ -720,24 +714,13 @@ async function waitForCertificate(state: StartedState, ctx: RotationContext, iss
   }
 }
 
-/** Work item hint of a rotation handed over because the vault's budget had no room before the invocation's end. */
-export const BUDGET_WAIT_HINT = 'VaultBudgetWait';
-/** Delay before a rotation handed over for the vault's budget continues (another invocation, maybe another instance). */
-export const BUDGET_WAIT_SECONDS = 15;
-/** The invocation's last moment to start a creation: its deadline less the time to send it and record the outcome. */
-const CREATE_MARGIN_MS = 10_000;
-
-const lastStart = (ctx: RotationContext): number | undefined => (ctx.deadline ? ctx.deadline.getTime() - CREATE_MARGIN_MS : undefined);
-
 /**
- * Hands a claimed rotation over to a delayed work item instead of waiting past the invocation's deadline: a
- * certificate still pending (the re-check waits again), or a creation the vault's budget could not admit in time
- * (nothing was sent; the continuation creates it). The state keeps its lease until then, so nobody else takes it.
+ * Hands a rotation whose certificate is still pending over to a delayed work item: the state keeps its lease until
+ * the re-check is due (nobody else takes it meanwhile), then the re-check resumes it and waits again.
  */
-async function handOver(state: StartedState, etag: string, err: CertificateStillPending | PacerWaitExceeded, ctx: RotationContext): Promise<ObjectOutcome> {
+async function handOverPending(state: StartedState, etag: string, err: CertificateStillPending, ctx: RotationContext): Promise<ObjectOutcome> {
   const now = ctx.clock.now();
-  const pending = err instanceof CertificateStillPending;
-  const delaySeconds = pending ? Math.max(CERTIFICATE_RECHECK_SECONDS, ctx.config.rotation.pollIntervalSeconds) : BUDGET_WAIT_SECONDS;
+  const delaySeconds = Math.max(CERTIFICATE_RECHECK_SECONDS, ctx.config.rotation.pollIntervalSeconds);
   const item = {
     kind: 'object' as const,
     vault: state.vault,
@@ -745,10 +728,9 @@ async function handOver(state: StartedState, etag: string, err: CertificateStill
     objectName: state.objectName,
     runId: ctx.run.runId,
     trigger: ctx.run.trigger,
-    hint: pending ? CERTIFICATE_PENDING_HINT : BUDGET_WAIT_HINT,
+    hint: CERTIFICATE_PENDING_HINT,
   };
-  // A pending operation's start: the re-check's certificateTimeoutMinutes counts from it.
-  const startedAt = pending ? new Date(err.since) : (state.startedAt ?? now);
+  const startedAt = new Date(err.since); // the operation's start: the re-check's certificateTimeoutMinutes counts from it
   await advance(ctx, { state, etag }, { kind: 'HandOver', since: startedAt, leaseUntil: new Date(now.getTime() + delaySeconds * 1000) });
   if (ctx.queue) await ctx.queue.enqueue(item, { delaySeconds });
   ctx.log.info(`${state.vault}/${state.objectType}/${state.objectName}: ${err.message}`, { rotationId: state.rotationId });

@@ -9,7 +9,6 @@ import { findVault, resolveObjectPolicy, vaultTypes, type ObjectPolicy } from '.
 import type { ObjectSnapshot, ObjectType, ObjectVersion } from './model.js';
 import { evaluate, type Finding } from './policy.js';
 import {
-  BUDGET_WAIT_HINT,
   CERTIFICATE_PENDING_HINT,
   CompletionQueue,
   preflight,
@@ -457,9 +456,9 @@ export async function processObject(
   ctx: RotationContext,
   options: { force?: boolean } = {},
 ): Promise<ObjectResult> {
-  if (hint === CERTIFICATE_PENDING_HINT || hint === BUDGET_WAIT_HINT) {
-    // The delayed continuation of a handed-over rotation resumes it (not a fresh evaluation: while a certificate is
-    // pending, the current version is the disabled pending one; a creation the vault's budget deferred is still due).
+  if (hint === CERTIFICATE_PENDING_HINT) {
+    // The delayed re-check of a pending certificate operation resumes its rotation (not a fresh evaluation: while
+    // pending, the current version is the disabled pending one).
     const open = await ctx.states.get(ctx.gateway.vault.name, type, name);
     if (open?.value.status === 'RotationStarted') {
       const held = open.value.leaseUntil && open.value.leaseUntil.getTime() > ctx.clock.now().getTime() + LEASE_SLACK_MS;

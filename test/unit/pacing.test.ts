@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config.js';
-import { PacerWaitExceeded, VaultPacer, WINDOW_MARGIN_MS } from '../../src/core/pacing.js';
+import { VaultPacer, WINDOW_MARGIN_MS } from '../../src/core/pacing.js';
 import { FakeClock } from '../support/fakes.js';
 
 /**
@@ -80,20 +80,6 @@ describe('vault pacer: a write holds its place until its response', () => {
     expect(pacer.snapshot().admitted.rsa2048Create).toEqual([0, 1_000]);
     slot.done();
     expect(pacer.snapshot().admitted.rsa2048Create).toEqual([0, 1_000]);
-  });
-});
-
-describe('vault pacer: a deadline for the wait', () => {
-  it('refuses at once a write it could admit only after notAfter, and serves the next waiter', async () => {
-    const clock = new FakeClock(0);
-    const pacer = new VaultPacer(limits, clock, settling(clock)); // 3 per window
-    await Promise.all(Array.from({ length: 3 }, () => pacer.paced('rsa2048Create', idle)));
-    const w = 10_000 + WINDOW_MARGIN_MS;
-    await expect(pacer.paced('rsa2048Create', idle, w - 1)).rejects.toBeInstanceOf(PacerWaitExceeded);
-    expect(clock.now().getTime()).toBe(0);
-    let at = -1;
-    await pacer.paced('rsa2048Create', async () => void (at = clock.now().getTime()), w);
-    expect(at).toBe(w);
   });
 });
 

@@ -364,29 +364,6 @@ describe('time limits that fit the host', () => {
     expect(h.audit.actions('hpc-node-comm')).toEqual(['Detected', 'RotationStarted', 'VersionCreated', 'RotationCompleted']);
   });
 
-  it('hands a creation the vault budget cannot admit before the deadline to a delayed work item; nothing fails or doubles', async () => {
-    const h = harness(baseConfig({ limits: { rsa2048CreatesPer10s: 1 } }));
-    const now = h.clock.now().getTime();
-    for (const name of ['k-1', 'k-2']) h.vault.add('key', name, { notBefore: new Date(now - 355 * DAY), expiresOn: new Date(now + 10 * DAY) });
-    const queued: Array<{ item: unknown; delaySeconds?: number }> = [];
-    const queue = { enqueue: async (item: unknown, o: { delaySeconds?: number } = {}) => void queued.push({ item, ...o }) };
-    const pacer = new VaultPacer(h.config.limits, h.clock, h.clock.sleep); // one per vault, as in the app
-    // 20 s left in the invocation: the last creation may start 10 s before its end, 10 s from now — one window is 10.25 s.
-    const invocation = () => h.ctx({ queue, pacer, deadline: new Date(h.clock.now().getTime() + 20_000) });
-    expect((await processObject('key', 'k-1', undefined, invocation())).outcome).toBe('Rotated');
-    const started = h.clock.now().getTime();
-    expect((await processObject('key', 'k-2', undefined, invocation())).outcome).toBe('Pending');
-    expect(h.clock.now().getTime()).toBe(started); // refused at once: no wait that the host would cut short
-    expect(h.vault.versionCount('key', 'k-2')).toBe(1);
-    expect(h.states.value('hpc-kv', 'key', 'k-2')).toMatchObject({ status: 'RotationStarted', attempts: 1 });
-    expect(queued).toEqual([{ item: expect.objectContaining({ kind: 'object', objectName: 'k-2', hint: 'VaultBudgetWait' }), delaySeconds: 15 }]);
-    // The continuation, once its delay has passed and the window has room, creates the version: one, and no failure.
-    h.clock.advance(15_000);
-    expect((await processObject('key', 'k-2', 'VaultBudgetWait', invocation())).outcome).toBe('Rotated');
-    expect(h.vault.versionCount('key', 'k-2')).toBe(2);
-    expect(h.audit.actions('k-2')).toEqual(['Detected', 'RotationStarted', 'VersionCreated', 'RotationCompleted']);
-  });
-
   it('certificateTimeoutMinutes is a deadline across work items', async () => {
     const { h, queued, invocation } = setup();
     let outcome = (await processObject('certificate', 'hpc-node-comm', undefined, invocation())).outcome;
