@@ -20,6 +20,7 @@ import { createHash, createPublicKey, verify as verifySignature, type JsonWebKey
 import { z } from 'zod';
 import { rowHash, sortFindings, type AuditRow, type ChainFinding, type ChainHead, type FindingKind, type LogVerifier, type VerifyReport, type VerifyScope } from './audit-chain.js';
 import type { Clock, Logger } from './ports.js';
+import { mapLimit } from './concurrency.js';
 
 export const DIGEST_FORMAT = 'rotor-audit-digest/1';
 export type SignatureAlgorithm = 'RS256' | 'ES256';
@@ -638,18 +639,6 @@ export interface DigestEvidence {
 /** Digest blobs read in parallel. */
 const PARALLEL_READS = 8;
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 /** Reads and checks the digests of one vault (vault key) or of every vault that has digests. */
 export async function loadDigestEvidence(

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { StaticTokenCredential } from '../../src/adapters/credentials.js';
 import { loadOrCreateCa, type LocalCa } from '../../src/local/ca.js';
 import type { LocalServiceContext } from '../../src/local/service.js';
+import { createHpcPackCertificate, type HpcPackCertificate } from '../../src/local/hpcpack/index.js';
 
 export interface TestClock {
   now: () => Date;
@@ -63,4 +64,16 @@ export async function createTestContext(): Promise<TestContext> {
     withState,
     dispose: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * A cluster's node certificates for consumer tests: the one the nodes present now (30 days of validity) and the one a
+ * rotation brings (a year), both valid from a day before the test clock's now.
+ */
+export async function nodeCertificatePair(clock: { now(): Date }): Promise<[HpcPackCertificate, HpcPackCertificate]> {
+  const notBefore = new Date(clock.now().getTime() - 86_400_000);
+  return Promise.all([
+    createHpcPackCertificate({ notBefore, notAfter: new Date(notBefore.getTime() + 30 * 86_400_000) }),
+    createHpcPackCertificate({ notBefore, notAfter: new Date(notBefore.getTime() + 365 * 86_400_000) }),
+  ]);
 }

@@ -22,7 +22,7 @@ import { digestContainer } from '../../src/adapters/digests/blob-store.js';
 import { startLocalStack, type LocalStack } from '../../src/local/stack.js';
 import { buildProgram } from '../../src/cli/main.js';
 import { auditVerify } from '../../src/functions/auditVerify.js';
-import { bodyOf, get, quietContext, writeAll } from '../support/audit.js';
+import { bodyOf, get, quietContext, writeAll, tamperRows } from '../support/audit.js';
 import { testClock } from './helpers/keyvault.js';
 import type { TableClient } from '@azure/data-tables';
 import type { ContainerClient } from '@azure/storage-blob';
@@ -38,19 +38,7 @@ let container: ContainerClient;
 let digests: DigestServices;
 let reader: TableAuditReader;
 
-function rows(vault: string): AuditRecord[] {
-  return Array.from({ length: ROWS }, (_, i) =>
-    auditRecord({ runId: `run-${vault}`, trigger: 'timer' }, new Date(DAY + i * MIN), {
-      vault,
-      objectType: 'certificate',
-      objectName: `cert-${i}`,
-      action: i % 2 ? 'RotationCompleted' : 'Detected',
-      outcome: i % 2 ? 'Succeeded' : 'Info',
-      rotationId: `rot-${i >> 1}`,
-      detail: `row ${i} of ${vault}`,
-    }),
-  );
-}
+const rows = (vault: string): AuditRecord[] => tamperRows(vault, ROWS, DAY);
 
 const CASES = [
   'untouched',

@@ -11,25 +11,13 @@ import { fromEntity, toEntity } from '../../src/adapters/storage/audit-table.js'
 import { auditPartition, HEAD_ROW_KEY, REGISTRY_PARTITION, registryRowKey } from '../../src/adapters/storage/keys.js';
 import { auditVerify } from '../../src/functions/auditVerify.js';
 import { buildProgram } from '../../src/cli/main.js';
-import { bodyOf, get, NOW, quietContext, startAuditEnv, writeAll, type AuditEnv } from '../support/audit.js';
+import { bodyOf, get, NOW, quietContext, startAuditEnv, writeAll, type AuditEnv, tamperRows } from '../support/audit.js';
 
 let env: AuditEnv;
 const DAY = Date.UTC(2026, 10, 19, 1, 0, 0);
 const ROWS = 12;
 
-function rows(vault: string): AuditRecord[] {
-  return Array.from({ length: ROWS }, (_, i) =>
-    auditRecord({ runId: `run-${vault}`, trigger: 'timer' }, new Date(DAY + i * 60_000), {
-      vault,
-      objectType: 'certificate',
-      objectName: `cert-${i}`,
-      action: i % 2 ? 'RotationCompleted' : 'Detected',
-      outcome: i % 2 ? 'Succeeded' : 'Info',
-      rotationId: `rot-${i >> 1}`,
-      detail: `row ${i} of ${vault}`,
-    }),
-  );
-}
+const rows = (vault: string): AuditRecord[] => tamperRows(vault, ROWS, DAY);
 
 const CASES = [
   'untouched',

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createHpcPackCertificate,
   startHpcPackEmulator,
   type HpcPackCertificate,
   type HpcPackEmulator,
@@ -16,7 +15,7 @@ import {
 import type { NodeJson } from '../../src/local/hpcpack/wire.js';
 import { HpcPackClusters } from '../../src/adapters/consumers/hpcpack.js';
 import { parseConfig } from '../../src/core/config.js';
-import { createTestContext, type TestContext } from '../helpers/local-context.js';
+import { createTestContext, nodeCertificatePair, type TestContext } from '../helpers/local-context.js';
 import { basicAuth, httpsRequest, portIsClosed, probeTls } from '../helpers/net.js';
 
 const CLUSTER = 'hpc01';
@@ -39,11 +38,7 @@ const probe = (node: string, timeoutMs?: number) => {
 
 beforeAll(async () => {
   t = await createTestContext();
-  const notBefore = new Date(t.clock.now().getTime() - 86_400_000);
-  [oldCert, newCert] = await Promise.all([
-    createHpcPackCertificate({ notBefore, notAfter: new Date(notBefore.getTime() + 30 * 86_400_000) }),
-    createHpcPackCertificate({ notBefore, notAfter: new Date(notBefore.getTime() + 365 * 86_400_000) }),
-  ]);
+  [oldCert, newCert] = await nodeCertificatePair(t.clock);
   const certificate = { certPem: oldCert.certPem, keyPem: oldCert.keyPem };
   hpc = await startHpcPackEmulator(t.ctx, {
     clusters: [

@@ -12,9 +12,9 @@ import { localHostsLookup, parseLocalHosts } from '../../src/adapters/consumers/
 import { HpcPackClusters, probeTls } from '../../src/adapters/consumers/hpcpack.js';
 import { parseConfig } from '../../src/core/config.js';
 import type { TlsProbeResult } from '../../src/core/consumers.js';
-import { createHpcPackCertificate, startHpcPackEmulator, type HpcPackCertificate, type HpcPackEmulator } from '../../src/local/hpcpack/index.js';
+import { startHpcPackEmulator, type HpcPackCertificate, type HpcPackEmulator } from '../../src/local/hpcpack/index.js';
 import { SETTINGS } from '../../src/settings.js';
-import { createTestContext, type TestContext } from '../helpers/local-context.js';
+import { createTestContext, nodeCertificatePair, type TestContext } from '../helpers/local-context.js';
 
 const N = 1_000;
 const DOMAIN = 'big.hpc.test';
@@ -29,11 +29,7 @@ const lookup = () => localHostsLookup(parseLocalHosts(hpc.settings()[SETTINGS.lo
 
 beforeAll(async () => {
   t = await createTestContext();
-  const notBefore = new Date(t.clock.now().getTime() - 86_400_000);
-  [oldCert, newCert] = await Promise.all([
-    createHpcPackCertificate({ notBefore, notAfter: new Date(notBefore.getTime() + 30 * 86_400_000) }),
-    createHpcPackCertificate({ notBefore, notAfter: new Date(notBefore.getTime() + 365 * 86_400_000) }),
-  ]);
+  [oldCert, newCert] = await nodeCertificatePair(t.clock);
   const old = { certPem: oldCert.certPem, keyPem: oldCert.keyPem };
   const started = performance.now();
   hpc = await startHpcPackEmulator(t.ctx, {

@@ -180,3 +180,18 @@ export async function startSwitchableProxy(targetPort: number): Promise<{ port: 
   };
   return { port, down, up: () => listen(port), stop: down };
 }
+
+/** A vault's chain for the tamper corpora: `count` rows a minute apart from `start`, Detected / RotationCompleted pairs. */
+export function tamperRows(vault: string, count: number, start: number): AuditRecord[] {
+  return Array.from({ length: count }, (_, i) =>
+    auditRecord({ runId: `run-${vault}`, trigger: 'timer' }, new Date(start + i * 60_000), {
+      vault,
+      objectType: 'certificate',
+      objectName: `cert-${i}`,
+      action: i % 2 ? 'RotationCompleted' : 'Detected',
+      outcome: i % 2 ? 'Succeeded' : 'Info',
+      rotationId: `rot-${i >> 1}`,
+      detail: `row ${i} of ${vault}`,
+    }),
+  );
+}

@@ -39,6 +39,7 @@ import {
   splitPartition,
   vaultKey,
 } from './keys.js';
+import { mapLimit } from '../../core/concurrency.js';
 
 /** Partitions of one day read in parallel. */
 const PARALLEL_PARTITIONS = 8;
@@ -66,18 +67,6 @@ const byPosition = (a: AuditRow, b: AuditRow): number =>
 /** The widest time range the row and registry keys can express (timelines read an object's whole history). */
 const ALL_TIME = { from: new Date(Date.UTC(2000, 0, 1)), to: new Date(Date.UTC(2286, 0, 1)) };
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 export class TableAuditReader implements AuditReader {
   constructor(private readonly client: TableClient) {}
