@@ -12,7 +12,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { mulberry32 } from '../core/generators.js';
 import { DEFAULT_SUBSCRIPTION_ID, startArmEmulator, vaultId, type ArmSeed, type BatchPoolSeed } from './arm/index.js';
-import { hpcPackNodeCertificate, latestKeyVersion, SERVER_CLIENT_AUTH } from './estate.js';
+import { batchNodeCertificate, hpcPackNodeCertificate, latestKeyVersion } from './estate.js';
 import { startHpcPackEmulator, type HpcClusterSeed, type HpcNodeSeed, type HpcPackEmulator } from './hpcpack/index.js';
 import type { KeyVaultEmulator, SeedCertificate, SeedFixture, SeedKey, SeedSecret, SeedVault } from './keyvault/types.js';
 import type { LocalService, LocalServiceFactory } from './service.js';
@@ -166,19 +166,7 @@ export function largeEstateSeed(plan: LargeEstatePlan, headNodePassword: string)
     });
   }
   for (const account of plan.batchAccounts) {
-    of(plan.batchVault).certificates.push({
-      name: `batch-node-tls-${account}`,
-      subject: `CN=${account}.batch.contoso.com`,
-      dnsNames: [`${account}.batch.contoso.com`],
-      keyType: 'RSA',
-      keySize: 2048,
-      exportable: true,
-      keyUsage: ['digitalSignature', 'keyEncipherment'],
-      ekus: SERVER_CLIENT_AUTH,
-      validityInMonths: 12,
-      notBefore: '-340d',
-      expires: '+25d',
-    });
+    of(plan.batchVault).certificates.push(batchNodeCertificate(`batch-node-tls-${account}`, `${account}.batch.contoso.com`, '-340d', '+25d'));
   }
   for (const cache of plan.caches) {
     of(plan.cacheVault).keys.push({ name: cache.key, kty: 'RSA', keySize: 2048, notBefore: '-353d', expires: '+12d', tags: { 'rotor-profile': 'hpc-cache', cache: cache.name } });

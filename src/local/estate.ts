@@ -16,6 +16,23 @@ export const ESTATE_VAULTS = { hpc: 'hpc-prod-kv', batch: 'hpc-batch-kv' } as co
 const HPC_PACK_KU = ['digitalSignature', 'keyEncipherment', 'keyAgreement', 'keyCertSign'];
 export const SERVER_CLIENT_AUTH = ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2'];
 
+/** A Batch pool's node TLS certificate (RSA 2048, exportable, server and client authentication) for one host name. */
+export function batchNodeCertificate(name: string, host: string, notBefore: string, expires: string): SeedCertificate {
+  return {
+    name,
+    subject: `CN=${host}`,
+    dnsNames: [host],
+    keyType: 'RSA',
+    keySize: 2048,
+    exportable: true,
+    keyUsage: ['digitalSignature', 'keyEncipherment'],
+    ekus: SERVER_CLIENT_AUTH,
+    validityInMonths: 12,
+    notBefore,
+    expires,
+  };
+}
+
 /**
  * A cluster's HPC Pack node communication certificate as the seeds require it (RSA 2048, exportable, the four key
  * usages, server and client authentication), 355 days into its year: due for rotation.
@@ -110,19 +127,7 @@ export const estateSeed = (headNodePassword: string): SeedFixture => ({
     },
     [ESTATE_VAULTS.batch]: {
       certificates: [
-        {
-          name: 'batch-node-tls',
-          subject: 'CN=batch-nodes.contoso.com',
-          dnsNames: ['batch-nodes.contoso.com'],
-          keyType: 'RSA',
-          keySize: 2048,
-          exportable: true,
-          keyUsage: ['digitalSignature', 'keyEncipherment'],
-          ekus: SERVER_CLIENT_AUTH,
-          validityInMonths: 12,
-          notBefore: '-300d',
-          expires: '+65d',
-        },
+        batchNodeCertificate('batch-node-tls', 'batch-nodes.contoso.com', '-300d', '+65d'),
       ],
       secrets: [
         {
